@@ -1,0 +1,125 @@
+//! What the plugin answers: decisions as plain data, mirroring the WIT records.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkloadForm {
+    RunaiCrd,
+    RunaiApi,
+    Kubernetes,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkloadId {
+    pub form: WorkloadForm,
+    pub kind: String,
+    pub name: String,
+    pub namespace: Option<String>,
+    pub project: Option<String>,
+    pub workload_type: Option<String>,
+}
+
+/// The document could not be understood; not a decision about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError {
+    pub field: String,
+    pub message: String,
+}
+
+impl InputError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        InputError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub source: String,
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub code: String,
+    pub field: String,
+    pub message: String,
+    /// The policy that set the rule; empty for built-in reference checks.
+    pub policy: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    pub code: String,
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvSource {
+    Literal(String),
+    Secret {
+        name: String,
+        key: String,
+        optional: bool,
+    },
+    ConfigMap {
+        name: String,
+        key: String,
+    },
+    FieldRef(String),
+    UserCredential {
+        name: String,
+        key: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvVar {
+    pub container: String,
+    pub name: String,
+    pub source: EnvSource,
+    pub origin: String,
+}
+
+pub const STATE_RUNNING: &str = "Running";
+pub const STATE_WAITING: &str = "Waiting";
+pub const REASON_CONFIG_ERROR: &str = "CreateContainerConfigError";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerStartup {
+    pub name: String,
+    pub state: String,
+    pub reason: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Startup {
+    pub starts: bool,
+    pub containers: Vec<ContainerStartup>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub workload: WorkloadId,
+    pub allowed: bool,
+    pub violations: Vec<Violation>,
+    pub warnings: Vec<Warning>,
+    /// RFC 6902 JSON Patch as JSON text.
+    pub patch: String,
+    pub env: Vec<EnvVar>,
+    pub startup: Startup,
+}
+
+impl Decision {
+    pub fn has_violation(&self, code: &str) -> bool {
+        self.violations.iter().any(|v| v.code == code)
+    }
+
+    pub fn has_warning(&self, code: &str) -> bool {
+        self.warnings.iter().any(|w| w.code == code)
+    }
+}

@@ -1,0 +1,317 @@
+//! One submission in, one decision out: the reference checks of SPEC §2.2 and the
+//! SecretPolicy rules of §4.3, then the kubelet's view (§6).
+
+use crate::decision::{Decision, InputError, Violation, Warning};
+use crate::kubelet;
+use crate::names::{self, EnvNameValidation};
+use crate::policy::PolicySet;
+use crate::policy::secret_policy::{Enforcement, SecretPolicy};
+use crate::request::{Catalog, Submission};
+use crate::secret_ref::EXPECTED_FORM;
+use crate::workload::{self, EnvFrom, EnvValue, SecretRef, Workload};
+
+pub fn evaluate(submission: &Submission) -> Result<Decision, InputError> {
+    let mut workload = workload::parse(&submission.workload)?;
+    if let Some(t) = &submission.workload_type {
+        workload.id.workload_type = Some(t.clone());
+    }
+    let policies = PolicySet::load(&submission.policies, &submission.namespace).map_err(|d| {
+        InputError::new(
+            "policies",
+            format!("policy {} is invalid at `{}`: {}", d.source, d.field, d.message),
+        )
+    })?;
+    let catalog = Catalog::new(&submission.namespace, &submission.secrets);
+    let rules = Rules::new(&policies.secret_policies);
+    let mut findings = Findings::default();
+    check_workload(&workload, &catalog, &rules, &mut findings);
+
+    let is_sensitive = |name: &str| rules.is_sensitive(name);
+    let resolution = kubelet::resolve(&workload, &catalog, rules.env_names, &is_sensitive);
+    findings.warnings.extend(resolution.warnings);
+    Ok(Decision {
+        allowed: findings.violations.is_empty(),
+        workload: workload.id,
+        violations: findings.violations,
+        warnings: findings.warnings,
+        patch: "[]".to_string(),
+        env: resolution.env,
+        startup: resolution.startup,
+    })
+}
+
+/// The SecretPolicy rules in scope, with the built-in defaults where none speaks.
+struct Rules<'a> {
+    policies: &'a [SecretPolicy],
+    env_names: EnvNameValidation,
+    /// Who asks for references to exist: `None` when no one does, `Some(None)` for the
+    /// built-in default, `Some(Some(p))` for a policy.
+    require_existing: Option<Option<&'a SecretPolicy>>,
+}
+
+impl<'a> Rules<'a> {
+    fn new(policies: &'a [SecretPolicy]) -> Self {
+        let strict = policies
+            .iter()
+            .any(|p| p.env_name_validation == Some(EnvNameValidation::Strict));
+        let requiring = policies
+            .iter()
+            .find(|p| p.require_existing_references == Some(true));
+        let waived = policies
+            .iter()
+            .any(|p| p.require_existing_references == Some(false));
+        Rules {
+            policies,
+            env_names: if strict {
+                EnvNameValidation::Strict
+            } else {
+                EnvNameValidation::Relaxed
+            },
+            require_existing: match (requiring, waived) {
+                (Some(p), _) => Some(Some(p)),
+                (None, true) => None,
+                (None, false) => Some(None),
+            },
+        }
+    }
+
+    fn is_sensitive(&self, env_name: &str) -> bool {
+        self.policies.iter().any(|p| p.is_sensitive(env_name))
+    }
+}
+
+#[derive(Default)]
+struct Findings {
+    violations: Vec<Violation>,
+    warnings: Vec<Warning>,
+}
+
+impl Findings {
+    fn builtin(&mut self, code: &str, field: &str, message: String) {
+        self.violations.push(Violation {
+            code: code.to_string(),
+            field: field.to_string(),
+            message,
+            policy: String::new(),
+        });
+    }
+
+    fn warn(&mut self, code: &str, field: &str, message: String) {
+        self.warnings.push(Warning {
+            code: code.to_string(),
+            field: field.to_string(),
+            message,
+        });
+    }
+
+    /// A policy's finding, as its enforcement mode says.
+    fn by_policy(&mut self, policy: &SecretPolicy, code: &str, field: &str, message: String) {
+        match policy.enforcement {
+            Enforcement::Enforce => self.violations.push(Violation {
+                code: code.to_string(),
+                field: field.to_string(),
+                message,
+                policy: policy.id(),
+            }),
+            Enforcement::Warn => self.warn(code, field, format!("{message} ({})", policy.id())),
+            Enforcement::Audit => {
+                self.warn(code, field, format!("audit: {message} ({})", policy.id()))
+            }
+        }
+    }
+
+    /// A missing secret or key: a violation when references must exist, a warning
+    /// when the reference is optional, else only the start-up prediction shows it.
+    fn missing(&mut self, rules: &Rules, optional: bool, code: &str, field: &str, message: String) {
+        if optional {
+            self.warn(code, field, format!("{message}; optional, so the variable is left unset"));
+            return;
+        }
+        match rules.require_existing {
+            Some(Some(policy)) => self.by_policy(policy, code, field, message),
+            Some(None) => self.builtin(code, field, message),
+            None => {}
+        }
+    }
+}
+
+fn check_workload(workload: &Workload, catalog: &Catalog, rules: &Rules, out: &mut Findings) {
+    for container in &workload.containers {
+        for from in &container.env_from {
+            check_env_from(from, catalog, rules, out);
+        }
+        for (i, entry) in container.env.iter().enumerate() {
+            if !rules.env_names.is_valid(&entry.name) {
+                out.builtin(
+                    "invalid-env-name",
+                    &entry.name_field,
+                    format!(
+                        "env name `{}` is not valid: expected {}",
+                        entry.name.escape_debug(),
+                        rules.env_names.expected()
+                    ),
+                );
+            }
+            if container.env[..i].iter().any(|e| e.name == entry.name) {
+                out.warn(
+                    "duplicate-env",
+                    &entry.name_field,
+                    format!("`{}` is set more than once in container {}; the last one wins", entry.name, container.name),
+                );
+            }
+            if entry.excluded {
+                continue;
+            }
+            check_value(&entry.name, &entry.value, catalog, rules, out);
+        }
+    }
+}
+
+fn check_value(env_name: &str, value: &EnvValue, catalog: &Catalog, rules: &Rules, out: &mut Findings) {
+    match value {
+        EnvValue::Literal {
+            value,
+            field,
+            secret_like_prefix,
+        } => {
+            if *secret_like_prefix {
+                out.warn(
+                    "secret-ref-case",
+                    field,
+                    format!(
+                        "`{env_name}` starts like a secret reference but the prefix is case-sensitive; \
+                         it is taken as a literal. To reference a secret write {EXPECTED_FORM}"
+                    ),
+                );
+            }
+            if !value.is_empty() {
+                for policy in rules.policies.iter().filter(|p| p.is_sensitive(env_name)) {
+                    out.by_policy(
+                        policy,
+                        "sensitive-literal",
+                        field,
+                        format!(
+                            "`{env_name}` is a sensitive name and must come from a secret, not a literal value: \
+                             use {EXPECTED_FORM}"
+                        ),
+                    );
+                }
+            }
+        }
+        EnvValue::Malformed { field, problem } => out.builtin(
+            "secret-ref-syntax",
+            field,
+            format!("malformed secret reference for `{env_name}` ({problem}): expected {EXPECTED_FORM}"),
+        ),
+        EnvValue::Secret(r) => check_secret_ref(env_name, r, catalog, rules, out),
+        EnvValue::ConfigMap { .. } | EnvValue::FieldRef(_) | EnvValue::UserCredential { .. } | EnvValue::Unset => {}
+    }
+}
+
+fn check_secret_ref(env_name: &str, r: &SecretRef, catalog: &Catalog, rules: &Rules, out: &mut Findings) {
+    let name_ok = names::is_dns1123_subdomain(&r.name);
+    if !name_ok {
+        out.builtin(
+            "invalid-secret-name",
+            &r.name_field,
+            format!(
+                "`{}` is not a valid secret name: expected a DNS-1123 subdomain (lower-case letters, digits, '-' and '.', \
+                 starting and ending with a letter or digit, at most 253 characters)",
+                r.name.escape_debug()
+            ),
+        );
+    }
+    let key_ok = names::is_secret_key(&r.key);
+    if !key_ok {
+        out.builtin(
+            "invalid-secret-key",
+            &r.key_field,
+            format!(
+                "`{}` is not a valid secret key: expected letters, digits, '-', '_' and '.', at most 253 characters, \
+                 not `.` or `..` or starting with `..`",
+                r.key.escape_debug()
+            ),
+        );
+    }
+    if !name_ok {
+        return;
+    }
+    check_policy_on_reference(&r.name, r.optional, &r.name_field, rules, out);
+    match catalog.get(&r.name) {
+        None => out.missing(
+            rules,
+            r.optional,
+            "secret-not-found",
+            &r.name_field,
+            format!(
+                "`{env_name}` references secret `{}`, which does not exist in namespace {}",
+                r.name, catalog.namespace
+            ),
+        ),
+        Some(secret) if key_ok && !secret.has_key(&r.key) => out.missing(
+            rules,
+            r.optional,
+            "secret-key-not-found",
+            &r.key_field,
+            format!(
+                "`{env_name}` references key `{}` of secret {}/{}, which has keys [{}]",
+                r.key,
+                catalog.namespace,
+                r.name,
+                secret.keys.join(", ")
+            ),
+        ),
+        Some(_) => {}
+    }
+}
+
+fn check_env_from(from: &EnvFrom, catalog: &Catalog, rules: &Rules, out: &mut Findings) {
+    if !names::is_dns1123_subdomain(&from.secret) {
+        out.builtin(
+            "invalid-secret-name",
+            &format!("{}.secretRef.name", from.field),
+            format!("`{}` is not a valid secret name: expected a DNS-1123 subdomain", from.secret.escape_debug()),
+        );
+        return;
+    }
+    for policy in rules.policies.iter().filter(|p| !p.allow_env_from) {
+        out.by_policy(
+            policy,
+            "env-from-not-allowed",
+            &from.field,
+            format!(
+                "envFrom imports every key of secret `{}`; this policy requires each variable to name its key \
+                 (env[].valueFrom.secretKeyRef)",
+                from.secret
+            ),
+        );
+    }
+    let name_field = format!("{}.secretRef.name", from.field);
+    check_policy_on_reference(&from.secret, from.optional, &name_field, rules, out);
+    if catalog.get(&from.secret).is_none() {
+        out.missing(
+            rules,
+            from.optional,
+            "secret-not-found",
+            &name_field,
+            format!("envFrom references secret `{}`, which does not exist in namespace {}", from.secret, catalog.namespace),
+        );
+    }
+}
+
+/// allowedSecrets / deniedSecrets and allowOptionalReferences, for one reference.
+fn check_policy_on_reference(secret: &str, optional: bool, field: &str, rules: &Rules, out: &mut Findings) {
+    for policy in rules.policies {
+        if let Some(why) = policy.forbids_secret(secret) {
+            out.by_policy(policy, "secret-not-allowed", field, why);
+        }
+        if optional && !policy.allow_optional_references {
+            out.by_policy(
+                policy,
+                "optional-not-allowed",
+                field,
+                format!("the reference to secret `{secret}` is optional; this policy requires references that must resolve"),
+            );
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! What the kubelet would do with the pod (SPEC §6): build each container's
+//! environment (`envFrom` first, then `env`, later wins) and fail the container
+//! with `CreateContainerConfigError` on the first missing secret or key that is
+//! not optional.
+
+use crate::decision::{
+    ContainerStartup, EnvSource, EnvVar, REASON_CONFIG_ERROR, STATE_RUNNING, STATE_WAITING, Startup,
+    Warning,
+};
+use crate::names::EnvNameValidation;
+use crate::request::Catalog;
+use crate::workload::{Container, EnvValue, Workload};
+
+pub const REDACTED: &str = "<redacted>";
+pub const ORIGIN_WORKLOAD: &str = "workload";
+
+pub struct Resolution {
+    pub env: Vec<EnvVar>,
+    pub startup: Startup,
+    pub warnings: Vec<Warning>,
+}
+
+pub fn resolve(
+    workload: &Workload,
+    catalog: &Catalog,
+    env_names: EnvNameValidation,
+    is_sensitive: &dyn Fn(&str) -> bool,
+) -> Resolution {
+    let mut out = Resolution {
+        env: Vec::new(),
+        startup: Startup {
+            starts: true,
+            containers: Vec::with_capacity(workload.containers.len()),
+        },
+        warnings: Vec::new(),
+    };
+    for container in &workload.containers {
+        let (vars, failure) = resolve_container(container, catalog, env_names, is_sensitive, &mut out.warnings);
+        out.env.extend(vars);
+        let state = match failure {
+            None => ContainerStartup {
+                name: container.name.clone(),
+                state: STATE_RUNNING.to_string(),
+                reason: String::new(),
+                message: String::new(),
+            },
+            Some(message) => {
+                out.startup.starts = false;
+                ContainerStartup {
+                    name: container.name.clone(),
+                    state: STATE_WAITING.to_string(),
+                    reason: REASON_CONFIG_ERROR.to_string(),
+                    message,
+                }
+            }
+        };
+        out.startup.containers.push(state);
+    }
+    out
+}
+
+fn resolve_container(
+    container: &Container,
+    catalog: &Catalog,
+    env_names: EnvNameValidation,
+    is_sensitive: &dyn Fn(&str) -> bool,
+    warnings: &mut Vec<Warning>,
+) -> (Vec<EnvVar>, Option<String>) {
+    let mut vars: Vec<EnvVar> = Vec::new();
+    let mut failure: Option<String> = None;
+    let mut fail = |message: String| {
+        failure.get_or_insert(message);
+    };
+    for from in &container.env_from {
+        let Some(secret) = catalog.get(&from.secret) else {
+            if !from.optional {
+                fail(not_found(&from.secret));
+            }
+            continue;
+        };
+        let mut skipped = Vec::new();
+        for key in &secret.keys {
+            let name = format!("{}{key}", from.prefix);
+            if !env_names.is_valid(&name) {
+                skipped.push(name);
+                continue;
+            }
+            let source = EnvSource::Secret {
+                name: from.secret.clone(),
+                key: key.clone(),
+                optional: from.optional,
+            };
+            upsert(&mut vars, var(container, name, source));
+        }
+        if !skipped.is_empty() {
+            warnings.push(Warning {
+                code: "InvalidEnvironmentVariableNames".to_string(),
+                field: from.field.clone(),
+                message: format!(
+                    "Keys [{}] from the EnvFrom secret {}/{} were skipped since they are considered invalid environment variable names.",
+                    skipped.join(", "),
+                    catalog.namespace,
+                    from.secret
+                ),
+            });
+        }
+    }
+    for entry in container.env.iter().filter(|e| !e.excluded) {
+        let source = match &entry.value {
+            EnvValue::Unset => continue,
+            EnvValue::Literal { value, .. } if is_sensitive(&entry.name) && !value.is_empty() => {
+                EnvSource::Literal(REDACTED.to_string())
+            }
+            EnvValue::Literal { value, .. } => EnvSource::Literal(value.clone()),
+            // Admission rejects these; for the pod they would be plain text. Never echo
+            // them: a malformed reference may hold a pasted credential.
+            EnvValue::Malformed { .. } => EnvSource::Literal(REDACTED.to_string()),
+            EnvValue::Secret(r) => {
+                let problem = match catalog.get(&r.name) {
+                    None => Some(not_found(&r.name)),
+                    Some(s) if !s.has_key(&r.key) => Some(format!(
+                        "couldn't find key {} in Secret {}/{}",
+                        r.key, catalog.namespace, r.name
+                    )),
+                    Some(_) => None,
+                };
+                if let Some(problem) = problem {
+                    // A missing optional reference leaves the variable unset.
+                    if r.optional {
+                        continue;
+                    }
+                    fail(problem);
+                }
+                EnvSource::Secret {
+                    name: r.name.clone(),
+                    key: r.key.clone(),
+                    optional: r.optional,
+                }
+            }
+            EnvValue::ConfigMap { name, key } => EnvSource::ConfigMap {
+                name: name.clone(),
+                key: key.clone(),
+            },
+            EnvValue::FieldRef(path) => EnvSource::FieldRef(path.clone()),
+            EnvValue::UserCredential { name, key } => EnvSource::UserCredential {
+                name: name.clone(),
+                key: key.clone(),
+            },
+        };
+        upsert(&mut vars, var(container, entry.name.clone(), source));
+    }
+    (vars, failure)
+}
+
+fn not_found(secret: &str) -> String {
+    format!("secret \"{secret}\" not found")
+}
+
+fn var(container: &Container, name: String, source: EnvSource) -> EnvVar {
+    EnvVar {
+        container: container.name.clone(),
+        name,
+        source,
+        origin: ORIGIN_WORKLOAD.to_string(),
+    }
+}
+
+/// Later definitions win, in the place of the first one.
+fn upsert(vars: &mut Vec<EnvVar>, var: EnvVar) {
+    match vars.iter_mut().find(|v| v.name == var.name) {
+        Some(existing) => *existing = var,
+        None => vars.push(var),
+    }
+}

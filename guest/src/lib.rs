@@ -1,0 +1,33 @@
+//! The secrets policy plugin: pure logic over plain data, compiled natively for
+//! tests and to a capability-free WebAssembly component for gateways.
+
+pub mod decision;
+pub mod evaluate;
+pub mod glob;
+pub mod kubelet;
+pub mod names;
+pub mod policy;
+pub mod request;
+pub mod secret_ref;
+pub mod workload;
+
+#[cfg(target_arch = "wasm32")]
+mod export;
+
+pub use decision::{Decision, Diagnostic, InputError, WorkloadId};
+pub use request::{PolicyDocument, SecretMetadata, Submission};
+
+/// Checks policy documents when they are loaded.
+pub fn check_policies(policies: &[PolicyDocument]) -> Vec<Diagnostic> {
+    policy::check(policies)
+}
+
+/// Recognises a workload document (its form, name, namespace and project).
+pub fn identify(workload: &str) -> Result<WorkloadId, InputError> {
+    workload::parse(workload).map(|w| w.id)
+}
+
+/// Decides on one submission.
+pub fn evaluate(submission: &Submission) -> Result<Decision, InputError> {
+    evaluate::evaluate(submission)
+}

@@ -1,0 +1,50 @@
+//! What a gateway hands the plugin: mirrors the WIT `submission` records.
+
+/// A policy document as loaded by the gateway, as JSON text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyDocument {
+    pub source: String,
+    pub json: String,
+}
+
+/// One secret of the workload's namespace: names only, never values.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SecretMetadata {
+    pub name: String,
+    pub keys: Vec<String>,
+    pub secret_type: String,
+    pub immutable: bool,
+    pub cluster_wide_copy: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Submission {
+    pub workload: String,
+    pub namespace: String,
+    pub project: Option<String>,
+    pub workload_type: Option<String>,
+    pub policies: Vec<PolicyDocument>,
+    pub secrets: Vec<SecretMetadata>,
+}
+
+/// The secrets of one namespace, looked up by name.
+pub struct Catalog<'a> {
+    pub namespace: &'a str,
+    secrets: &'a [SecretMetadata],
+}
+
+impl<'a> Catalog<'a> {
+    pub fn new(namespace: &'a str, secrets: &'a [SecretMetadata]) -> Self {
+        Catalog { namespace, secrets }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&'a SecretMetadata> {
+        self.secrets.iter().find(|s| s.name == name)
+    }
+}
+
+impl SecretMetadata {
+    pub fn has_key(&self, key: &str) -> bool {
+        self.keys.iter().any(|k| k == key)
+    }
+}

@@ -1,0 +1,135 @@
+//! Form A: Run:ai workload CRDs (`run.ai/v2alpha1`), where every spec field is
+//! wrapped as `{value: ...}` and env is `spec.environment.items.NAME.value`.
+
+use super::{Container, EnvEntry, EnvValue, MapEntries, SecretRef, Str, Workload};
+use crate::decision::{InputError, WorkloadForm, WorkloadId};
+use crate::secret_ref::{self, Parsed};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Crd<'a> {
+    #[serde(borrow)]
+    kind: Str<'a>,
+    #[serde(borrow, default)]
+    metadata: Metadata<'a>,
+    #[serde(borrow, default)]
+    spec: Spec<'a>,
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct Metadata<'a> {
+    #[serde(borrow, default)]
+    pub name: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    pub namespace: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    pub labels: MapEntries<'a, Str<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Spec<'a> {
+    #[serde(borrow, default)]
+    name: Option<Wrapped<'a>>,
+    #[serde(borrow, default)]
+    environment: Option<Environment<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Wrapped<'a> {
+    #[serde(borrow)]
+    value: Str<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct Environment<'a> {
+    #[serde(borrow, default)]
+    items: MapEntries<'a, Item<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Item<'a> {
+    #[serde(borrow, default)]
+    value: Option<Str<'a>>,
+    #[serde(default)]
+    exclude: bool,
+}
+
+pub fn parse(json: &str) -> Result<Workload, InputError> {
+    let crd: Crd = super::parse_json(json)?;
+    let name = crd
+        .spec
+        .name
+        .as_ref()
+        .map(|n| &*n.value)
+        .or(crd.metadata.name.as_deref())
+        .ok_or_else(|| InputError::new("metadata.name", "missing: the workload needs a name"))?
+        .to_string();
+    let project = crd
+        .metadata
+        .labels
+        .0
+        .iter()
+        .find(|(k, _)| k == "project")
+        .map(|(_, v)| v.to_string());
+    let env = crd
+        .spec
+        .environment
+        .unwrap_or_default()
+        .items
+        .0
+        .into_iter()
+        .map(|(env_name, item)| {
+            let field = format!("spec.environment.items.{env_name}");
+            let value = item
+                .value
+                .map_or(EnvValue::Unset, |v| classify(&v, format!("{field}.value")));
+            EnvEntry {
+                name: env_name.into_owned(),
+                name_field: field.clone(),
+                field,
+                value,
+                excluded: item.exclude,
+            }
+        })
+        .collect();
+    Ok(Workload {
+        id: WorkloadId {
+            form: WorkloadForm::RunaiCrd,
+            workload_type: super::runai_workload_type(&crd.kind).map(str::to_string),
+            kind: crd.kind.to_string(),
+            name: name.clone(),
+            namespace: crd.metadata.namespace.map(|n| n.to_string()),
+            project,
+        },
+        // Run:ai names the workload's container after the workload.
+        containers: vec![Container {
+            name,
+            env_from: Vec::new(),
+            env,
+        }],
+    })
+}
+
+/// A string value in `SECRET:` notation (form A, V1 policy items, the CLI).
+pub fn classify(value: &str, field: String) -> EnvValue {
+    match secret_ref::parse(value) {
+        Parsed::Reference { name, key } => EnvValue::Secret(SecretRef {
+            name: name.to_string(),
+            key: key.to_string(),
+            optional: false,
+            name_field: field.clone(),
+            key_field: field,
+        }),
+        Parsed::Malformed(problem) => EnvValue::Malformed { field, problem },
+        Parsed::Literal => EnvValue::Literal {
+            value: value.to_string(),
+            field,
+            secret_like_prefix: false,
+        },
+        Parsed::LiteralWithSecretLikePrefix => EnvValue::Literal {
+            value: value.to_string(),
+            field,
+            secret_like_prefix: true,
+        },
+    }
+}
