@@ -48,6 +48,8 @@ pub struct Violation {
     pub message: String,
     /// The policy that set the rule; empty for built-in reference checks.
     pub policy: String,
+    /// The secret the finding is about, if any.
+    pub secret: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +57,7 @@ pub struct Warning {
     pub code: String,
     pub field: String,
     pub message: String,
+    pub secret: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +97,7 @@ pub struct ContainerStartup {
     pub state: String,
     pub reason: String,
     pub message: String,
+    pub secret: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -18,7 +18,10 @@ pub fn evaluate(submission: &Submission) -> Result<Decision, InputError> {
     let policies = PolicySet::load(&submission.policies, &submission.namespace).map_err(|d| {
         InputError::new(
             "policies",
-            format!("policy {} is invalid at `{}`: {}", d.source, d.field, d.message),
+            format!(
+                "policy {} is invalid at `{}`: {}",
+                d.source, d.field, d.message
+            ),
         )
     })?;
     let catalog = Catalog::new(&submission.namespace, &submission.secrets);
@@ -87,51 +90,81 @@ struct Findings {
 }
 
 impl Findings {
-    fn builtin(&mut self, code: &str, field: &str, message: String) {
+    fn violation(&mut self, policy: String, f: Finding) {
         self.violations.push(Violation {
-            code: code.to_string(),
-            field: field.to_string(),
-            message,
-            policy: String::new(),
+            code: f.code.to_string(),
+            field: f.field.to_string(),
+            message: f.message,
+            policy,
+            secret: f.secret.map(str::to_string),
         });
     }
 
-    fn warn(&mut self, code: &str, field: &str, message: String) {
+    fn builtin(&mut self, f: Finding) {
+        self.violation(String::new(), f);
+    }
+
+    fn warn(&mut self, f: Finding) {
         self.warnings.push(Warning {
-            code: code.to_string(),
-            field: field.to_string(),
-            message,
+            code: f.code.to_string(),
+            field: f.field.to_string(),
+            message: f.message,
+            secret: f.secret.map(str::to_string),
         });
     }
 
     /// A policy's finding, as its enforcement mode says.
-    fn by_policy(&mut self, policy: &SecretPolicy, code: &str, field: &str, message: String) {
+    fn by_policy(&mut self, policy: &SecretPolicy, mut f: Finding) {
         match policy.enforcement {
-            Enforcement::Enforce => self.violations.push(Violation {
-                code: code.to_string(),
-                field: field.to_string(),
-                message,
-                policy: policy.id(),
-            }),
-            Enforcement::Warn => self.warn(code, field, format!("{message} ({})", policy.id())),
+            Enforcement::Enforce => self.violation(policy.id(), f),
+            Enforcement::Warn => {
+                f.message = format!("{} ({})", f.message, policy.id());
+                self.warn(f)
+            }
             Enforcement::Audit => {
-                self.warn(code, field, format!("audit: {message} ({})", policy.id()))
+                f.message = format!("audit: {} ({})", f.message, policy.id());
+                self.warn(f)
             }
         }
     }
 
     /// A missing secret or key: a violation when references must exist, a warning
     /// when the reference is optional, else only the start-up prediction shows it.
-    fn missing(&mut self, rules: &Rules, optional: bool, code: &str, field: &str, message: String) {
+    fn missing(&mut self, rules: &Rules, optional: bool, mut f: Finding) {
         if optional {
-            self.warn(code, field, format!("{message}; optional, so the variable is left unset"));
+            f.message = format!("{}; optional, so the variable is left unset", f.message);
+            self.warn(f);
             return;
         }
         match rules.require_existing {
-            Some(Some(policy)) => self.by_policy(policy, code, field, message),
-            Some(None) => self.builtin(code, field, message),
+            Some(Some(policy)) => self.by_policy(policy, f),
+            Some(None) => self.builtin(f),
             None => {}
         }
+    }
+}
+
+/// One finding before it is filed as a violation or a warning.
+struct Finding<'a> {
+    code: &'static str,
+    field: &'a str,
+    message: String,
+    secret: Option<&'a str>,
+}
+
+fn finding<'a>(code: &'static str, field: &'a str, message: String) -> Finding<'a> {
+    Finding {
+        code,
+        field,
+        message,
+        secret: None,
+    }
+}
+
+impl<'a> Finding<'a> {
+    fn about(mut self, secret: &'a str) -> Self {
+        self.secret = Some(secret);
+        self
     }
 }
 
@@ -142,7 +175,7 @@ fn check_workload(workload: &Workload, catalog: &Catalog, rules: &Rules, out: &m
         }
         for (i, entry) in container.env.iter().enumerate() {
             if !rules.env_names.is_valid(&entry.name) {
-                out.builtin(
+                out.builtin(finding(
                     "invalid-env-name",
                     &entry.name_field,
                     format!(
@@ -150,24 +183,32 @@ fn check_workload(workload: &Workload, catalog: &Catalog, rules: &Rules, out: &m
                         entry.name.escape_debug(),
                         rules.env_names.expected()
                     ),
-                );
+                ));
             }
             if container.env[..i].iter().any(|e| e.name == entry.name) {
-                out.warn(
+                out.warn(finding(
                     "duplicate-env",
                     &entry.name_field,
-                    format!("`{}` is set more than once in container {}; the last one wins", entry.name, container.name),
-                );
+                    format!(
+                        "`{}` is set more than once in container {}; the last one wins",
+                        entry.name, container.name
+                    ),
+                ));
             }
-            if entry.excluded {
-                continue;
+            if !entry.excluded {
+                check_value(&entry.name, &entry.value, catalog, rules, out);
             }
-            check_value(&entry.name, &entry.value, catalog, rules, out);
         }
     }
 }
 
-fn check_value(env_name: &str, value: &EnvValue, catalog: &Catalog, rules: &Rules, out: &mut Findings) {
+fn check_value(
+    env_name: &str,
+    value: &EnvValue,
+    catalog: &Catalog,
+    rules: &Rules,
+    out: &mut Findings,
+) {
     match value {
         EnvValue::Literal {
             value,
@@ -175,63 +216,78 @@ fn check_value(env_name: &str, value: &EnvValue, catalog: &Catalog, rules: &Rule
             secret_like_prefix,
         } => {
             if *secret_like_prefix {
-                out.warn(
+                out.warn(finding(
                     "secret-ref-case",
                     field,
                     format!(
-                        "`{env_name}` starts like a secret reference but the prefix is case-sensitive; \
-                         it is taken as a literal. To reference a secret write {EXPECTED_FORM}"
+                        "`{env_name}` starts like a secret reference but the prefix is case-sensitive, \
+                         so it is taken as a literal; to reference a secret write {EXPECTED_FORM}"
                     ),
-                );
+                ));
             }
             if !value.is_empty() {
                 for policy in rules.policies.iter().filter(|p| p.is_sensitive(env_name)) {
                     out.by_policy(
                         policy,
-                        "sensitive-literal",
-                        field,
-                        format!(
-                            "`{env_name}` is a sensitive name and must come from a secret, not a literal value: \
-                             use {EXPECTED_FORM}"
+                        finding(
+                            "sensitive-literal",
+                            field,
+                            format!(
+                                "`{env_name}` is a sensitive name and must come from a secret, \
+                                 not a literal value: use {EXPECTED_FORM}"
+                            ),
                         ),
                     );
                 }
             }
         }
-        EnvValue::Malformed { field, problem } => out.builtin(
+        EnvValue::Malformed { field, problem } => out.builtin(finding(
             "secret-ref-syntax",
             field,
-            format!("malformed secret reference for `{env_name}` ({problem}): expected {EXPECTED_FORM}"),
-        ),
+            format!(
+                "malformed secret reference for `{env_name}` ({problem}): expected {EXPECTED_FORM}"
+            ),
+        )),
         EnvValue::Secret(r) => check_secret_ref(env_name, r, catalog, rules, out),
-        EnvValue::ConfigMap { .. } | EnvValue::FieldRef(_) | EnvValue::UserCredential { .. } | EnvValue::Unset => {}
+        EnvValue::ConfigMap { .. }
+        | EnvValue::FieldRef(_)
+        | EnvValue::UserCredential { .. }
+        | EnvValue::Unset => {}
     }
 }
 
-fn check_secret_ref(env_name: &str, r: &SecretRef, catalog: &Catalog, rules: &Rules, out: &mut Findings) {
+const SECRET_NAME_RULE: &str = "a DNS-1123 subdomain (lower-case letters, digits, '-' and '.', \
+     starting and ending with a letter or digit, at most 253 characters)";
+
+fn check_secret_ref(
+    env_name: &str,
+    r: &SecretRef,
+    catalog: &Catalog,
+    rules: &Rules,
+    out: &mut Findings,
+) {
     let name_ok = names::is_dns1123_subdomain(&r.name);
     if !name_ok {
-        out.builtin(
+        out.builtin(finding(
             "invalid-secret-name",
             &r.name_field,
             format!(
-                "`{}` is not a valid secret name: expected a DNS-1123 subdomain (lower-case letters, digits, '-' and '.', \
-                 starting and ending with a letter or digit, at most 253 characters)",
+                "`{}` is not a valid secret name: expected {SECRET_NAME_RULE}",
                 r.name.escape_debug()
             ),
-        );
+        ));
     }
     let key_ok = names::is_secret_key(&r.key);
     if !key_ok {
-        out.builtin(
+        out.builtin(finding(
             "invalid-secret-key",
             &r.key_field,
             format!(
-                "`{}` is not a valid secret key: expected letters, digits, '-', '_' and '.', at most 253 characters, \
-                 not `.` or `..` or starting with `..`",
+                "`{}` is not a valid secret key: expected letters, digits, '-', '_' and '.', \
+                 at most 253 characters, not `.` or `..` or starting with `..`",
                 r.key.escape_debug()
             ),
-        );
+        ));
     }
     if !name_ok {
         return;
@@ -241,76 +297,109 @@ fn check_secret_ref(env_name: &str, r: &SecretRef, catalog: &Catalog, rules: &Ru
         None => out.missing(
             rules,
             r.optional,
-            "secret-not-found",
-            &r.name_field,
-            format!(
-                "`{env_name}` references secret `{}`, which does not exist in namespace {}",
-                r.name, catalog.namespace
-            ),
+            finding(
+                "secret-not-found",
+                &r.name_field,
+                format!(
+                    "`{env_name}` references secret `{}`, which does not exist in namespace {}",
+                    r.name, catalog.namespace
+                ),
+            )
+            .about(&r.name),
         ),
         Some(secret) if key_ok && !secret.has_key(&r.key) => out.missing(
             rules,
             r.optional,
-            "secret-key-not-found",
-            &r.key_field,
-            format!(
-                "`{env_name}` references key `{}` of secret {}/{}, which has keys [{}]",
-                r.key,
-                catalog.namespace,
-                r.name,
-                secret.keys.join(", ")
-            ),
+            finding(
+                "secret-key-not-found",
+                &r.key_field,
+                format!(
+                    "`{env_name}` references key `{}` of secret {}/{}, which has keys [{}]",
+                    r.key,
+                    catalog.namespace,
+                    r.name,
+                    secret.keys.join(", ")
+                ),
+            )
+            .about(&r.name),
         ),
         Some(_) => {}
     }
 }
 
 fn check_env_from(from: &EnvFrom, catalog: &Catalog, rules: &Rules, out: &mut Findings) {
+    let name_field = format!("{}.secretRef.name", from.field);
     if !names::is_dns1123_subdomain(&from.secret) {
-        out.builtin(
+        out.builtin(finding(
             "invalid-secret-name",
-            &format!("{}.secretRef.name", from.field),
-            format!("`{}` is not a valid secret name: expected a DNS-1123 subdomain", from.secret.escape_debug()),
-        );
+            &name_field,
+            format!(
+                "`{}` is not a valid secret name: expected {SECRET_NAME_RULE}",
+                from.secret.escape_debug()
+            ),
+        ));
         return;
     }
     for policy in rules.policies.iter().filter(|p| !p.allow_env_from) {
         out.by_policy(
             policy,
-            "env-from-not-allowed",
-            &from.field,
-            format!(
-                "envFrom imports every key of secret `{}`; this policy requires each variable to name its key \
-                 (env[].valueFrom.secretKeyRef)",
-                from.secret
-            ),
+            finding(
+                "env-from-not-allowed",
+                &from.field,
+                format!(
+                    "envFrom imports every key of secret `{}`; this policy requires each variable \
+                     to name its key (env[].valueFrom.secretKeyRef)",
+                    from.secret
+                ),
+            )
+            .about(&from.secret),
         );
     }
-    let name_field = format!("{}.secretRef.name", from.field);
     check_policy_on_reference(&from.secret, from.optional, &name_field, rules, out);
     if catalog.get(&from.secret).is_none() {
         out.missing(
             rules,
             from.optional,
-            "secret-not-found",
-            &name_field,
-            format!("envFrom references secret `{}`, which does not exist in namespace {}", from.secret, catalog.namespace),
+            finding(
+                "secret-not-found",
+                &name_field,
+                format!(
+                    "envFrom references secret `{}`, which does not exist in namespace {}",
+                    from.secret, catalog.namespace
+                ),
+            )
+            .about(&from.secret),
         );
     }
 }
 
 /// allowedSecrets / deniedSecrets and allowOptionalReferences, for one reference.
-fn check_policy_on_reference(secret: &str, optional: bool, field: &str, rules: &Rules, out: &mut Findings) {
+fn check_policy_on_reference(
+    secret: &str,
+    optional: bool,
+    field: &str,
+    rules: &Rules,
+    out: &mut Findings,
+) {
     for policy in rules.policies {
         if let Some(why) = policy.forbids_secret(secret) {
-            out.by_policy(policy, "secret-not-allowed", field, why);
+            out.by_policy(
+                policy,
+                finding("secret-not-allowed", field, why).about(secret),
+            );
         }
         if optional && !policy.allow_optional_references {
             out.by_policy(
                 policy,
-                "optional-not-allowed",
-                field,
-                format!("the reference to secret `{secret}` is optional; this policy requires references that must resolve"),
+                finding(
+                    "optional-not-allowed",
+                    field,
+                    format!(
+                        "the reference to secret `{secret}` is optional; this policy requires \
+                         references that must resolve"
+                    ),
+                )
+                .about(secret),
             );
         }
     }

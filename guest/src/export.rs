@@ -15,19 +15,26 @@ export!(Plugin);
 
 impl wit::Guest for Plugin {
     fn check_policies(policies: Vec<wit::PolicyDocument>) -> Vec<wit::Diagnostic> {
-        crate::check_policies(&policies.into_iter().map(policy_document).collect::<Vec<_>>())
-            .into_iter()
-            .map(|x| wit::Diagnostic {
-                source: x.source,
-                field: x.field,
-                code: x.code,
-                message: x.message,
-            })
-            .collect()
+        crate::check_policies(
+            &policies
+                .into_iter()
+                .map(policy_document)
+                .collect::<Vec<_>>(),
+        )
+        .into_iter()
+        .map(|x| wit::Diagnostic {
+            source: x.source,
+            field: x.field,
+            code: x.code,
+            message: x.message,
+        })
+        .collect()
     }
 
     fn identify(workload: String) -> Result<wit::WorkloadId, wit::InputError> {
-        crate::identify(&workload).map(workload_id).map_err(input_error)
+        crate::identify(&workload)
+            .map(workload_id)
+            .map_err(input_error)
     }
 
     fn evaluate(request: wit::Submission) -> Result<wit::Decision, wit::InputError> {
@@ -49,7 +56,9 @@ impl wit::Guest for Plugin {
                 })
                 .collect(),
         };
-        crate::evaluate(&submission).map(decision).map_err(input_error)
+        crate::evaluate(&submission)
+            .map(decision)
+            .map_err(input_error)
     }
 }
 
@@ -94,6 +103,7 @@ fn decision(x: d::Decision) -> wit::Decision {
                 field: v.field,
                 message: v.message,
                 policy: v.policy,
+                secret: v.secret,
             })
             .collect(),
         warnings: x
@@ -103,6 +113,7 @@ fn decision(x: d::Decision) -> wit::Decision {
                 code: w.code,
                 field: w.field,
                 message: w.message,
+                secret: w.secret,
             })
             .collect(),
         patch: x.patch,
@@ -127,6 +138,7 @@ fn decision(x: d::Decision) -> wit::Decision {
                     state: c.state,
                     reason: c.reason,
                     message: c.message,
+                    secret: c.secret,
                 })
                 .collect(),
         },
@@ -136,10 +148,18 @@ fn decision(x: d::Decision) -> wit::Decision {
 fn env_source(s: d::EnvSource) -> wit::EnvSource {
     match s {
         d::EnvSource::Literal(v) => wit::EnvSource::Literal(v),
-        d::EnvSource::Secret { name, key, optional } => {
-            wit::EnvSource::Secret(wit::SecretKeyRef { name, key, optional })
+        d::EnvSource::Secret {
+            name,
+            key,
+            optional,
+        } => wit::EnvSource::Secret(wit::SecretKeyRef {
+            name,
+            key,
+            optional,
+        }),
+        d::EnvSource::ConfigMap { name, key } => {
+            wit::EnvSource::ConfigMap(wit::KeyRef { name, key })
         }
-        d::EnvSource::ConfigMap { name, key } => wit::EnvSource::ConfigMap(wit::KeyRef { name, key }),
         d::EnvSource::FieldRef(path) => wit::EnvSource::FieldRef(path),
         d::EnvSource::UserCredential { name, key } => {
             wit::EnvSource::UserCredential(wit::KeyRef { name, key })

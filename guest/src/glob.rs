@@ -3,7 +3,13 @@
 /// Matches `text` against `pattern`; `fold_case` compares ASCII letters case-insensitively.
 pub fn matches(pattern: &str, text: &str, fold_case: bool) -> bool {
     let (p, t) = (pattern.as_bytes(), text.as_bytes());
-    let eq = |a: u8, b: u8| if fold_case { a.eq_ignore_ascii_case(&b) } else { a == b };
+    let eq = |a: u8, b: u8| {
+        if fold_case {
+            a.eq_ignore_ascii_case(&b)
+        } else {
+            a == b
+        }
+    };
     let (mut pi, mut ti) = (0, 0);
     // Where to resume after the last `*`: (pattern index after it, text index it covers to).
     let mut star: Option<(usize, usize)> = None;

@@ -4,8 +4,8 @@
 //! not optional.
 
 use crate::decision::{
-    ContainerStartup, EnvSource, EnvVar, REASON_CONFIG_ERROR, STATE_RUNNING, STATE_WAITING, Startup,
-    Warning,
+    ContainerStartup, EnvSource, EnvVar, REASON_CONFIG_ERROR, STATE_RUNNING, STATE_WAITING,
+    Startup, Warning,
 };
 use crate::names::EnvNameValidation;
 use crate::request::Catalog;
@@ -35,7 +35,13 @@ pub fn resolve(
         warnings: Vec::new(),
     };
     for container in &workload.containers {
-        let (vars, failure) = resolve_container(container, catalog, env_names, is_sensitive, &mut out.warnings);
+        let (vars, failure) = resolve_container(
+            container,
+            catalog,
+            env_names,
+            is_sensitive,
+            &mut out.warnings,
+        );
         out.env.extend(vars);
         let state = match failure {
             None => ContainerStartup {
@@ -43,14 +49,16 @@ pub fn resolve(
                 state: STATE_RUNNING.to_string(),
                 reason: String::new(),
                 message: String::new(),
+                secret: None,
             },
-            Some(message) => {
+            Some((message, secret)) => {
                 out.startup.starts = false;
                 ContainerStartup {
                     name: container.name.clone(),
                     state: STATE_WAITING.to_string(),
                     reason: REASON_CONFIG_ERROR.to_string(),
                     message,
+                    secret: Some(secret),
                 }
             }
         };
@@ -65,16 +73,17 @@ fn resolve_container(
     env_names: EnvNameValidation,
     is_sensitive: &dyn Fn(&str) -> bool,
     warnings: &mut Vec<Warning>,
-) -> (Vec<EnvVar>, Option<String>) {
+) -> (Vec<EnvVar>, Option<(String, String)>) {
     let mut vars: Vec<EnvVar> = Vec::new();
-    let mut failure: Option<String> = None;
-    let mut fail = |message: String| {
-        failure.get_or_insert(message);
+    // The kubelet stops at the first error: (message, secret).
+    let mut failure: Option<(String, String)> = None;
+    let mut fail = |message: String, secret: &str| {
+        failure.get_or_insert_with(|| (message, secret.to_string()));
     };
     for from in &container.env_from {
         let Some(secret) = catalog.get(&from.secret) else {
             if !from.optional {
-                fail(not_found(&from.secret));
+                fail(not_found(&from.secret), &from.secret);
             }
             continue;
         };
@@ -102,6 +111,7 @@ fn resolve_container(
                     catalog.namespace,
                     from.secret
                 ),
+                secret: Some(from.secret.clone()),
             });
         }
     }
@@ -129,7 +139,7 @@ fn resolve_container(
                     if r.optional {
                         continue;
                     }
-                    fail(problem);
+                    fail(problem, &r.name);
                 }
                 EnvSource::Secret {
                     name: r.name.clone(),

@@ -51,7 +51,10 @@ impl EnvNameValidation {
                     && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
             }
             EnvNameValidation::Relaxed => {
-                !name.is_empty() && name.bytes().all(|b| (b' '..=b'~').contains(&b) && b != b'=')
+                !name.is_empty()
+                    && name
+                        .bytes()
+                        .all(|b| (b' '..=b'~').contains(&b) && b != b'=')
             }
         }
     }

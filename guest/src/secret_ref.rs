@@ -10,7 +10,10 @@ pub enum Parsed<'a> {
     Literal,
     /// Starts with `secret:` in another case: still a literal, worth a warning.
     LiteralWithSecretLikePrefix,
-    Reference { name: &'a str, key: &'a str },
+    Reference {
+        name: &'a str,
+        key: &'a str,
+    },
     /// Starts with `SECRET:` but is not of the expected form; says what is wrong.
     Malformed(&'static str),
 }
@@ -52,19 +55,37 @@ mod tests {
     #[test]
     fn grammar() {
         let cases: &[(&str, Parsed)] = &[
-            ("SECRET:my-secret,username", Parsed::Reference { name: "my-secret", key: "username" }),
+            (
+                "SECRET:my-secret,username",
+                Parsed::Reference {
+                    name: "my-secret",
+                    key: "username",
+                },
+            ),
             ("plain", Parsed::Literal),
             ("", Parsed::Literal),
             ("SECRE", Parsed::Literal),
             ("secret:a,b", Parsed::LiteralWithSecretLikePrefix),
             ("Secret:a,b", Parsed::LiteralWithSecretLikePrefix),
-            ("SECRET:a", Parsed::Malformed("missing ',' between the secret name and the key")),
-            ("SECRET:", Parsed::Malformed("missing ',' between the secret name and the key")),
+            (
+                "SECRET:a",
+                Parsed::Malformed("missing ',' between the secret name and the key"),
+            ),
+            (
+                "SECRET:",
+                Parsed::Malformed("missing ',' between the secret name and the key"),
+            ),
             ("SECRET:a,b,c", Parsed::Malformed("more than one ','")),
             ("SECRET:,k", Parsed::Malformed("the secret name is empty")),
             ("SECRET:a,", Parsed::Malformed("the secret key is empty")),
-            ("SECRET: a, b", Parsed::Malformed("whitespace around the secret name or key")),
-            ("SECRET:a ,b", Parsed::Malformed("whitespace around the secret name or key")),
+            (
+                "SECRET: a, b",
+                Parsed::Malformed("whitespace around the secret name or key"),
+            ),
+            (
+                "SECRET:a ,b",
+                Parsed::Malformed("whitespace around the secret name or key"),
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(&parse(input), want, "{input:?}");

@@ -82,7 +82,10 @@ pub fn parse(doc: &PolicyDocument) -> Result<Policy, Diagnostic> {
             doc,
             "kind",
             "policy-invalid",
-            format!("unsupported policy kind `{other}`: expected {}", secret_policy::KIND),
+            format!(
+                "unsupported policy kind `{other}`: expected {}",
+                secret_policy::KIND
+            ),
         )),
     }
 }
@@ -100,7 +103,10 @@ pub fn check(docs: &[PolicyDocument]) -> Vec<Diagnostic> {
                         doc,
                         "metadata.name",
                         "policy-conflict",
-                        format!("{id} is defined twice: in {} and in {}", first.source, doc.source),
+                        format!(
+                            "{id} is defined twice: in {} and in {}",
+                            first.source, doc.source
+                        ),
                     ));
                 } else {
                     seen.push((id, doc));

@@ -92,8 +92,11 @@ pub fn parse(json: &str) -> Result<SecretPolicy, InputError> {
         (&spec.denied_secrets, "spec.deniedSecrets"),
     ]
     .into_iter()
-    .chain(spec.allowed_secrets.iter().map(|l| (l, "spec.allowedSecrets")))
-    {
+    .chain(
+        spec.allowed_secrets
+            .iter()
+            .map(|l| (l, "spec.allowedSecrets")),
+    ) {
         if let Some(i) = list.iter().position(|p| p.is_empty()) {
             return Err(InputError::new(
                 format!("{field}[{i}]"),
@@ -136,13 +139,20 @@ impl SecretPolicy {
 
     /// Why this policy forbids referencing `secret`, if it does.
     pub fn forbids_secret(&self, secret: &str) -> Option<String> {
-        if let Some(p) = self.denied_secrets.iter().find(|p| glob::matches(p, secret, false)) {
+        if let Some(p) = self
+            .denied_secrets
+            .iter()
+            .find(|p| glob::matches(p, secret, false))
+        {
             return Some(format!("secret `{secret}` matches denied pattern `{p}`"));
         }
         match &self.allowed_secrets {
-            Some(allowed) if !allowed.iter().any(|p| glob::matches(p, secret, false)) => Some(
-                format!("secret `{secret}` is not in the allowed list [{}]", allowed.join(", ")),
-            ),
+            Some(allowed) if !allowed.iter().any(|p| glob::matches(p, secret, false)) => {
+                Some(format!(
+                    "secret `{secret}` is not in the allowed list [{}]",
+                    allowed.join(", ")
+                ))
+            }
             _ => None,
         }
     }

@@ -119,7 +119,9 @@ pub fn parse(json: &str) -> Result<Workload, InputError> {
         if !is_runai_api_version(api_version) {
             return Err(InputError::new(
                 "apiVersion",
-                format!("`{api_version}` for kind {kind}: expected run.ai/v2alpha1 or run.ai/v1alpha1"),
+                format!(
+                    "`{api_version}` for kind {kind}: expected run.ai/v2alpha1 or run.ai/v1alpha1"
+                ),
             ));
         }
         return runai_crd::parse(json);

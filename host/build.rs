@@ -1,0 +1,68 @@
+//! Builds the plugin (`guest/`) as a WebAssembly component so the host can embed it.
+//!
+//! A nested cargo with its own target dir: the outer build holds the lock on the
+//! main one. Flags meant for the host (clippy, coverage, target-cpu) must not leak
+//! into the wasm build, so they are removed from the nested environment.
+
+use std::env;
+use std::path::PathBuf;
+use std::process::Command;
+
+const TARGET: &str = "wasm32-unknown-unknown";
+
+fn main() {
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    let root = manifest_dir
+        .parent()
+        .expect("host/ lives in the workspace")
+        .to_path_buf();
+    for watched in [
+        "guest/src",
+        "guest/Cargo.toml",
+        "wit",
+        "Cargo.lock",
+        ".cargo/config.toml",
+    ] {
+        println!("cargo:rerun-if-changed={}", root.join(watched).display());
+    }
+
+    let target_dir = root.join("target").join("guest-wasm");
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(&root)
+        .args([
+            "build",
+            "--locked",
+            "--release",
+            "-p",
+            "guest",
+            "--target",
+            TARGET,
+        ])
+        .arg("--target-dir")
+        .arg(&target_dir);
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+        "CARGO_BUILD_TARGET",
+        "CARGO_TARGET_DIR",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "RUSTC_WRAPPER",
+        "CARGO_MAKEFLAGS",
+        "CARGO_PRIMARY_PACKAGE",
+    ] {
+        cmd.env_remove(var);
+    }
+    let status = cmd
+        .status()
+        .expect("could not run cargo to build the guest");
+    if !status.success() {
+        panic!(
+            "building the plugin failed ({status}); is the {TARGET} target installed? \
+             `rustup target add {TARGET}` (rust-toolchain.toml lists it)"
+        );
+    }
+    let wasm = target_dir.join(TARGET).join("release").join("guest.wasm");
+    println!("cargo:rustc-env=GUEST_WASM={}", wasm.display());
+}

@@ -1,0 +1,142 @@
+//! Building a cluster from manifests: every error names the file, the document and
+//! the field.
+
+use super::secret::{self, str_field, string_map};
+use super::{Cluster, Namespace, Policy, Project, SYSTEM_NAMESPACE};
+use crate::manifest::Document;
+use anyhow::{Result, anyhow, bail};
+use guest::names::is_dns1123_label;
+use serde_json::{Map, Value};
+
+/// Policy kinds the cluster stores and hands to the plugin.
+pub const POLICY_KINDS: &[&str] = &[
+    "SecretPolicy",
+    "TrainingPolicy",
+    "InteractivePolicy",
+    "DistributedPolicy",
+    "InferencePolicy",
+];
+
+/// Applies manifests to a cluster, in order; later objects replace earlier ones.
+pub fn load_documents(cluster: &mut Cluster, docs: &[Document]) -> Result<()> {
+    for doc in docs {
+        apply(cluster, doc)?;
+    }
+    Ok(())
+}
+
+fn apply(cluster: &mut Cluster, doc: &Document) -> Result<()> {
+    let src = &doc.source;
+    let map = doc
+        .value
+        .as_object()
+        .ok_or_else(|| anyhow!("{src}: expected an object"))?;
+    match doc.kind() {
+        "Secret" => {
+            let secret = secret::from_document(doc)?;
+            cluster
+                .secrets
+                .insert((secret.namespace.clone(), secret.name.clone()), secret);
+        }
+        "Namespace" => {
+            let (name, metadata) = name_and_metadata(map, src, "Namespace")?;
+            let labels = string_map(metadata.get("labels"), src, "metadata.labels")?;
+            cluster.namespaces.insert(
+                name.to_string(),
+                Namespace {
+                    name: name.to_string(),
+                    labels,
+                },
+            );
+        }
+        "Project" => {
+            let project = project(map, src)?;
+            cluster.projects.insert(project.name.clone(), project);
+        }
+        "Department" => {
+            let (name, _) = name_and_metadata(map, src, "Department")?;
+            cluster.departments.insert(name.to_string(), src.clone());
+        }
+        kind if POLICY_KINDS.contains(&kind) => {
+            let (name, metadata) = name_and_metadata(map, src, kind)?;
+            let namespace = str_field(metadata, "namespace", src, "metadata.namespace")?
+                .unwrap_or(SYSTEM_NAMESPACE);
+            let policy = Policy {
+                kind: kind.to_string(),
+                name: name.to_string(),
+                namespace: namespace.to_string(),
+                source: src.clone(),
+                json: doc.value.to_string(),
+            };
+            cluster.policies.retain(|p| {
+                (p.kind.as_str(), p.namespace.as_str(), p.name.as_str()) != (kind, namespace, name)
+            });
+            cluster.policies.push(policy);
+        }
+        "" => bail!(
+            "{src}: `kind` is missing: expected one of Namespace, Project, Department, Secret, {}",
+            POLICY_KINDS.join(", ")
+        ),
+        other => bail!(
+            "{src}: unsupported kind `{other}` in a cluster file: expected one of Namespace, Project, \
+             Department, Secret, {}",
+            POLICY_KINDS.join(", ")
+        ),
+    }
+    Ok(())
+}
+
+fn name_and_metadata<'a>(
+    map: &'a Map<String, Value>,
+    src: &str,
+    kind: &str,
+) -> Result<(&'a str, &'a Map<String, Value>)> {
+    let metadata = match map.get("metadata") {
+        Some(Value::Object(m)) => m,
+        _ if map.contains_key("name") => bail!(
+            "{src}: {kind}: `metadata` is missing: `name` is at the top level but belongs under `metadata.name`"
+        ),
+        _ => {
+            bail!("{src}: {kind}: `metadata` is missing or not an object: expected `metadata.name`")
+        }
+    };
+    let name = str_field(metadata, "name", src, "metadata.name")?
+        .ok_or_else(|| anyhow!("{src}: {kind}: `metadata.name` is missing"))?;
+    Ok((name, metadata))
+}
+
+fn project(map: &Map<String, Value>, src: &str) -> Result<Project> {
+    let (name, _) = name_and_metadata(map, src, "Project")?;
+    if !is_dns1123_label(name) {
+        bail!(
+            "{src}: Project: `metadata.name` `{name}` is not a DNS-1123 label (lower-case letters, digits \
+             and '-', at most 63 characters)"
+        );
+    }
+    let empty = Map::new();
+    let spec = match map.get("spec") {
+        None | Some(Value::Null) => &empty,
+        Some(Value::Object(m)) => m,
+        Some(_) => bail!("{src}: Project {name}: `spec` must be an object"),
+    };
+    let namespace = str_field(spec, "namespace", src, "spec.namespace")?.map(str::to_string);
+    let effective = namespace.clone().unwrap_or_else(|| format!("runai-{name}"));
+    if effective.len() > 63 || !is_dns1123_label(&effective) {
+        bail!(
+            "{src}: Project {name}: namespace `{effective}` is not a valid namespace name (a DNS-1123 label \
+             of at most 63 characters); set `spec.namespace` or choose a shorter project name"
+        );
+    }
+    Ok(Project {
+        name: name.to_string(),
+        namespace,
+        department: str_field(spec, "department", src, "spec.department")?.map(str::to_string),
+        id: match spec.get("id") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(_) => bail!("{src}: Project {name}: `spec.id` must be a string or a number"),
+        },
+        source: src.to_string(),
+    })
+}

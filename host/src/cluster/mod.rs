@@ -1,0 +1,186 @@
+//! The simulated cluster: namespaces, projects, departments, secrets and policies,
+//! and the views the plugin needs (SPEC §1, §5).
+
+mod load;
+pub mod secret;
+
+use crate::plugin::{PolicyDocument, SecretMetadata};
+use secret::Secret;
+use std::collections::BTreeMap;
+
+pub use load::load_documents;
+
+/// Where cluster-wide secrets and fallback policies live.
+pub const SYSTEM_NAMESPACE: &str = "runai";
+/// Label a namespace carries to say which project it belongs to.
+pub const QUEUE_LABEL: &str = "runai/queue";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub department: Option<String>,
+    pub id: Option<String>,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Namespace {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub kind: String,
+    pub name: String,
+    pub namespace: String,
+    pub source: String,
+    pub json: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Cluster {
+    pub namespaces: BTreeMap<String, Namespace>,
+    pub projects: BTreeMap<String, Project>,
+    pub departments: BTreeMap<String, String>,
+    /// By (namespace, name).
+    pub secrets: BTreeMap<(String, String), Secret>,
+    pub policies: Vec<Policy>,
+}
+
+/// A project's own secret that shadows a cluster-wide one of the same name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    pub namespace: String,
+    pub secret: String,
+}
+
+impl Cluster {
+    /// The namespace a project's workloads run in (SPEC §5).
+    pub fn project_namespace(&self, project: &Project) -> String {
+        if let Some(ns) = &project.namespace {
+            return ns.clone();
+        }
+        self.namespaces
+            .values()
+            .find(|ns| ns.labels.get(QUEUE_LABEL) == Some(&project.name))
+            .map(|ns| ns.name.clone())
+            .unwrap_or_else(|| format!("runai-{}", project.name))
+    }
+
+    /// A project by name, or by the REST API `projectId` (its `spec.id`).
+    pub fn find_project(&self, name_or_id: &str) -> Option<&Project> {
+        self.projects
+            .values()
+            .find(|p| p.id.as_deref() == Some(name_or_id))
+            .or_else(|| self.projects.get(name_or_id))
+    }
+
+    pub fn project_of_namespace(&self, namespace: &str) -> Option<&Project> {
+        self.projects
+            .values()
+            .find(|p| self.project_namespace(p) == namespace)
+    }
+
+    pub fn namespace_exists(&self, namespace: &str) -> bool {
+        namespace == SYSTEM_NAMESPACE
+            || self.namespaces.contains_key(namespace)
+            || self.project_of_namespace(namespace).is_some()
+    }
+
+    fn cluster_wide_sources(&self) -> impl Iterator<Item = &Secret> {
+        self.secrets
+            .range((SYSTEM_NAMESPACE.to_string(), String::new())..)
+            .take_while(|((ns, _), _)| ns == SYSTEM_NAMESPACE)
+            .map(|(_, s)| s)
+            .filter(|s| s.is_cluster_wide())
+    }
+
+    fn secrets_in<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = &'a Secret> + 'a {
+        self.secrets
+            .range((namespace.to_string(), String::new())..)
+            .take_while(move |((ns, _), _)| ns == namespace)
+            .map(|(_, s)| s)
+    }
+
+    /// The metadata of every secret visible in `namespace`: its own, plus the copies
+    /// of cluster-wide secrets when it is a project namespace. Copies are derived
+    /// from their source on every call, so projects created later receive them and
+    /// updates to the source reach them.
+    pub fn catalog(&self, namespace: &str) -> Vec<SecretMetadata> {
+        let mut catalog: Vec<SecretMetadata> = self
+            .secrets_in(namespace)
+            .map(|s| metadata(s, false))
+            .collect();
+        if namespace != SYSTEM_NAMESPACE && self.project_of_namespace(namespace).is_some() {
+            for source in self.cluster_wide_sources() {
+                if !catalog.iter().any(|own| own.name == source.name) {
+                    catalog.push(metadata(source, true));
+                }
+            }
+            catalog.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        catalog
+    }
+
+    /// Project secrets that keep a cluster-wide secret of the same name from being copied.
+    pub fn conflicts(&self) -> Vec<Conflict> {
+        let mut conflicts = Vec::new();
+        for source in self.cluster_wide_sources() {
+            for project in self.projects.values() {
+                let namespace = self.project_namespace(project);
+                if self
+                    .secrets
+                    .contains_key(&(namespace.clone(), source.name.clone()))
+                {
+                    conflicts.push(Conflict {
+                        namespace,
+                        secret: source.name.clone(),
+                    });
+                }
+            }
+        }
+        conflicts
+    }
+
+    /// The policies that apply in `namespace`: its own and those of `runai`.
+    pub fn policies_for(&self, namespace: &str) -> Vec<PolicyDocument> {
+        self.policies
+            .iter()
+            .filter(|p| p.namespace == namespace || p.namespace == SYSTEM_NAMESPACE)
+            .map(|p| PolicyDocument {
+                source: p.source.clone(),
+                json: p.json.clone(),
+            })
+            .collect()
+    }
+
+    pub fn all_policies(&self) -> Vec<PolicyDocument> {
+        self.policies
+            .iter()
+            .map(|p| PolicyDocument {
+                source: p.source.clone(),
+                json: p.json.clone(),
+            })
+            .collect()
+    }
+
+    /// Namespaces other than `namespace` that hold a secret called `name`.
+    pub fn namespaces_with_secret(&self, name: &str, except: &str) -> Vec<&Secret> {
+        self.secrets
+            .values()
+            .filter(|s| s.name == name && s.namespace != except)
+            .collect()
+    }
+}
+
+fn metadata(secret: &Secret, cluster_wide_copy: bool) -> SecretMetadata {
+    SecretMetadata {
+        name: secret.name.clone(),
+        keys: secret.keys.keys().cloned().collect(),
+        secret_type: secret.secret_type.clone(),
+        immutable: secret.immutable,
+        cluster_wide_copy,
+    }
+}

@@ -1,0 +1,10 @@
+//! The host: loads the secrets plugin into wasmtime and simulates the Run:ai
+//! cluster around it. `main.rs` is a thin CLI over these modules.
+
+pub mod cluster;
+pub mod demo;
+pub mod inspect;
+pub mod manifest;
+pub mod plugin;
+pub mod report;
+pub mod simulate;

@@ -1,0 +1,339 @@
+//! Rendering outcomes: the JSON shape scripts and suites depend on, YAML of the
+//! same, and a readable text form. Exit codes per SPEC §7.
+
+use crate::plugin::{EnvSource, WorkloadForm};
+use crate::simulate::{Outcome, SECRET_NOT_FOUND};
+use anyhow::Result;
+use serde::Serialize;
+use std::fmt::Write as _;
+
+pub const EXIT_ADMITTED: u8 = 0;
+pub const EXIT_REJECTED: u8 = 1;
+pub const EXIT_INPUT_ERROR: u8 = 2;
+pub const EXIT_WOULD_NOT_START: u8 = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Yaml,
+}
+
+#[derive(Serialize)]
+pub struct Report {
+    pub workload: WorkloadOut,
+    pub allowed: bool,
+    pub violations: Vec<ViolationOut>,
+    pub warnings: Vec<WarningOut>,
+    pub patch: serde_json::Value,
+    pub env: Vec<EnvOut>,
+    pub startup: StartupOut,
+}
+
+#[derive(Serialize)]
+pub struct WorkloadOut {
+    pub kind: String,
+    pub name: String,
+    pub namespace: String,
+    pub project: Option<String>,
+    pub form: &'static str,
+    pub file: String,
+}
+
+#[derive(Serialize)]
+pub struct ViolationOut {
+    pub code: String,
+    pub field: String,
+    pub message: String,
+    pub policy: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct WarningOut {
+    pub code: String,
+    pub field: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct EnvOut {
+    pub container: String,
+    pub name: String,
+    pub source: SourceOut,
+    /// The literal value (redacted for sensitive names); only for literals.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    pub origin: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SourceOut {
+    Literal(bool),
+    Secret {
+        name: String,
+        key: String,
+        optional: bool,
+    },
+    ConfigMap {
+        name: String,
+        key: String,
+    },
+    FieldRef {
+        path: String,
+    },
+    UserCredential {
+        name: String,
+        key: String,
+    },
+}
+
+#[derive(Serialize)]
+pub struct StartupOut {
+    pub starts: bool,
+    pub containers: Vec<ContainerOut>,
+}
+
+#[derive(Serialize)]
+pub struct ContainerOut {
+    pub name: String,
+    pub state: String,
+    pub reason: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+fn form_name(form: WorkloadForm) -> &'static str {
+    match form {
+        WorkloadForm::RunaiCrd => "runai-crd",
+        WorkloadForm::RunaiApi => "runai-api",
+        WorkloadForm::Kubernetes => "kubernetes",
+    }
+}
+
+impl Report {
+    pub fn from_outcome(o: &Outcome) -> Result<Self> {
+        let d = &o.decision;
+        let patch = serde_json::from_str(&d.patch).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: the plugin returned a patch that is not JSON: {e}",
+                o.source
+            )
+        })?;
+        let hint = |code: &str, secret: &Option<String>| {
+            (code == SECRET_NOT_FOUND)
+                .then(|| secret.as_ref().and_then(|s| o.hints.get(s)).cloned())
+                .flatten()
+        };
+        Ok(Report {
+            workload: WorkloadOut {
+                kind: d.workload.kind.clone(),
+                name: d.workload.name.clone(),
+                namespace: o.namespace.clone(),
+                project: o.project.clone(),
+                form: form_name(d.workload.form),
+                file: o.source.clone(),
+            },
+            allowed: d.allowed,
+            violations: d
+                .violations
+                .iter()
+                .map(|v| ViolationOut {
+                    code: v.code.clone(),
+                    field: v.field.clone(),
+                    message: v.message.clone(),
+                    policy: v.policy.clone(),
+                    hint: hint(&v.code, &v.secret),
+                })
+                .collect(),
+            warnings: d
+                .warnings
+                .iter()
+                .map(|w| WarningOut {
+                    code: w.code.clone(),
+                    field: w.field.clone(),
+                    message: w.message.clone(),
+                    hint: hint(&w.code, &w.secret),
+                })
+                .collect(),
+            patch,
+            env: d
+                .env
+                .iter()
+                .map(|e| {
+                    let (source, value) = match &e.source {
+                        EnvSource::Literal(v) => (SourceOut::Literal(true), Some(v.clone())),
+                        EnvSource::Secret(r) => (
+                            SourceOut::Secret {
+                                name: r.name.clone(),
+                                key: r.key.clone(),
+                                optional: r.optional,
+                            },
+                            None,
+                        ),
+                        EnvSource::ConfigMap(r) => (
+                            SourceOut::ConfigMap {
+                                name: r.name.clone(),
+                                key: r.key.clone(),
+                            },
+                            None,
+                        ),
+                        EnvSource::FieldRef(p) => (SourceOut::FieldRef { path: p.clone() }, None),
+                        EnvSource::UserCredential(r) => (
+                            SourceOut::UserCredential {
+                                name: r.name.clone(),
+                                key: r.key.clone(),
+                            },
+                            None,
+                        ),
+                    };
+                    EnvOut {
+                        container: e.container.clone(),
+                        name: e.name.clone(),
+                        source,
+                        value,
+                        origin: e.origin.clone(),
+                    }
+                })
+                .collect(),
+            startup: StartupOut {
+                starts: d.startup.starts,
+                containers: d
+                    .startup
+                    .containers
+                    .iter()
+                    .map(|c| ContainerOut {
+                        name: c.name.clone(),
+                        state: c.state.clone(),
+                        reason: c.reason.clone(),
+                        message: c.message.clone(),
+                        hint: c.secret.as_ref().and_then(|s| o.hints.get(s)).cloned(),
+                    })
+                    .collect(),
+            },
+        })
+    }
+}
+
+/// 1 when any workload is rejected, else 3 when any would not start, else 0.
+pub fn exit_code(outcomes: &[Outcome]) -> u8 {
+    if outcomes.iter().any(|o| !o.decision.allowed) {
+        EXIT_REJECTED
+    } else if outcomes.iter().any(|o| !o.decision.startup.starts) {
+        EXIT_WOULD_NOT_START
+    } else {
+        EXIT_ADMITTED
+    }
+}
+
+pub fn render(outcomes: &[Outcome], format: Format) -> Result<String> {
+    let reports = outcomes
+        .iter()
+        .map(Report::from_outcome)
+        .collect::<Result<Vec<_>>>()?;
+    Ok(match format {
+        Format::Json => serde_json::to_string_pretty(&reports)? + "\n",
+        Format::Yaml => serde_yaml_ng::to_string(&reports)?,
+        Format::Text => reports.iter().map(text).collect::<Vec<_>>().join("\n"),
+    })
+}
+
+fn text(r: &Report) -> String {
+    let mut s = String::new();
+    let w = &r.workload;
+    let project = w
+        .project
+        .as_deref()
+        .map(|p| format!(", project {p}"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        s,
+        "{} {}/{} ({}{project})",
+        w.kind, w.namespace, w.name, w.file
+    );
+    let verdict = match (r.allowed, r.startup.starts) {
+        (false, _) => "REJECTED",
+        (true, true) => "ADMITTED, would start",
+        (true, false) => "ADMITTED, but would NOT start",
+    };
+    let _ = writeln!(s, "  {verdict}");
+    if !r.violations.is_empty() {
+        let _ = writeln!(s, "  violations:");
+        for v in &r.violations {
+            let by = if v.policy.is_empty() {
+                "built-in check"
+            } else {
+                &v.policy
+            };
+            let _ = writeln!(
+                s,
+                "    x {} at {}\n      {}\n      ({by})",
+                v.code, v.field, v.message
+            );
+            if let Some(h) = &v.hint {
+                let _ = writeln!(s, "      hint: {h}");
+            }
+        }
+    }
+    if !r.warnings.is_empty() {
+        let _ = writeln!(s, "  warnings:");
+        for v in &r.warnings {
+            let _ = writeln!(s, "    ! {} at {}\n      {}", v.code, v.field, v.message);
+            if let Some(h) = &v.hint {
+                let _ = writeln!(s, "      hint: {h}");
+            }
+        }
+    }
+    let mut container = None;
+    for e in &r.env {
+        if container != Some(&e.container) {
+            let _ = writeln!(s, "  env of container {}:", e.container);
+            container = Some(&e.container);
+        }
+        let source = match (&e.source, &e.value) {
+            (SourceOut::Literal(_), Some(v)) => format!("= {v:?}"),
+            (SourceOut::Literal(_), None) => "= (literal)".to_string(),
+            (
+                SourceOut::Secret {
+                    name,
+                    key,
+                    optional,
+                },
+                _,
+            ) => {
+                format!(
+                    "<- secret {name}, key {key}{}",
+                    if *optional { " (optional)" } else { "" }
+                )
+            }
+            (SourceOut::ConfigMap { name, key }, _) => format!("<- configMap {name}, key {key}"),
+            (SourceOut::FieldRef { path }, _) => format!("<- field {path}"),
+            (SourceOut::UserCredential { name, key }, _) => {
+                format!("<- user credential {name}, key {key}")
+            }
+        };
+        let origin = if e.origin == "workload" {
+            String::new()
+        } else {
+            format!("  [{}]", e.origin)
+        };
+        let _ = writeln!(s, "    {} {source}{origin}", e.name);
+    }
+    let _ = writeln!(s, "  start-up:");
+    for c in &r.startup.containers {
+        if c.reason.is_empty() {
+            let _ = writeln!(s, "    {}: {}", c.name, c.state);
+        } else {
+            let _ = writeln!(s, "    {}: {} {}: {}", c.name, c.state, c.reason, c.message);
+        }
+        if let Some(h) = &c.hint {
+            let _ = writeln!(s, "      hint: {h}");
+        }
+    }
+    s
+}

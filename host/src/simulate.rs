@@ -1,0 +1,206 @@
+//! `host simulate`: find each workload's namespace and project, hand the plugin
+//! that namespace's secrets and policies, and add the hints only the cluster knows.
+
+use crate::cluster::{Cluster, SYSTEM_NAMESPACE};
+use crate::manifest::Document;
+use crate::plugin::{Decision, InputError, Plugin, Submission, WorkloadId};
+use anyhow::{Result, anyhow, bail};
+use std::collections::BTreeMap;
+
+/// One evaluated workload document.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub source: String,
+    pub namespace: String,
+    pub project: Option<String>,
+    pub decision: Decision,
+    /// What the cluster knows about secrets missing from the namespace, by secret name.
+    pub hints: BTreeMap<String, String>,
+}
+
+/// The violation code whose secrets get hints.
+pub const SECRET_NOT_FOUND: &str = "secret-not-found";
+
+/// Evaluates every document; any input error stops the run before output.
+pub fn simulate(
+    plugin: &Plugin,
+    cluster: &Cluster,
+    workloads: &[Document],
+    workload_type: Option<&str>,
+) -> Result<Vec<Outcome>> {
+    check_policies(plugin, cluster)?;
+    workloads
+        .iter()
+        .map(|doc| simulate_one(plugin, cluster, doc, workload_type))
+        .collect()
+}
+
+/// Policies are checked once, when loaded: a bad one is an input error (exit 2).
+pub fn check_policies(plugin: &Plugin, cluster: &Cluster) -> Result<()> {
+    let diagnostics = plugin.check_policies(&cluster.all_policies())?;
+    if diagnostics.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = diagnostics
+        .iter()
+        .map(|d| {
+            let field = if d.field.is_empty() {
+                String::new()
+            } else {
+                format!(" `{}`", d.field)
+            };
+            format!("{}:{field}: {} ({})", d.source, d.message, d.code)
+        })
+        .collect();
+    bail!("invalid policies:\n  {}", lines.join("\n  "))
+}
+
+fn input_error(source: &str, e: InputError) -> anyhow::Error {
+    if e.field.is_empty() {
+        anyhow!("{source}: {}", e.message)
+    } else {
+        anyhow!("{source}: `{}`: {}", e.field, e.message)
+    }
+}
+
+pub fn simulate_one(
+    plugin: &Plugin,
+    cluster: &Cluster,
+    doc: &Document,
+    workload_type: Option<&str>,
+) -> Result<Outcome> {
+    let source = &doc.source;
+    let json = doc.value.to_string();
+    let id = plugin
+        .identify(&json)?
+        .map_err(|e| input_error(source, e))?;
+    let (namespace, project) = placement(cluster, &id, source)?;
+    let submission = Submission {
+        workload: json,
+        namespace: namespace.clone(),
+        project: project.clone(),
+        workload_type: workload_type.map(str::to_string),
+        policies: cluster.policies_for(&namespace),
+        secrets: cluster.catalog(&namespace),
+    };
+    let decision = plugin
+        .evaluate(&submission)?
+        .map_err(|e| input_error(source, e))?;
+    Ok(Outcome {
+        source: source.clone(),
+        hints: hints_for(cluster, &namespace, &decision),
+        namespace,
+        project,
+        decision,
+    })
+}
+
+/// The namespace and project a workload lands in, from what its document says.
+fn placement(cluster: &Cluster, id: &WorkloadId, source: &str) -> Result<(String, Option<String>)> {
+    let known = || {
+        let names: Vec<&str> = cluster.projects.keys().map(String::as_str).collect();
+        if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join(", ")
+        }
+    };
+    let project = match &id.project {
+        Some(p) => Some(cluster.find_project(p).ok_or_else(|| {
+            anyhow!(
+                "{source}: project `{p}` does not exist in the cluster (projects: {})",
+                known()
+            )
+        })?),
+        None => None,
+    };
+    match (&id.namespace, project) {
+        (Some(ns), Some(p)) => {
+            let expected = cluster.project_namespace(p);
+            if *ns != expected {
+                bail!(
+                    "{source}: `metadata.namespace` is {ns} but project {} runs in namespace {expected}",
+                    p.name
+                );
+            }
+            Ok((ns.clone(), Some(p.name.clone())))
+        }
+        (None, Some(p)) => Ok((cluster.project_namespace(p), Some(p.name.clone()))),
+        (Some(ns), None) => {
+            if !cluster.namespace_exists(ns) {
+                bail!(
+                    "{source}: namespace `{ns}` does not exist in the cluster: expected a project namespace \
+                     (projects: {}) or {SYSTEM_NAMESPACE}",
+                    known()
+                );
+            }
+            Ok((
+                ns.clone(),
+                cluster.project_of_namespace(ns).map(|p| p.name.clone()),
+            ))
+        }
+        (None, None) => bail!(
+            "{source}: the workload names no namespace or project: set `metadata.namespace` (or the \
+             `project` label, or `projectId`)"
+        ),
+    }
+}
+
+/// Explains a missing secret with what the cluster knows beyond the namespace.
+fn hint(cluster: &Cluster, namespace: &str, secret: &str) -> Option<String> {
+    let elsewhere = cluster.namespaces_with_secret(secret, namespace);
+    if let Some(source) = elsewhere.iter().find(|s| s.namespace == SYSTEM_NAMESPACE) {
+        if !source.is_cluster_wide() {
+            return Some(format!(
+                "secret `{secret}` exists in namespace {SYSTEM_NAMESPACE} but is not cluster-wide: run \
+                 `host adm set secret {secret} --cluster-wide` to copy it into every project namespace"
+            ));
+        }
+        if cluster.project_of_namespace(namespace).is_none() {
+            return Some(format!(
+                "secret `{secret}` is cluster-wide, but copies go only to project namespaces and {namespace} \
+                 belongs to no project"
+            ));
+        }
+    }
+    let others: Vec<&str> = elsewhere
+        .iter()
+        .filter(|s| s.namespace != SYSTEM_NAMESPACE)
+        .map(|s| s.namespace.as_str())
+        .collect();
+    if others.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "secret `{secret}` exists in {} but secrets are namespace-scoped: create it in {namespace}, or \
+         create it in {SYSTEM_NAMESPACE} and set it cluster-wide",
+        others.join(", ")
+    ))
+}
+
+/// Hints for every secret the decision reports missing, by secret name.
+fn hints_for(cluster: &Cluster, namespace: &str, decision: &Decision) -> BTreeMap<String, String> {
+    let missing = decision
+        .violations
+        .iter()
+        .map(|v| (&v.code, &v.secret))
+        .chain(decision.warnings.iter().map(|w| (&w.code, &w.secret)))
+        .filter(|(code, _)| code.as_str() == SECRET_NOT_FOUND)
+        .filter_map(|(_, secret)| secret.as_deref())
+        .chain(
+            decision
+                .startup
+                .containers
+                .iter()
+                .filter_map(|c| c.secret.as_deref()),
+        );
+    let mut hints = BTreeMap::new();
+    for secret in missing {
+        if !hints.contains_key(secret)
+            && let Some(h) = hint(cluster, namespace, secret)
+        {
+            hints.insert(secret.to_string(), h);
+        }
+    }
+    hints
+}
