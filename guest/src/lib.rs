@@ -1,6 +1,8 @@
 //! The secrets policy plugin: pure logic over plain data, compiled natively for
 //! tests and to a capability-free WebAssembly component for gateways.
 
+#[cfg(any(test, feature = "cases"))]
+pub mod cases;
 pub mod decision;
 pub mod evaluate;
 pub mod glob;

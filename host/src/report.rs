@@ -238,7 +238,8 @@ pub fn render(outcomes: &[Outcome], format: Format) -> Result<String> {
         .collect::<Result<Vec<_>>>()?;
     Ok(match format {
         Format::Json => serde_json::to_string_pretty(&reports)? + "\n",
-        Format::Yaml => serde_yaml_ng::to_string(&reports)?,
+        // Through a JSON value, so enums stay maps (`secret: {...}`) rather than YAML tags.
+        Format::Yaml => serde_yaml_ng::to_string(&serde_json::to_value(&reports)?)?,
         Format::Text => reports.iter().map(text).collect::<Vec<_>>().join("\n"),
     })
 }

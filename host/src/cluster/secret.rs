@@ -243,7 +243,11 @@ fn decoded_len(encoded: &str) -> Option<usize> {
     let valid = body
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/');
-    if !valid || padding > 2 || body.len() % 4 == 1 || (padding > 0 && !encoded.len().is_multiple_of(4)) {
+    if !valid
+        || padding > 2
+        || body.len() % 4 == 1
+        || (padding > 0 && !encoded.len().is_multiple_of(4))
+    {
         return None;
     }
     Some(body.len() * 3 / 4)

@@ -1,0 +1,387 @@
+//! End to end: the real `host` binary with the embedded plugin on the demo cluster.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+fn host(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_host"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("the host binary runs")
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().expect("exited normally")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn json(args: &[&str]) -> (i32, Value) {
+    let mut all = args.to_vec();
+    all.extend(["-o", "json"]);
+    let out = host(&all);
+    let value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {}{}", stdout(&out), stderr(&out)));
+    (code(&out), value)
+}
+
+fn codes(report: &Value, list: &str) -> Vec<(String, String)> {
+    report[list]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|v| {
+            (
+                v["code"].as_str().unwrap_or("").to_string(),
+                v["field"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn admitted_workload_on_the_demo_cluster() {
+    let (code, reports) = json(&["simulate", "policies/examples/train-ok.yaml"]);
+    assert_eq!(code, 0);
+    let r = &reports[0];
+    assert_eq!(r["workload"]["kind"], "TrainingWorkload");
+    assert_eq!(r["workload"]["name"], "train1");
+    assert_eq!(r["workload"]["namespace"], "runai-team-a");
+    assert_eq!(r["workload"]["project"], "team-a");
+    assert_eq!(r["allowed"], true);
+    assert_eq!(r["violations"], Value::Array(vec![]));
+    assert_eq!(r["patch"], Value::Array(vec![]));
+    assert_eq!(r["startup"]["starts"], true);
+    assert_eq!(r["startup"]["containers"][0]["state"], "Running");
+    let env: Vec<_> = r["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        env,
+        ["LEARNING_RATE", "MYUSERNAME", "MYPASSWORD", "WANDB_API_KEY"],
+        "in the order written"
+    );
+    assert_eq!(r["env"][0]["source"], serde_json::json!({"literal": true}));
+    assert_eq!(r["env"][0]["value"], "0.2");
+    assert_eq!(
+        r["env"][1]["source"],
+        serde_json::json!({"secret": {"name": "my-secret", "key": "username", "optional": false}})
+    );
+    assert_eq!(r["env"][1]["origin"], "workload");
+    assert_eq!(r["env"][1]["container"], "train1");
+}
+
+#[test]
+fn rejected_workload_names_each_field() {
+    let (code, reports) = json(&["simulate", "policies/examples/train-mistakes.yaml"]);
+    assert_eq!(code, 1);
+    let r = &reports[0];
+    assert_eq!(r["allowed"], false);
+    let mut got = codes(r, "violations");
+    got.sort();
+    let item = |n: &str| format!("spec.environment.items.{n}.value");
+    assert_eq!(
+        got,
+        [
+            ("secret-key-not-found".to_string(), item("MYUSERNAME")),
+            ("secret-not-found".to_string(), item("REGISTRY_TOKEN")),
+            ("secret-ref-syntax".to_string(), item("HF_TOKEN")),
+            ("sensitive-literal".to_string(), item("DB_PASSWORD")),
+        ]
+    );
+    assert_eq!(
+        codes(r, "warnings"),
+        [("secret-ref-case".to_string(), item("OTHER"))]
+    );
+    let not_found = r["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["code"] == "secret-not-found")
+        .unwrap();
+    assert!(
+        not_found["hint"]
+            .as_str()
+            .unwrap()
+            .contains("host adm set secret registry-creds --cluster-wide")
+    );
+    let sensitive = r["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["code"] == "sensitive-literal")
+        .unwrap();
+    assert_eq!(sensitive["policy"], "SecretPolicy runai/baseline");
+    let password = r["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "DB_PASSWORD")
+        .unwrap();
+    assert_eq!(password["value"], "<redacted>");
+    let c = &r["startup"]["containers"][0];
+    assert_eq!(r["startup"]["starts"], false);
+    assert_eq!(c["state"], "Waiting");
+    assert_eq!(c["reason"], "CreateContainerConfigError");
+    assert_eq!(
+        c["message"],
+        "couldn't find key user-name in Secret runai-team-a/my-secret"
+    );
+}
+
+#[test]
+fn secrets_are_namespace_scoped_and_the_hint_says_where() {
+    let (code, reports) = json(&["simulate", "tests/fixtures/team-b-borrows.yaml"]);
+    assert_eq!(code, 1);
+    let r = &reports[0];
+    assert_eq!(
+        r["workload"]["namespace"], "runai-team-b",
+        "from the project label"
+    );
+    assert_eq!(
+        codes(r, "violations"),
+        [(
+            "secret-not-found".to_string(),
+            "spec.environment.items.MYUSERNAME.value".to_string()
+        )],
+        "the cluster-wide wandb copy is visible, team-a's secret is not"
+    );
+    let hint = r["violations"][0]["hint"].as_str().unwrap();
+    assert!(
+        hint.contains("exists in runai-team-a") && hint.contains("namespace-scoped"),
+        "{hint}"
+    );
+    assert_eq!(
+        r["startup"]["containers"][0]["message"],
+        "secret \"my-secret\" not found"
+    );
+}
+
+#[test]
+fn admitted_but_would_not_start_exits_3() {
+    let (code, reports) = json(&[
+        "simulate",
+        "--cluster",
+        "tests/fixtures/lenient-cluster.yaml",
+        "policies/examples/train-ok.yaml",
+    ]);
+    assert_eq!(code, 3);
+    assert_eq!(reports[0]["allowed"], true);
+    assert_eq!(reports[0]["startup"]["starts"], false);
+}
+
+#[test]
+fn several_workloads_give_one_report_each_and_the_worst_exit_code() {
+    let (code, reports) = json(&[
+        "simulate",
+        "policies/examples/train-ok.yaml",
+        "policies/examples/train-mistakes.yaml",
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(reports.as_array().unwrap().len(), 2);
+    assert_eq!(reports[0]["allowed"], true);
+    assert_eq!(reports[1]["allowed"], false);
+}
+
+#[test]
+fn yaml_and_text_outputs() {
+    let out = host(&["simulate", "policies/examples/train-ok.yaml", "-o", "yaml"]);
+    assert_eq!(code(&out), 0);
+    let reports: Value = serde_yaml_ng::from_str(&stdout(&out)).expect("YAML output parses");
+    assert_eq!(reports[0]["workload"]["name"], "train1");
+    let out = host(&["simulate", "policies/examples/train-mistakes.yaml"]);
+    let text = stdout(&out);
+    assert!(text.contains("REJECTED"), "{text}");
+    assert!(
+        text.contains("secret-key-not-found at spec.environment.items.MYUSERNAME.value"),
+        "{text}"
+    );
+}
+
+#[test]
+fn input_errors_exit_2_naming_file_and_field() {
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["simulate", "no/such/file.yaml"],
+            &["no/such/file.yaml", "cannot read"],
+        ),
+        (
+            &["simulate", "tests/fixtures/unknown-kind.yaml"],
+            &["tests/fixtures/unknown-kind.yaml", "`kind`", "ConfigMap"],
+        ),
+        (
+            &[
+                "simulate",
+                "--policy",
+                "tests/fixtures/bad-policy.yaml",
+                "policies/examples/train-ok.yaml",
+            ],
+            &[
+                "tests/fixtures/bad-policy.yaml",
+                "`spec.enforcement`",
+                "expected one of `enforce`, `warn`, `audit`",
+            ],
+        ),
+        (
+            &[
+                "simulate",
+                "--cluster",
+                "tests/fixtures/seed-secret.yaml",
+                "policies/examples/train-ok.yaml",
+            ],
+            &[
+                "tests/fixtures/seed-secret.yaml",
+                "`metadata` is missing",
+                "`metadata.name`",
+                "`data` is missing",
+                "`username`, `password`",
+            ],
+        ),
+        (
+            &[
+                "simulate",
+                "--cluster",
+                "tests/fixtures/lenient-cluster.yaml",
+                "tests/fixtures/team-b-borrows.yaml",
+            ],
+            &[
+                "tests/fixtures/team-b-borrows.yaml",
+                "project `team-b` does not exist",
+            ],
+        ),
+        (&["simulate"], &["WORKLOAD"]),
+        (&["frobnicate"], &["unrecognized subcommand"]),
+    ];
+    for (args, needles) in cases {
+        let out = host(args);
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        assert!(
+            stdout(&out).is_empty(),
+            "{args:?}: nothing half-written on stdout"
+        );
+        let err = stderr(&out);
+        for needle in *needles {
+            assert!(err.contains(needle), "{args:?}: {needle:?} not in {err}");
+        }
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn inspect_shows_world_imports_size_and_hash() {
+    let out = host(&["inspect"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("imports: none"), "{text}");
+    assert!(
+        text.contains("package runai:secrets-policy@0.1.0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("evaluate: func(request: submission)"),
+        "{text}"
+    );
+    let hash = text
+        .lines()
+        .find_map(|l| l.strip_prefix("sha256:"))
+        .expect("a hash line")
+        .trim();
+    assert_eq!(hash.len(), 64);
+    assert!(hash.bytes().all(|b| b.is_ascii_hexdigit()));
+}
+
+/// Every value (decoded and as written) of every Secret in the given cluster file.
+fn secret_values(cluster_file: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(root().join(cluster_file)).expect("cluster file");
+    let mut values = Vec::new();
+    for doc in serde_yaml_ng::Deserializer::from_str(&text) {
+        let doc: Value = serde::Deserialize::deserialize(doc).expect("YAML");
+        if doc["kind"] != "Secret" {
+            continue;
+        }
+        for (field, encoded) in [("data", true), ("stringData", false)] {
+            for v in doc[field].as_object().into_iter().flat_map(|m| m.values()) {
+                let v = v.as_str().expect("string value").to_string();
+                if encoded {
+                    values.push(String::from_utf8(decode_base64(&v)).expect("utf-8 demo value"));
+                }
+                values.push(v);
+            }
+        }
+    }
+    values
+}
+
+fn decode_base64(s: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in s.bytes().filter(|&c| c != b'=') {
+        bits = (bits << 6) | ALPHABET.iter().position(|&a| a == c).expect("base64") as u32;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+        }
+    }
+    out
+}
+
+#[test]
+fn no_secret_value_appears_in_any_output() {
+    let mut values = secret_values("policies/demo/cluster.yaml");
+    values.extend(secret_values("tests/fixtures/lenient-cluster.yaml"));
+    assert_eq!(
+        values.len(),
+        8,
+        "each demo value decoded and as written, and the lenient one"
+    );
+    let demo: &[&str] = &[
+        "policies/examples/train-ok.yaml",
+        "policies/examples/train-mistakes.yaml",
+        "tests/fixtures/team-b-borrows.yaml",
+    ];
+    let lenient: &[&str] = &[
+        "--cluster",
+        "tests/fixtures/lenient-cluster.yaml",
+        "policies/examples/train-ok.yaml",
+        "policies/examples/train-mistakes.yaml",
+    ];
+    for inputs in [demo, lenient] {
+        for format in ["text", "json", "yaml"] {
+            let mut args = vec!["simulate", "-o", format];
+            args.extend(inputs);
+            let out = host(&args);
+            let all = stdout(&out) + &stderr(&out);
+            assert!(
+                all.contains("train1"),
+                "{args:?} printed reports to check: {all}"
+            );
+            for value in &values {
+                assert!(
+                    !all.contains(value.as_str()),
+                    "{args:?} leaked a secret value"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! The plugin through wasmtime: the same case table as the native tests, policy
+//! checks, input errors, and the import check at load time.
+
+use guest::cases::{self, Observed};
+use host::plugin::{Limits, Plugin, PolicyDocument, SecretMetadata, Submission};
+use std::sync::OnceLock;
+
+/// Compiling the component takes ~1.5 s in a debug build: once per test binary.
+fn plugin() -> &'static Plugin {
+    static PLUGIN: OnceLock<Plugin> = OnceLock::new();
+    PLUGIN.get_or_init(|| Plugin::builtin().expect("the built-in plugin loads"))
+}
+
+fn to_wit(s: guest::Submission) -> Submission {
+    Submission {
+        workload: s.workload,
+        namespace: s.namespace,
+        project: s.project,
+        workload_type: s.workload_type,
+        policies: s
+            .policies
+            .into_iter()
+            .map(|p| PolicyDocument {
+                source: p.source,
+                json: p.json,
+            })
+            .collect(),
+        secrets: s
+            .secrets
+            .into_iter()
+            .map(|m| SecretMetadata {
+                name: m.name,
+                keys: m.keys,
+                secret_type: m.secret_type,
+                immutable: m.immutable,
+                cluster_wide_copy: m.cluster_wide_copy,
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn secret_reference_cases_through_wasmtime() {
+    let file = cases::load(include_str!("../../tests/cases/secret-refs.json"));
+    let mut failures = Vec::new();
+    for case in &file.cases {
+        let native = guest::evaluate(&case.submission(&file)).expect("native evaluation");
+        let decision = plugin()
+            .evaluate(&to_wit(case.submission(&file)))
+            .expect("the plugin runs")
+            .unwrap_or_else(|e| panic!("{}: input error {e:?}", case.name));
+        let got = Observed::new(
+            decision
+                .violations
+                .iter()
+                .map(|v| (v.code.clone(), v.field.clone()))
+                .collect(),
+            decision
+                .warnings
+                .iter()
+                .map(|w| (w.code.clone(), w.field.clone()))
+                .collect(),
+            decision.startup.starts,
+        );
+        if got != case.expected() {
+            failures.push(format!(
+                "{}:\n  expected {:?}\n  got      {:?}",
+                case.name,
+                case.expected(),
+                got
+            ));
+        }
+        // The component and the native build are the same logic: same messages too.
+        let messages: Vec<_> = decision.violations.iter().map(|v| &v.message).collect();
+        let native_messages: Vec<_> = native.violations.iter().map(|v| &v.message).collect();
+        assert_eq!(messages, native_messages, "{}", case.name);
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        file.cases.len(),
+        failures.join("\n")
+    );
+}
+
+fn policy(json: &str) -> Vec<PolicyDocument> {
+    vec![PolicyDocument {
+        source: "p.yaml".into(),
+        json: json.into(),
+    }]
+}
+
+#[test]
+fn policy_check_reports_field_and_expectation() {
+    let cases = [
+        (
+            r#"{"apiVersion":"secrets.policy.run.ai/v1alpha1","kind":"SecretPolicy","metadata":{"name":"p"},"spec":{"enforcement":"block"}}"#,
+            "spec.enforcement",
+            "unknown variant `block`, expected one of `enforce`, `warn`, `audit`",
+        ),
+        (
+            r#"{"apiVersion":"secrets.policy.run.ai/v1alpha1","kind":"SecretPolicy","metadata":{"name":"p"},"spec":{"sensitiveEnvName":["*"]}}"#,
+            "spec.sensitiveEnvName",
+            "unknown field `sensitiveEnvName`, expected one of",
+        ),
+        (
+            r#"{"apiVersion":"secrets.policy.run.ai/v1alpha1","kind":"SecretPolicy","metadata":{"name":"p"},"spec":{"deniedSecrets":"x"}}"#,
+            "spec.deniedSecrets",
+            "expected a sequence",
+        ),
+        (
+            r#"{"apiVersion":"secrets.policy.run.ai/v1","kind":"SecretPolicy","metadata":{"name":"p"}}"#,
+            "apiVersion",
+            "expected secrets.policy.run.ai/v1alpha1",
+        ),
+        (
+            r#"{"kind":"Gadget"}"#,
+            "kind",
+            "unsupported policy kind `Gadget`",
+        ),
+    ];
+    for (json, field, message) in cases {
+        let diagnostics = plugin()
+            .check_policies(&policy(json))
+            .expect("the plugin runs");
+        assert_eq!(diagnostics.len(), 1, "{json}: {diagnostics:?}");
+        assert_eq!(diagnostics[0].source, "p.yaml");
+        assert_eq!(diagnostics[0].field, field, "{json}");
+        assert!(
+            diagnostics[0].message.contains(message),
+            "{json}: {}",
+            diagnostics[0].message
+        );
+    }
+    let good = r#"{"apiVersion":"secrets.policy.run.ai/v1alpha1","kind":"SecretPolicy","metadata":{"name":"p","namespace":"runai"},"spec":{"sensitiveEnvNames":["*KEY"]}}"#;
+    assert!(
+        plugin()
+            .check_policies(&policy(good))
+            .expect("runs")
+            .is_empty()
+    );
+}
+
+#[test]
+fn unreadable_workloads_are_input_errors_with_a_field() {
+    let cases = [
+        ("not json", "", "expected"),
+        (
+            r#"{"apiVersion":"v1","kind":"ConfigMap"}"#,
+            "kind",
+            "unsupported kind `ConfigMap`",
+        ),
+        (
+            r#"{"apiVersion":"run.ai/v3","kind":"TrainingWorkload"}"#,
+            "apiVersion",
+            "expected run.ai/v2alpha1",
+        ),
+        (
+            r#"{"apiVersion":"run.ai/v2alpha1","kind":"TrainingWorkload","metadata":{"name":"t"},"spec":{"environment":{"items":{"LR":{"value":0.2}}}}}"#,
+            "spec.environment.items.LR.value",
+            "expected a string",
+        ),
+        (
+            r#"{"apiVersion":"run.ai/v2alpha1","kind":"TrainingWorkload"}"#,
+            "metadata.name",
+            "missing",
+        ),
+    ];
+    for (json, field, message) in cases {
+        let err = plugin()
+            .identify(json)
+            .expect("the plugin runs")
+            .expect_err(json);
+        assert_eq!(err.field, field, "{json}");
+        assert!(err.message.contains(message), "{json}: {}", err.message);
+    }
+}
+
+#[test]
+fn the_builtin_plugin_imports_nothing() {
+    assert_eq!(plugin().imports(), Vec::<String>::new());
+    assert!(
+        plugin()
+            .exports()
+            .iter()
+            .any(|e| e == "runai:secrets-policy/evaluator@0.1.0")
+    );
+}
+
+#[test]
+fn a_plugin_with_imports_is_refused_naming_the_import() {
+    let component = wat::parse_str(
+        r#"(component
+             (import "wasi:cli/environment@0.2.0" (instance (export "get-environment" (func))))
+           )"#,
+    )
+    .expect("test component assembles");
+    let err = Plugin::load(&component, "sneaky.wasm", Limits::default())
+        .err()
+        .expect("refused");
+    let message = format!("{err:#}");
+    assert!(message.contains("sneaky.wasm"), "{message}");
+    assert!(message.contains("wasi:cli/environment@0.2.0"), "{message}");
+}
+
+#[test]
+fn a_component_without_the_contract_is_refused() {
+    let component = wat::parse_str("(component)").expect("assembles");
+    let err = Plugin::load(&component, "empty.wasm", Limits::default())
+        .err()
+        .expect("refused");
+    assert!(
+        format!("{err:#}").contains("does not export the runai:secrets-policy"),
+        "{err:#}"
+    );
+}
+
+#[test]
+fn oversized_documents_are_refused_before_the_plugin_runs() {
+    let limits = Limits {
+        input_bytes: 1024,
+        ..Limits::default()
+    };
+    let small = Plugin::load(host::plugin::BUILTIN, "built-in", limits).expect("loads");
+    let big = format!(r#"{{"kind":"{}"}}"#, "x".repeat(2048));
+    let err = small.identify(&big).expect_err("too big");
+    assert!(err.to_string().contains("the limit is 1024 bytes"), "{err}");
+}
