@@ -8,7 +8,7 @@ use crate::policy::PolicySet;
 use crate::policy::secret_policy::{Enforcement, SecretPolicy};
 use crate::request::{Catalog, Submission};
 use crate::secret_ref::EXPECTED_FORM;
-use crate::workload::{self, EnvFrom, EnvValue, SecretRef, Workload};
+use crate::workload::{self, EnvFrom, EnvValue, SecretRef, SecretUse, UseKind, Workload};
 
 pub fn evaluate(submission: &Submission) -> Result<Decision, InputError> {
     let mut workload = workload::parse(&submission.workload)?;
@@ -169,6 +169,9 @@ impl<'a> Finding<'a> {
 }
 
 fn check_workload(workload: &Workload, catalog: &Catalog, rules: &Rules, out: &mut Findings) {
+    for secret_use in &workload.secret_uses {
+        check_secret_use(secret_use, catalog, rules, out);
+    }
     for container in &workload.containers {
         for from in &container.env_from {
             check_env_from(from, catalog, rules, out);
@@ -192,6 +195,17 @@ fn check_workload(workload: &Workload, catalog: &Catalog, rules: &Rules, out: &m
                     format!(
                         "`{}` is set more than once in container {}; the last one wins",
                         entry.name, container.name
+                    ),
+                ));
+            }
+            if entry.sources.len() > 1 {
+                out.builtin(finding(
+                    "value-and-secret",
+                    &entry.field,
+                    format!(
+                        "`{}` sets {}: expected exactly one source",
+                        entry.name,
+                        entry.sources.join(" and ")
                     ),
                 ));
             }
@@ -402,5 +416,73 @@ fn check_policy_on_reference(
                 .about(secret),
             );
         }
+    }
+}
+
+/// Secret volumes, projected secrets and imagePullSecrets: names, policy, existence.
+fn check_secret_use(u: &SecretUse, catalog: &Catalog, rules: &Rules, out: &mut Findings) {
+    if !names::is_dns1123_subdomain(&u.secret) {
+        out.builtin(finding(
+            "invalid-secret-name",
+            &u.field,
+            format!(
+                "`{}` is not a valid secret name: expected {SECRET_NAME_RULE}",
+                u.secret.escape_debug()
+            ),
+        ));
+        return;
+    }
+    for (key, field) in u.keys.iter().filter(|(k, _)| !names::is_secret_key(k)) {
+        out.builtin(finding(
+            "invalid-secret-key",
+            field,
+            format!("`{}` is not a valid secret key", key.escape_debug()),
+        ));
+    }
+    check_policy_on_reference(&u.secret, u.optional, &u.field, rules, out);
+    let what = match &u.kind {
+        UseKind::Volume(volume) => format!("volume `{volume}`"),
+        UseKind::ImagePull => "imagePullSecrets".to_string(),
+    };
+    let Some(secret) = catalog.get(&u.secret) else {
+        let f = finding(
+            "secret-not-found",
+            &u.field,
+            format!(
+                "{what} references secret `{}`, which does not exist in namespace {}",
+                u.secret, catalog.namespace
+            ),
+        )
+        .about(&u.secret);
+        match u.kind {
+            // The kubelet pulls without the credentials: only a private image fails.
+            UseKind::ImagePull => out.warn(Finding {
+                message: format!("{}; images are pulled without these credentials", f.message),
+                ..f
+            }),
+            UseKind::Volume(_) => out.missing(rules, u.optional, f),
+        }
+        return;
+    };
+    for (key, field) in u
+        .keys
+        .iter()
+        .filter(|(k, _)| names::is_secret_key(k) && !secret.has_key(k))
+    {
+        out.missing(
+            rules,
+            u.optional,
+            finding(
+                "secret-key-not-found",
+                field,
+                format!(
+                    "{what} projects key `{key}` of secret {}/{}, which has keys [{}]",
+                    catalog.namespace,
+                    u.secret,
+                    secret.keys.join(", ")
+                ),
+            )
+            .about(&u.secret),
+        );
     }
 }

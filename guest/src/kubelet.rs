@@ -9,9 +9,10 @@ use crate::decision::{
 };
 use crate::names::EnvNameValidation;
 use crate::request::Catalog;
-use crate::workload::{Container, EnvValue, Workload};
+use crate::workload::{Container, EnvValue, UseKind, Workload};
 
 pub const REDACTED: &str = "<redacted>";
+pub const REASON_CONTAINER_CREATING: &str = "ContainerCreating";
 pub const ORIGIN_WORKLOAD: &str = "workload";
 
 pub struct Resolution {
@@ -34,8 +35,10 @@ pub fn resolve(
         },
         warnings: Vec::new(),
     };
+    // Volumes are mounted before any container starts: a failed mount holds them all.
+    let mount_failure = mount_failure(workload, catalog);
     for container in &workload.containers {
-        let (vars, failure) = resolve_container(
+        let (vars, env_failure) = resolve_container(
             container,
             catalog,
             env_names,
@@ -43,6 +46,12 @@ pub fn resolve(
             &mut out.warnings,
         );
         out.env.extend(vars);
+        let failure = match &mount_failure {
+            Some((message, secret)) => {
+                Some((REASON_CONTAINER_CREATING, message.clone(), secret.clone()))
+            }
+            None => env_failure.map(|(message, secret)| (REASON_CONFIG_ERROR, message, secret)),
+        };
         let state = match failure {
             None => ContainerStartup {
                 name: container.name.clone(),
@@ -51,12 +60,12 @@ pub fn resolve(
                 message: String::new(),
                 secret: None,
             },
-            Some((message, secret)) => {
+            Some((reason, message, secret)) => {
                 out.startup.starts = false;
                 ContainerStartup {
                     name: container.name.clone(),
                     state: STATE_WAITING.to_string(),
-                    reason: REASON_CONFIG_ERROR.to_string(),
+                    reason: reason.to_string(),
                     message,
                     secret: Some(secret),
                 }
@@ -160,6 +169,29 @@ fn resolve_container(
         upsert(&mut vars, var(container, entry.name.clone(), source));
     }
     (vars, failure)
+}
+
+/// The first secret volume the kubelet could not mount: (message, secret).
+fn mount_failure(workload: &Workload, catalog: &Catalog) -> Option<(String, String)> {
+    workload.secret_uses.iter().find_map(|u| {
+        let UseKind::Volume(volume) = &u.kind else {
+            return None;
+        };
+        if u.optional {
+            return None;
+        }
+        let problem = match catalog.get(&u.secret) {
+            None => not_found(&u.secret),
+            Some(s) => {
+                let (key, _) = u.keys.iter().find(|(k, _)| !s.has_key(k))?;
+                format!("references non-existent secret key: {key}")
+            }
+        };
+        Some((
+            format!("MountVolume.SetUp failed for volume \"{volume}\" : {problem}"),
+            u.secret.clone(),
+        ))
+    })
 }
 
 fn not_found(secret: &str) -> String {

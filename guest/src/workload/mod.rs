@@ -2,11 +2,14 @@
 //! with their env entries and envFrom sources, each carrying the path of the field in
 //! the submitted document so violations can point at it.
 
+mod kubernetes;
 mod map_entries;
-mod runai_crd;
+mod runai_api;
+pub mod runai_crd;
 
 use crate::decision::{InputError, WorkloadId};
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 
 pub use map_entries::{MapEntries, Str};
 
@@ -14,6 +17,27 @@ pub use map_entries::{MapEntries, Str};
 pub struct Workload {
     pub id: WorkloadId,
     pub containers: Vec<Container>,
+    /// Pod-level references: secret volumes, projected secrets, imagePullSecrets.
+    pub secret_uses: Vec<SecretUse>,
+}
+
+/// A namespace-scoped secret reference outside env (SPEC §2.1, last row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretUse {
+    pub kind: UseKind,
+    pub secret: String,
+    /// Path of the secret's name.
+    pub field: String,
+    pub optional: bool,
+    /// Keys the volume projects (`items[].key`), with their paths.
+    pub keys: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UseKind {
+    /// A `secret` volume or projected secret source, in the named volume.
+    Volume(String),
+    ImagePull,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +66,9 @@ pub struct EnvEntry {
     pub value: EnvValue,
     /// `exclude: true`: the workload drops a policy default of this name.
     pub excluded: bool,
+    /// When the entry sets more than one source (`value` and `secret`, ...), all of
+    /// them; empty otherwise.
+    pub sources: Vec<&'static str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +114,16 @@ struct Head<'a> {
     api_version: Option<Str<'a>>,
     #[serde(borrow, default)]
     kind: Option<Str<'a>>,
+    #[serde(rename = "projectId", default)]
+    project_id: Option<IgnoredAny>,
+    #[serde(default)]
+    spec: Option<HeadSpec>,
+}
+
+#[derive(Deserialize)]
+struct HeadSpec {
+    #[serde(rename = "environmentVariables", default)]
+    environment_variables: Option<IgnoredAny>,
 }
 
 /// The Run:ai workload type of a CRD kind.
@@ -107,11 +144,18 @@ pub fn is_runai_api_version(api_version: &str) -> bool {
 /// Recognises the form of a document and normalises it.
 pub fn parse(json: &str) -> Result<Workload, InputError> {
     let head: Head = parse_json(json)?;
+    let rest_api = head.project_id.is_some()
+        || head
+            .spec
+            .as_ref()
+            .is_some_and(|s| s.environment_variables.is_some());
     let (Some(api_version), Some(kind)) = (head.api_version, head.kind) else {
+        if rest_api {
+            return runai_api::parse(json);
+        }
         return Err(InputError::new(
             "kind",
-            "not a recognised workload: expected `apiVersion` and `kind` of a Run:ai workload \
-             (TrainingWorkload, InteractiveWorkload, DistributedWorkload, InferenceWorkload)",
+            format!("not a recognised workload: {EXPECTED_FORMS}"),
         ));
     };
     let (api_version, kind) = (&*api_version, &*kind);
@@ -126,14 +170,79 @@ pub fn parse(json: &str) -> Result<Workload, InputError> {
         }
         return runai_crd::parse(json);
     }
+    if let Some((_, expected)) = kubernetes::KINDS.iter().find(|(k, _)| *k == kind) {
+        if api_version != *expected {
+            return Err(InputError::new(
+                "apiVersion",
+                format!("`{api_version}` for kind {kind}: expected {expected}"),
+            ));
+        }
+        return kubernetes::parse(json, kind);
+    }
+    if kind == "AdmissionReview" {
+        return admission_review(json, api_version);
+    }
     Err(InputError::new(
         "kind",
-        format!(
-            "unsupported kind `{kind}` (apiVersion `{api_version}`): expected a Run:ai workload \
-             (TrainingWorkload, InteractiveWorkload, DistributedWorkload, InferenceWorkload)"
-        ),
+        format!("unsupported kind `{kind}` (apiVersion `{api_version}`): {EXPECTED_FORMS}"),
     ))
 }
+
+#[derive(Deserialize)]
+struct Review<'a> {
+    #[serde(borrow)]
+    request: Option<ReviewRequest<'a>>,
+}
+
+#[derive(Deserialize)]
+struct ReviewRequest<'a> {
+    #[serde(borrow, default)]
+    namespace: Option<Str<'a>>,
+    #[serde(borrow)]
+    object: Option<&'a serde_json::value::RawValue>,
+}
+
+/// An AdmissionReview v1 wraps a workload of form A or C in `request.object`; the
+/// fields named in findings are those of the object, as its author wrote them.
+fn admission_review(json: &str, api_version: &str) -> Result<Workload, InputError> {
+    if api_version != "admission.k8s.io/v1" {
+        return Err(InputError::new(
+            "apiVersion",
+            format!("`{api_version}` for kind AdmissionReview: expected admission.k8s.io/v1"),
+        ));
+    }
+    let review: Review = parse_json(json)?;
+    let request = review
+        .request
+        .ok_or_else(|| InputError::new("request", "missing: an AdmissionReview needs `request`"))?;
+    let object = request
+        .object
+        .ok_or_else(|| InputError::new("request.object", "missing: the reviewed object"))?;
+    let inner: Head = parse_json(object.get())?;
+    if inner.kind.as_deref() == Some("AdmissionReview") {
+        return Err(InputError::new(
+            "request.object.kind",
+            "an AdmissionReview cannot wrap another one",
+        ));
+    }
+    let mut workload = parse(object.get()).map_err(|e| {
+        let field = if e.field.is_empty() {
+            "request.object".to_string()
+        } else {
+            format!("request.object.{}", e.field)
+        };
+        InputError::new(field, e.message)
+    })?;
+    if workload.id.namespace.is_none() {
+        workload.id.namespace = request.namespace.map(|n| n.to_string());
+    }
+    Ok(workload)
+}
+
+const EXPECTED_FORMS: &str = "expected a Run:ai workload (TrainingWorkload, InteractiveWorkload, \
+     DistributedWorkload, InferenceWorkload), a Run:ai REST API request (with `projectId` and \
+     `spec.environmentVariables`), or a Kubernetes Pod, Job, CronJob, Deployment, StatefulSet, \
+     DaemonSet, ReplicaSet or AdmissionReview";
 
 /// Deserialises JSON; on failure, says which field was wrong and what was expected.
 pub fn parse_json<'a, T: Deserialize<'a>>(json: &'a str) -> Result<T, InputError> {

@@ -89,6 +89,7 @@ pub fn parse(json: &str) -> Result<Workload, InputError> {
                 field,
                 value,
                 excluded: item.exclude,
+                sources: Vec::new(),
             }
         })
         .collect();
@@ -107,6 +108,7 @@ pub fn parse(json: &str) -> Result<Workload, InputError> {
             env_from: Vec::new(),
             env,
         }],
+        secret_uses: Vec::new(),
     })
 }
 

@@ -1,0 +1,163 @@
+//! Form B: Run:ai REST API workload requests (`POST /api/v1/workloads/trainings`, ...):
+//! `{name, projectId, spec: {environmentVariables: [...]}}`. The type comes from the
+//! endpoint, so a file is `training` unless the caller says otherwise.
+
+use super::{Container, EnvEntry, EnvValue, SecretRef, Str, Workload};
+use crate::decision::{InputError, WorkloadForm, WorkloadId};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Request<'a> {
+    #[serde(borrow, default)]
+    name: Option<Str<'a>>,
+    #[serde(default)]
+    project_id: Option<Id>,
+    #[serde(borrow, default)]
+    spec: Option<Spec<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Spec<'a> {
+    #[serde(borrow, default)]
+    environment_variables: Option<Vec<Variable<'a>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Variable<'a> {
+    #[serde(borrow, default)]
+    name: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    value: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    secret: Option<NameKey<'a>>,
+    #[serde(borrow, default)]
+    config_map: Option<NameKey<'a>>,
+    #[serde(borrow, default)]
+    pod_field_ref: Option<FieldPath<'a>>,
+    #[serde(borrow, default)]
+    user_credential: Option<NameKey<'a>>,
+    #[serde(default)]
+    exclude: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct NameKey<'a> {
+    #[serde(borrow, default)]
+    name: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    key: Option<Str<'a>>,
+}
+
+#[derive(Deserialize)]
+struct FieldPath<'a> {
+    #[serde(borrow, default)]
+    path: Option<Str<'a>>,
+}
+
+/// `projectId` is a string in the API, but numeric ids are common in requests.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Id {
+    Text(String),
+    Number(u64),
+}
+
+pub fn parse(json: &str) -> Result<Workload, InputError> {
+    let request: Request = super::parse_json(json)?;
+    let name = request
+        .name
+        .map(|n| n.to_string())
+        .ok_or_else(|| InputError::new("name", "missing: the workload request needs a `name`"))?;
+    let variables = request
+        .spec
+        .and_then(|s| s.environment_variables)
+        .unwrap_or_default();
+    let mut env = Vec::with_capacity(variables.len());
+    for (i, var) in variables.into_iter().enumerate() {
+        env.push(entry(i, var)?);
+    }
+    Ok(Workload {
+        id: WorkloadId {
+            form: WorkloadForm::RunaiApi,
+            kind: "TrainingCreationRequest".to_string(),
+            name: name.clone(),
+            namespace: None,
+            project: request.project_id.map(|id| match id {
+                Id::Text(s) => s,
+                Id::Number(n) => n.to_string(),
+            }),
+            workload_type: Some("training".to_string()),
+        },
+        containers: vec![Container {
+            name,
+            env_from: Vec::new(),
+            env,
+        }],
+        secret_uses: Vec::new(),
+    })
+}
+
+fn entry(i: usize, var: Variable) -> Result<EnvEntry, InputError> {
+    let field = format!("spec.environmentVariables[{i}]");
+    let name = var.name.ok_or_else(|| {
+        InputError::new(
+            format!("{field}.name"),
+            "missing: every environment variable needs a `name`",
+        )
+    })?;
+    let mut sources = Vec::new();
+    let mut value = EnvValue::Unset;
+    // Later sources in this list take precedence for the resolved env; all but one
+    // is a `value-and-secret` violation anyway.
+    if let Some(v) = var.value {
+        sources.push("value");
+        value = EnvValue::Literal {
+            value: v.to_string(),
+            field: format!("{field}.value"),
+            secret_like_prefix: false,
+        };
+    }
+    if let Some(p) = var.pod_field_ref {
+        sources.push("podFieldRef");
+        value = EnvValue::FieldRef(p.path.map(|p| p.to_string()).unwrap_or_default());
+    }
+    if let Some(c) = var.config_map {
+        sources.push("configMap");
+        value = EnvValue::ConfigMap {
+            name: c.name.map(|n| n.to_string()).unwrap_or_default(),
+            key: c.key.map(|k| k.to_string()).unwrap_or_default(),
+        };
+    }
+    if let Some(u) = var.user_credential {
+        sources.push("userCredential");
+        value = EnvValue::UserCredential {
+            name: u.name.map(|n| n.to_string()).unwrap_or_default(),
+            key: u.key.map(|k| k.to_string()).unwrap_or_default(),
+        };
+    }
+    if let Some(s) = var.secret {
+        sources.push("secret");
+        value = EnvValue::Secret(SecretRef {
+            name: s.name.map(|n| n.to_string()).unwrap_or_default(),
+            key: s.key.map(|k| k.to_string()).unwrap_or_default(),
+            optional: false,
+            name_field: format!("{field}.secret.name"),
+            key_field: format!("{field}.secret.key"),
+        });
+    }
+    Ok(EnvEntry {
+        name: name.to_string(),
+        name_field: format!("{field}.name"),
+        field,
+        value,
+        excluded: var.exclude.unwrap_or(false),
+        sources: if sources.len() > 1 {
+            sources
+        } else {
+            Vec::new()
+        },
+    })
+}
