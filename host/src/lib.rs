@@ -8,3 +8,4 @@ pub mod manifest;
 pub mod plugin;
 pub mod report;
 pub mod simulate;
+pub mod submit;

@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use host::cluster::{Cluster, load_documents};
 use host::plugin::Plugin;
 use host::report::{self, EXIT_INPUT_ERROR, Format};
-use host::{demo, inspect, manifest, simulate};
+use host::{demo, inspect, manifest, simulate, submit};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,20 +32,71 @@ enum Command {
         /// Workload files (YAML or JSON; `-` for standard input).
         #[arg(required = true, value_name = "WORKLOAD")]
         workloads: Vec<PathBuf>,
-        /// Cluster manifests (Projects, Namespaces, Secrets, policies) instead of the demo.
-        #[arg(long, value_name = "FILE")]
-        cluster: Option<PathBuf>,
-        /// Extra policy files, added to the cluster's.
-        #[arg(long = "policy", value_name = "FILE")]
-        policies: Vec<PathBuf>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
         /// Workload type of REST API requests (their type comes from the endpoint).
         #[arg(long = "type", value_name = "TYPE", value_parser = ["training", "workspace", "distributed", "inference"])]
         workload_type: Option<String>,
         #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
         output: Format,
     },
+    /// Simulate `runai submit`: build the workload from its flags and evaluate it.
+    Submit {
+        /// Workload name.
+        #[arg(value_name = "NAME", default_value = "job")]
+        name: String,
+        #[arg(short = 'p', long)]
+        project: String,
+        #[arg(short = 'i', long)]
+        image: Option<String>,
+        #[arg(short = 'g', long)]
+        gpu: Option<String>,
+        /// Submit an interactive workload instead of a training one.
+        #[arg(long)]
+        interactive: bool,
+        /// NAME=VALUE or NAME=SECRET:<secret-name>,<secret-key>; repeatable.
+        #[arg(short = 'e', long = "environment", value_name = "NAME=VALUE")]
+        environment: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
+        output: Format,
+    },
     /// Show the plugin's WIT world, imports, size and SHA-256.
     Inspect,
+}
+
+#[derive(clap::Args)]
+struct ClusterArgs {
+    /// Cluster manifests (Projects, Namespaces, Secrets, policies) instead of the demo.
+    #[arg(long, value_name = "FILE")]
+    cluster: Option<PathBuf>,
+    /// Extra policy files, added to the cluster's.
+    #[arg(long = "policy", value_name = "FILE")]
+    policies: Vec<PathBuf>,
+}
+
+impl ClusterArgs {
+    fn load(&self) -> Result<Cluster> {
+        let mut state = match &self.cluster {
+            Some(path) => {
+                let mut c = Cluster::default();
+                load_documents(&mut c, &manifest::read_file(path)?)?;
+                c
+            }
+            None => demo::cluster()?,
+        };
+        for path in &self.policies {
+            load_documents(&mut state, &manifest::read_file(path)?)?;
+        }
+        Ok(state)
+    }
+}
+
+fn print_outcomes(outcomes: &[simulate::Outcome], output: Format) -> Result<u8> {
+    let rendered = report::render(outcomes, output)?;
+    std::io::stdout().write_all(rendered.as_bytes())?;
+    Ok(report::exit_code(outcomes))
 }
 
 fn load_plugin(path: Option<&PathBuf>) -> Result<(Plugin, Vec<u8>, String)> {
@@ -68,30 +119,52 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Simulate {
             workloads,
             cluster,
-            policies,
             workload_type,
             output,
         } => {
-            let mut state = match &cluster {
-                Some(path) => {
-                    let mut c = Cluster::default();
-                    load_documents(&mut c, &manifest::read_file(path)?)?;
-                    c
-                }
-                None => demo::cluster()?,
-            };
-            for path in &policies {
-                load_documents(&mut state, &manifest::read_file(path)?)?;
-            }
+            let state = cluster.load()?;
             let mut docs = Vec::new();
             for path in &workloads {
                 docs.extend(manifest::read_file(path)?);
             }
             let (plugin, _, _) = load_plugin(cli.plugin.as_ref())?;
             let outcomes = simulate::simulate(&plugin, &state, &docs, workload_type.as_deref())?;
-            let rendered = report::render(&outcomes, output)?;
-            std::io::stdout().write_all(rendered.as_bytes())?;
-            Ok(report::exit_code(&outcomes))
+            print_outcomes(&outcomes, output)
+        }
+        Command::Submit {
+            name,
+            project,
+            image,
+            gpu,
+            interactive,
+            environment,
+            cluster,
+            output,
+        } => {
+            let state = cluster.load()?;
+            let Some(found) = state.find_project(&project) else {
+                anyhow::bail!(
+                    "-p {project}: no such project (projects: {})",
+                    state
+                        .projects
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            };
+            let args = submit::SubmitArgs {
+                project: found.name.clone(),
+                name,
+                image,
+                gpu,
+                interactive,
+                environment,
+            };
+            let doc = submit::workload(&args, &state.project_namespace(found))?;
+            let (plugin, _, _) = load_plugin(cli.plugin.as_ref())?;
+            let outcomes = simulate::simulate(&plugin, &state, &[doc], None)?;
+            print_outcomes(&outcomes, output)
         }
         Command::Inspect => {
             let (plugin, bytes, name) = load_plugin(cli.plugin.as_ref())?;

@@ -355,18 +355,28 @@ fn no_secret_value_appears_in_any_output() {
         8,
         "each demo value decoded and as written, and the lenient one"
     );
-    let demo: &[&str] = &[
-        "policies/examples/train-ok.yaml",
-        "policies/examples/train-mistakes.yaml",
-        "tests/fixtures/team-b-borrows.yaml",
+    let mut demo: Vec<String> = vec![
+        "policies/examples/train-ok.yaml".into(),
+        "policies/examples/train-mistakes.yaml".into(),
+        "tests/fixtures/team-b-borrows.yaml".into(),
     ];
+    // Every well-formed workload fixture of every form.
+    for entry in std::fs::read_dir(root().join("tests/workloads")).expect("fixtures") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if path.is_file() && name != "expectations.yaml" {
+            demo.push(format!("tests/workloads/{name}"));
+        }
+    }
+    assert!(demo.len() >= 10, "{demo:?}");
+    let demo: Vec<&str> = demo.iter().map(String::as_str).collect();
     let lenient: &[&str] = &[
         "--cluster",
         "tests/fixtures/lenient-cluster.yaml",
         "policies/examples/train-ok.yaml",
         "policies/examples/train-mistakes.yaml",
     ];
-    for inputs in [demo, lenient] {
+    for inputs in [&demo[..], lenient] {
         for format in ["text", "json", "yaml"] {
             let mut args = vec!["simulate", "-o", format];
             args.extend(inputs);
@@ -383,5 +393,54 @@ fn no_secret_value_appears_in_any_output() {
                 );
             }
         }
+    }
+}
+
+#[test]
+fn submit_builds_the_workload_from_runai_flags() {
+    let (exit, reports) = json(&[
+        "submit",
+        "job1",
+        "-p",
+        "team-a",
+        "-i",
+        "ubuntu",
+        "-e",
+        "MYUSERNAME=SECRET:my-secret,username",
+        "-e",
+        "URL=http://example/?a=b",
+    ]);
+    assert_eq!(exit, 0);
+    let r = &reports[0];
+    assert_eq!(r["workload"]["kind"], "TrainingWorkload");
+    assert_eq!(r["workload"]["namespace"], "runai-team-a");
+    assert_eq!(
+        r["env"][1]["value"], "http://example/?a=b",
+        "split on the first `=` only"
+    );
+
+    let (exit, reports) = json(&[
+        "submit",
+        "-p",
+        "team-b",
+        "--interactive",
+        "-e",
+        "DB_PASSWORD=hunter2",
+    ]);
+    assert_eq!(exit, 1);
+    assert_eq!(reports[0]["workload"]["kind"], "InteractiveWorkload");
+    assert_eq!(codes(&reports[0], "violations")[0].0, "sensitive-literal");
+
+    for (args, needle) in [
+        (
+            &["submit", "-p", "nope", "-e", "A=b"][..],
+            "-p nope: no such project",
+        ),
+        (&["submit", "-p", "team-a", "-e", "A"][..], "no `=`"),
+        (&["submit", "-e", "A=b"][..], "--project"),
+    ] {
+        let out = host(args);
+        assert_eq!(code(&out), 2, "{args:?}");
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
     }
 }

@@ -253,8 +253,18 @@ pub fn parse_json<'a, T: Deserialize<'a>>(json: &'a str) -> Result<T, InputError
             Ok(_) => InputError::new("", "the document could not be read"),
             Err(err) => {
                 let path = err.path().to_string();
-                let field = if path == "." { String::new() } else { path };
-                InputError::new(field, without_position(&err.into_inner().to_string()))
+                let message = without_position(&err.into_inner().to_string());
+                // serde reports a missing field at its parent: name the field itself.
+                let missing = message
+                    .strip_prefix("missing field `")
+                    .and_then(|rest| rest.strip_suffix('`'));
+                let field = match (path.as_str(), missing) {
+                    (".", Some(name)) => name.to_string(),
+                    (".", None) => String::new(),
+                    (_, Some(name)) => format!("{path}.{name}"),
+                    (_, None) => path,
+                };
+                InputError::new(field, message)
             }
         }
     })

@@ -1,0 +1,124 @@
+//! `host submit`: a `runai submit` command line (SPEC §3 D) becomes a Run:ai workload
+//! CRD (form A) that is then evaluated like any other.
+
+use crate::manifest::Document;
+use anyhow::{Result, bail};
+use serde_json::{Map, Value, json};
+
+/// The flags of `runai submit` that matter for secrets.
+#[derive(Debug, Clone, Default)]
+pub struct SubmitArgs {
+    pub project: String,
+    pub name: String,
+    pub image: Option<String>,
+    pub gpu: Option<String>,
+    pub interactive: bool,
+    /// `-e NAME=VALUE` in the order given.
+    pub environment: Vec<String>,
+}
+
+/// Splits `-e NAME=VALUE` on the first `=` only: the value may hold more (the legacy
+/// CLI dropped everything after a second `=`).
+pub fn split_env(arg: &str) -> Result<(&str, &str)> {
+    match arg.split_once('=') {
+        Some((name, _)) if name.is_empty() => {
+            bail!(
+                "-e {arg:?}: the name before `=` is empty: expected NAME=VALUE or NAME=SECRET:<secret-name>,<secret-key>"
+            )
+        }
+        Some(pair) => Ok(pair),
+        None => bail!(
+            "-e {arg:?}: no `=`: expected NAME=VALUE or NAME=SECRET:<secret-name>,<secret-key>"
+        ),
+    }
+}
+
+/// The workload `runai submit` would create in the project's namespace.
+pub fn workload(args: &SubmitArgs, namespace: &str) -> Result<Document> {
+    let mut items = Map::new();
+    for arg in &args.environment {
+        let (name, value) = split_env(arg)?;
+        // A repeated -e replaces the earlier one, as the CLI does.
+        items.insert(name.to_string(), json!({ "value": value }));
+    }
+    let mut spec = Map::new();
+    spec.insert("name".into(), json!({ "value": args.name }));
+    if let Some(image) = &args.image {
+        spec.insert("image".into(), json!({ "value": image }));
+    }
+    if let Some(gpu) = &args.gpu {
+        spec.insert("gpu".into(), json!({ "value": gpu }));
+    }
+    spec.insert("environment".into(), json!({ "items": items }));
+    let kind = if args.interactive {
+        "InteractiveWorkload"
+    } else {
+        "TrainingWorkload"
+    };
+    Ok(Document {
+        source: format!("runai submit {} -p {}", args.name, args.project),
+        value: json!({
+            "apiVersion": "run.ai/v2alpha1",
+            "kind": kind,
+            "metadata": {
+                "name": args.name,
+                "namespace": namespace,
+                "labels": { "project": args.project },
+            },
+            "spec": Value::Object(spec),
+        }),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_on_the_first_equals_only() {
+        assert_eq!(split_env("A=b=c").unwrap(), ("A", "b=c"));
+        assert_eq!(split_env("U=SECRET:s,k").unwrap(), ("U", "SECRET:s,k"));
+        assert_eq!(split_env("EMPTY=").unwrap(), ("EMPTY", ""));
+        assert!(
+            split_env("NOVALUE")
+                .unwrap_err()
+                .to_string()
+                .contains("no `=`")
+        );
+        assert!(
+            split_env("=x")
+                .unwrap_err()
+                .to_string()
+                .contains("name before `=` is empty")
+        );
+    }
+
+    #[test]
+    fn builds_a_training_workload_in_the_project_namespace() {
+        let args = SubmitArgs {
+            project: "team-a".into(),
+            name: "job1".into(),
+            image: Some("ubuntu".into()),
+            gpu: Some("1".into()),
+            interactive: false,
+            environment: vec![
+                "MYUSERNAME=SECRET:my-secret,username".into(),
+                "URL=http://x/?a=b".into(),
+            ],
+        };
+        let doc = workload(&args, "runai-team-a").unwrap();
+        assert_eq!(doc.value["kind"], "TrainingWorkload");
+        assert_eq!(doc.value["metadata"]["namespace"], "runai-team-a");
+        assert_eq!(doc.value["metadata"]["labels"]["project"], "team-a");
+        assert_eq!(
+            doc.value["spec"]["environment"]["items"]["URL"]["value"],
+            "http://x/?a=b"
+        );
+        let names: Vec<_> = doc.value["spec"]["environment"]["items"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        assert_eq!(names, ["MYUSERNAME", "URL"], "in the order given");
+    }
+}
