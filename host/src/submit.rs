@@ -21,7 +21,7 @@ pub struct SubmitArgs {
 /// CLI dropped everything after a second `=`).
 pub fn split_env(arg: &str) -> Result<(&str, &str)> {
     match arg.split_once('=') {
-        Some((name, _)) if name.is_empty() => {
+        Some(("", _)) => {
             bail!(
                 "-e {arg:?}: the name before `=` is empty: expected NAME=VALUE or NAME=SECRET:<secret-name>,<secret-key>"
             )
