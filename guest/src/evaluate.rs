@@ -2,6 +2,7 @@
 //! SecretPolicy rules of §4.3, then the kubelet's view (§6).
 
 use crate::decision::{Decision, InputError, Violation, Warning};
+use crate::defaults::{self, Patch};
 use crate::kubelet;
 use crate::names::{self, EnvNameValidation};
 use crate::policy::PolicySet;
@@ -27,6 +28,18 @@ pub fn evaluate(submission: &Submission) -> Result<Decision, InputError> {
     let catalog = Catalog::new(&submission.namespace, &submission.secrets);
     let rules = Rules::new(&policies.secret_policies);
     let mut findings = Findings::default();
+    let mut patch = Patch::new(&workload);
+    if let Some(workload_type) = workload.id.workload_type.clone() {
+        let project = submission.project.as_ref();
+        for env_rules in policies.env_rules(&workload_type, &submission.namespace, project) {
+            defaults::apply(
+                &mut workload,
+                &env_rules,
+                &mut patch,
+                &mut findings.violations,
+            );
+        }
+    }
     check_workload(&workload, &catalog, &rules, &mut findings);
 
     let is_sensitive = |name: &str| rules.is_sensitive(name);
@@ -37,7 +50,7 @@ pub fn evaluate(submission: &Submission) -> Result<Decision, InputError> {
         workload: workload.id,
         violations: findings.violations,
         warnings: findings.warnings,
-        patch: "[]".to_string(),
+        patch: patch.to_json(),
         env: resolution.env,
         startup: resolution.startup,
     })

@@ -14,21 +14,21 @@ struct Plugin;
 export!(Plugin);
 
 impl wit::Guest for Plugin {
-    fn check_policies(policies: Vec<wit::PolicyDocument>) -> Vec<wit::Diagnostic> {
-        crate::check_policies(
-            &policies
-                .into_iter()
-                .map(policy_document)
-                .collect::<Vec<_>>(),
-        )
-        .into_iter()
-        .map(|x| wit::Diagnostic {
-            source: x.source,
-            field: x.field,
-            code: x.code,
-            message: x.message,
-        })
-        .collect()
+    fn check_policies(
+        policies: Vec<wit::PolicyDocument>,
+        projects: Vec<wit::ProjectInfo>,
+    ) -> Vec<wit::Diagnostic> {
+        let policies: Vec<_> = policies.into_iter().map(policy_document).collect();
+        let projects: Vec<_> = projects.into_iter().map(project_info).collect();
+        crate::check_policies(&policies, &projects)
+            .into_iter()
+            .map(|x| wit::Diagnostic {
+                source: x.source,
+                field: x.field,
+                code: x.code,
+                message: x.message,
+            })
+            .collect()
     }
 
     fn identify(workload: String) -> Result<wit::WorkloadId, wit::InputError> {
@@ -41,7 +41,7 @@ impl wit::Guest for Plugin {
         let submission = r::Submission {
             workload: request.workload,
             namespace: request.namespace,
-            project: request.project,
+            project: request.project.map(project_info),
             workload_type: request.workload_type,
             policies: request.policies.into_iter().map(policy_document).collect(),
             secrets: request
@@ -59,6 +59,14 @@ impl wit::Guest for Plugin {
         crate::evaluate(&submission)
             .map(decision)
             .map_err(input_error)
+    }
+}
+
+fn project_info(p: wit::ProjectInfo) -> r::ProjectInfo {
+    r::ProjectInfo {
+        name: p.name,
+        id: p.id,
+        department: p.department,
     }
 }
 

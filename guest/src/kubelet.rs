@@ -166,7 +166,11 @@ fn resolve_container(
                 key: key.clone(),
             },
         };
-        upsert(&mut vars, var(container, entry.name.clone(), source));
+        let mut v = var(container, entry.name.clone(), source);
+        if let Some(policy) = &entry.origin {
+            v.origin = format!("policy {policy}");
+        }
+        upsert(&mut vars, v);
     }
     (vars, failure)
 }

@@ -4,6 +4,7 @@
 #[cfg(any(test, feature = "cases"))]
 pub mod cases;
 pub mod decision;
+pub mod defaults;
 pub mod evaluate;
 pub mod glob;
 pub mod kubelet;
@@ -17,11 +18,11 @@ pub mod workload;
 mod export;
 
 pub use decision::{Decision, Diagnostic, InputError, WorkloadId};
-pub use request::{PolicyDocument, SecretMetadata, Submission};
+pub use request::{PolicyDocument, ProjectInfo, SecretMetadata, Submission};
 
 /// Checks policy documents when they are loaded.
-pub fn check_policies(policies: &[PolicyDocument]) -> Vec<Diagnostic> {
-    policy::check(policies)
+pub fn check_policies(policies: &[PolicyDocument], projects: &[ProjectInfo]) -> Vec<Diagnostic> {
+    policy::check(policies, projects)
 }
 
 /// Recognises a workload document (its form, name, namespace and project).

@@ -17,11 +17,19 @@ pub struct SecretMetadata {
     pub cluster_wide_copy: bool,
 }
 
+/// A Run:ai project as far as policy scoping needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProjectInfo {
+    pub name: String,
+    pub id: Option<String>,
+    pub department: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Submission {
     pub workload: String,
     pub namespace: String,
-    pub project: Option<String>,
+    pub project: Option<ProjectInfo>,
     pub workload_type: Option<String>,
     pub policies: Vec<PolicyDocument>,
     pub secrets: Vec<SecretMetadata>,

@@ -16,8 +16,8 @@ wasmtime::component::bindgen!({
 
 pub use exports::runai::secrets_policy::evaluator::{
     ContainerStartup, Decision, Diagnostic, EnvSource, EnvVar, InputError, KeyRef, PolicyDocument,
-    SecretKeyRef, SecretMetadata, Startup, Submission, Violation, Warning, WorkloadForm,
-    WorkloadId,
+    ProjectInfo, SecretKeyRef, SecretMetadata, Startup, Submission, Violation, Warning,
+    WorkloadForm, WorkloadId,
 };
 
 /// The plugin built from `guest/`, embedded so the binary runs with no set-up.
@@ -160,13 +160,17 @@ impl Plugin {
             .with_context(|| format!("the plugin failed while {doing}"))
     }
 
-    pub fn check_policies(&self, policies: &[PolicyDocument]) -> Result<Vec<Diagnostic>> {
+    pub fn check_policies(
+        &self,
+        policies: &[PolicyDocument],
+        projects: &[ProjectInfo],
+    ) -> Result<Vec<Diagnostic>> {
         for p in policies {
             self.check_size(&p.source, p.json.len())?;
         }
         self.call("checking policies", |store, b| {
             b.runai_secrets_policy_evaluator()
-                .call_check_policies(store, policies)
+                .call_check_policies(store, policies, projects)
         })
     }
 

@@ -37,7 +37,7 @@ pub fn simulate(
 
 /// Policies are checked once, when loaded: a bad one is an input error (exit 2).
 pub fn check_policies(plugin: &Plugin, cluster: &Cluster) -> Result<()> {
-    let diagnostics = plugin.check_policies(&cluster.all_policies())?;
+    let diagnostics = plugin.check_policies(&cluster.all_policies(), &cluster.project_infos())?;
     if diagnostics.is_empty() {
         return Ok(());
     }
@@ -75,10 +75,14 @@ pub fn simulate_one(
         .identify(&json)?
         .map_err(|e| input_error(source, e))?;
     let (namespace, project) = placement(cluster, &id, source)?;
+    let project_info = project
+        .as_ref()
+        .and_then(|name| cluster.projects.get(name))
+        .map(|p| cluster.project_info(p));
     let submission = Submission {
         workload: json,
         namespace: namespace.clone(),
-        project: project.clone(),
+        project: project_info,
         workload_type: workload_type.map(str::to_string),
         policies: cluster.policies_for(&namespace),
         secrets: cluster.catalog(&namespace),

@@ -15,7 +15,11 @@ fn to_wit(s: guest::Submission) -> Submission {
     Submission {
         workload: s.workload,
         namespace: s.namespace,
-        project: s.project,
+        project: s.project.map(|p| host::plugin::ProjectInfo {
+            name: p.name,
+            id: p.id,
+            department: p.department,
+        }),
         workload_type: s.workload_type,
         policies: s
             .policies
@@ -122,7 +126,7 @@ fn policy_check_reports_field_and_expectation() {
     ];
     for (json, field, message) in cases {
         let diagnostics = plugin()
-            .check_policies(&policy(json))
+            .check_policies(&policy(json), &[])
             .expect("the plugin runs");
         assert_eq!(diagnostics.len(), 1, "{json}: {diagnostics:?}");
         assert_eq!(diagnostics[0].source, "p.yaml");
@@ -136,7 +140,7 @@ fn policy_check_reports_field_and_expectation() {
     let good = r#"{"apiVersion":"secrets.policy.run.ai/v1alpha1","kind":"SecretPolicy","metadata":{"name":"p","namespace":"runai"},"spec":{"sensitiveEnvNames":["*KEY"]}}"#;
     assert!(
         plugin()
-            .check_policies(&policy(good))
+            .check_policies(&policy(good), &[])
             .expect("runs")
             .is_empty()
     );

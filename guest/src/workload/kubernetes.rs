@@ -8,7 +8,9 @@
 //! compilation 15x slower (1.2 s per load in a release host), for fields we never read.
 
 use super::map_entries::{MapEntries, Str};
-use super::{Container, EnvEntry, EnvFrom, EnvValue, SecretRef, SecretUse, UseKind, Workload};
+use super::{
+    Container, EnvEntry, EnvFrom, EnvLayout, EnvValue, SecretRef, SecretUse, UseKind, Workload,
+};
 use crate::decision::{InputError, WorkloadForm, WorkloadId};
 use serde::Deserialize;
 
@@ -250,6 +252,7 @@ pub fn parse(json: &str, kind: &str) -> Result<Workload, InputError> {
         .and_then(|l| l.0.into_iter().find(|(k, _)| k == "project"))
         .map(|(_, v)| v.to_string());
     Ok(Workload {
+        layout: EnvLayout::Kubernetes,
         id: WorkloadId {
             form: WorkloadForm::Kubernetes,
             kind: kind.to_string(),
@@ -358,6 +361,7 @@ fn env_entry(var: K8sEnvVar, field: &str) -> EnvEntry {
         } else {
             Vec::new()
         },
+        origin: None,
     }
 }
 

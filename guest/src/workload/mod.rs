@@ -16,9 +16,25 @@ pub use map_entries::{MapEntries, Str};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Workload {
     pub id: WorkloadId,
+    /// Where env items live in the document, for the patch that injects defaults.
+    pub layout: EnvLayout,
     pub containers: Vec<Container>,
     /// Pod-level references: secret volumes, projected secrets, imagePullSecrets.
     pub secret_uses: Vec<SecretUse>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvLayout {
+    /// `spec.environment.items` (a map); which of its parents exist.
+    RunaiCrd {
+        has_spec: bool,
+        has_environment: bool,
+        has_items: bool,
+    },
+    /// `spec.environmentVariables` (a list).
+    RunaiApi { has_spec: bool, has_list: bool },
+    /// Run:ai policies do not govern Kubernetes objects.
+    Kubernetes,
 }
 
 /// A namespace-scoped secret reference outside env (SPEC §2.1, last row).
@@ -69,6 +85,8 @@ pub struct EnvEntry {
     /// When the entry sets more than one source (`value` and `secret`, ...), all of
     /// them; empty otherwise.
     pub sources: Vec<&'static str>,
+    /// The policy that injected it as a default; `None` when the workload set it.
+    pub origin: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

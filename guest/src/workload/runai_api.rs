@@ -2,7 +2,7 @@
 //! `{name, projectId, spec: {environmentVariables: [...]}}`. The type comes from the
 //! endpoint, so a file is `training` unless the caller says otherwise.
 
-use super::{Container, EnvEntry, EnvValue, SecretRef, Str, Workload};
+use super::{Container, EnvEntry, EnvLayout, EnvValue, SecretRef, Str, Workload};
 use crate::decision::{InputError, WorkloadForm, WorkloadId};
 use serde::Deserialize;
 
@@ -71,6 +71,13 @@ pub fn parse(json: &str) -> Result<Workload, InputError> {
         .name
         .map(|n| n.to_string())
         .ok_or_else(|| InputError::new("name", "missing: the workload request needs a `name`"))?;
+    let layout = EnvLayout::RunaiApi {
+        has_spec: request.spec.is_some(),
+        has_list: request
+            .spec
+            .as_ref()
+            .is_some_and(|s| s.environment_variables.is_some()),
+    };
     let variables = request
         .spec
         .and_then(|s| s.environment_variables)
@@ -80,6 +87,7 @@ pub fn parse(json: &str) -> Result<Workload, InputError> {
         env.push(entry(i, var)?);
     }
     Ok(Workload {
+        layout,
         id: WorkloadId {
             form: WorkloadForm::RunaiApi,
             kind: "TrainingCreationRequest".to_string(),
@@ -159,5 +167,6 @@ fn entry(i: usize, var: Variable) -> Result<EnvEntry, InputError> {
         } else {
             Vec::new()
         },
+        origin: None,
     })
 }

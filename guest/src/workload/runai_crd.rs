@@ -1,7 +1,7 @@
 //! Form A: Run:ai workload CRDs (`run.ai/v2alpha1`), where every spec field is
 //! wrapped as `{value: ...}` and env is `spec.environment.items.NAME.value`.
 
-use super::{Container, EnvEntry, EnvValue, MapEntries, SecretRef, Str, Workload};
+use super::{Container, EnvEntry, EnvLayout, EnvValue, MapEntries, SecretRef, Str, Workload};
 use crate::decision::{InputError, WorkloadForm, WorkloadId};
 use crate::secret_ref::{self, Parsed};
 use serde::Deserialize;
@@ -13,7 +13,7 @@ struct Crd<'a> {
     #[serde(borrow, default)]
     metadata: Metadata<'a>,
     #[serde(borrow, default)]
-    spec: Spec<'a>,
+    spec: Option<Spec<'a>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -43,7 +43,7 @@ struct Wrapped<'a> {
 #[derive(Deserialize, Default)]
 struct Environment<'a> {
     #[serde(borrow, default)]
-    items: MapEntries<'a, Item<'a>>,
+    items: Option<MapEntries<'a, Item<'a>>>,
 }
 
 #[derive(Deserialize)]
@@ -56,8 +56,17 @@ struct Item<'a> {
 
 pub fn parse(json: &str) -> Result<Workload, InputError> {
     let crd: Crd = super::parse_json(json)?;
-    let name = crd
-        .spec
+    let layout = EnvLayout::RunaiCrd {
+        has_spec: crd.spec.is_some(),
+        has_environment: crd.spec.as_ref().is_some_and(|s| s.environment.is_some()),
+        has_items: crd
+            .spec
+            .as_ref()
+            .and_then(|s| s.environment.as_ref())
+            .is_some_and(|e| e.items.is_some()),
+    };
+    let spec = crd.spec.unwrap_or_default();
+    let name = spec
         .name
         .as_ref()
         .map(|n| &*n.value)
@@ -71,11 +80,11 @@ pub fn parse(json: &str) -> Result<Workload, InputError> {
         .iter()
         .find(|(k, _)| k == "project")
         .map(|(_, v)| v.to_string());
-    let env = crd
-        .spec
+    let env = spec
         .environment
         .unwrap_or_default()
         .items
+        .unwrap_or_default()
         .0
         .into_iter()
         .map(|(env_name, item)| {
@@ -90,10 +99,12 @@ pub fn parse(json: &str) -> Result<Workload, InputError> {
                 value,
                 excluded: item.exclude,
                 sources: Vec::new(),
+                origin: None,
             }
         })
         .collect();
     Ok(Workload {
+        layout,
         id: WorkloadId {
             form: WorkloadForm::RunaiCrd,
             workload_type: super::runai_workload_type(&crd.kind).map(str::to_string),

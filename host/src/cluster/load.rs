@@ -17,6 +17,9 @@ pub const POLICY_KINDS: &[&str] = &[
     "InferencePolicy",
 ];
 
+/// How the cluster labels V2 policies, which have no `kind` of their own.
+pub const V2_KIND: &str = "V2Policy";
+
 /// Applies manifests to a cluster, in order; later objects replace earlier ones.
 pub fn load_documents(cluster: &mut Cluster, docs: &[Document]) -> Result<()> {
     for doc in docs {
@@ -73,8 +76,29 @@ fn apply(cluster: &mut Cluster, doc: &Document) -> Result<()> {
             });
             cluster.policies.push(policy);
         }
+        // V2 policies (Run:ai REST API) have no kind; they are scoped by `meta.scope`.
+        "" if map.contains_key("meta") && map.contains_key("policy") => {
+            let name = map
+                .get("meta")
+                .and_then(|m| m.get("name"))
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    anyhow!("{src}: V2 policy: `meta.name` is missing or not a string")
+                })?;
+            cluster
+                .policies
+                .retain(|p| (p.kind.as_str(), p.name.as_str()) != (V2_KIND, name));
+            cluster.policies.push(Policy {
+                kind: V2_KIND.to_string(),
+                name: name.to_string(),
+                namespace: SYSTEM_NAMESPACE.to_string(),
+                source: src.clone(),
+                json: doc.value.to_string(),
+            });
+        }
         "" => bail!(
-            "{src}: `kind` is missing: expected one of Namespace, Project, Department, Secret, {}",
+            "{src}: `kind` is missing: expected one of Namespace, Project, Department, Secret, {}, \
+             or a V2 policy (`meta` and `policy`)",
             POLICY_KINDS.join(", ")
         ),
         other => bail!(

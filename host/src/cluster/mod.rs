@@ -4,7 +4,7 @@
 mod load;
 pub mod secret;
 
-use crate::plugin::{PolicyDocument, SecretMetadata};
+use crate::plugin::{PolicyDocument, ProjectInfo, SecretMetadata};
 use secret::Secret;
 use std::collections::BTreeMap;
 
@@ -67,6 +67,22 @@ impl Cluster {
             .find(|ns| ns.labels.get(QUEUE_LABEL) == Some(&project.name))
             .map(|ns| ns.name.clone())
             .unwrap_or_else(|| format!("runai-{}", project.name))
+    }
+
+    /// What policy scoping needs to know of a project.
+    pub fn project_info(&self, project: &Project) -> ProjectInfo {
+        ProjectInfo {
+            name: project.name.clone(),
+            id: project.id.clone(),
+            department: project.department.clone(),
+        }
+    }
+
+    pub fn project_infos(&self) -> Vec<ProjectInfo> {
+        self.projects
+            .values()
+            .map(|p| self.project_info(p))
+            .collect()
     }
 
     /// A project by name, or by the REST API `projectId` (its `spec.id`).

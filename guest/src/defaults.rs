@@ -1,0 +1,295 @@
+//! Applying Run:ai environment rules to a workload: inject the defaults it lacks (and
+//! record each as an RFC 6902 operation on the submitted document), then check the
+//! item and map rules against the effective environment.
+
+use crate::decision::Violation;
+use crate::policy::env_rules::{DefaultValue, EnvRules};
+use crate::workload::{EnvEntry, EnvLayout, EnvValue, SecretRef, Workload};
+use serde_json::{Value, json};
+
+/// The JSON Patch being built, and what it has created so far.
+pub struct Patch {
+    pub ops: Vec<Value>,
+    layout: EnvLayout,
+    /// Entries in a REST API list before any were appended.
+    list_len: usize,
+}
+
+impl Patch {
+    pub fn new(workload: &Workload) -> Self {
+        Patch {
+            ops: Vec::new(),
+            layout: workload.layout,
+            list_len: workload.containers.first().map_or(0, |c| c.env.len()),
+        }
+    }
+
+    fn add(&mut self, path: String, value: Value) {
+        self.ops
+            .push(json!({"op": "add", "path": path, "value": value}));
+    }
+
+    /// Adds the default and returns the path of the new entry, as a dotted field.
+    fn inject(&mut self, name: &str, value: &DefaultValue) -> String {
+        match &mut self.layout {
+            EnvLayout::RunaiCrd {
+                has_spec,
+                has_environment,
+                has_items,
+            } => {
+                if !*has_spec {
+                    self.ops
+                        .push(json!({"op": "add", "path": "/spec", "value": {}}));
+                    *has_spec = true;
+                }
+                if !*has_environment {
+                    self.ops
+                        .push(json!({"op": "add", "path": "/spec/environment", "value": {}}));
+                    *has_environment = true;
+                }
+                if !*has_items {
+                    self.ops
+                        .push(json!({"op": "add", "path": "/spec/environment/items", "value": {}}));
+                    *has_items = true;
+                }
+                let item = json!({ "value": notation(value) });
+                self.add(
+                    format!("/spec/environment/items/{}", pointer_escape(name)),
+                    item,
+                );
+                format!("spec.environment.items.{name}")
+            }
+            EnvLayout::RunaiApi { has_spec, has_list } => {
+                if !*has_spec {
+                    self.ops
+                        .push(json!({"op": "add", "path": "/spec", "value": {}}));
+                    *has_spec = true;
+                }
+                if !*has_list {
+                    self.ops.push(
+                        json!({"op": "add", "path": "/spec/environmentVariables", "value": []}),
+                    );
+                    *has_list = true;
+                }
+                let mut entry = api_source(value);
+                entry.insert("name".to_string(), json!(name));
+                self.add(
+                    "/spec/environmentVariables/-".to_string(),
+                    Value::Object(entry),
+                );
+                let field = format!("spec.environmentVariables[{}]", self.list_len);
+                self.list_len += 1;
+                field
+            }
+            EnvLayout::Kubernetes => String::new(),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        Value::Array(self.ops.clone()).to_string()
+    }
+}
+
+/// RFC 6901: `~` and `/` in a name are escaped in a JSON pointer.
+fn pointer_escape(name: &str) -> String {
+    name.replace('~', "~0").replace('/', "~1")
+}
+
+/// A default in the `SECRET:` notation of Run:ai workload CRDs.
+fn notation(value: &DefaultValue) -> String {
+    match value {
+        DefaultValue::Literal(v) => v.clone(),
+        DefaultValue::Secret { name, key } => format!("{}{name},{key}", crate::secret_ref::PREFIX),
+        // CRD items carry strings only; other sources are shown for what they are.
+        DefaultValue::ConfigMap { name, key } => format!("CONFIGMAP:{name},{key}"),
+        DefaultValue::FieldRef(path) => format!("FIELDREF:{path}"),
+        DefaultValue::UserCredential { name, key } => format!("CREDENTIAL:{name},{key}"),
+    }
+}
+
+fn api_source(value: &DefaultValue) -> serde_json::Map<String, Value> {
+    let (field, v) = match value {
+        DefaultValue::Literal(v) => ("value", json!(v)),
+        DefaultValue::Secret { name, key } => ("secret", json!({"name": name, "key": key})),
+        DefaultValue::ConfigMap { name, key } => ("configMap", json!({"name": name, "key": key})),
+        DefaultValue::FieldRef(path) => ("podFieldRef", json!({"path": path})),
+        DefaultValue::UserCredential { name, key } => {
+            ("userCredential", json!({"name": name, "key": key}))
+        }
+    };
+    let mut map = serde_json::Map::new();
+    map.insert(field.to_string(), v);
+    map
+}
+
+fn env_value(value: &DefaultValue, field: &str) -> EnvValue {
+    match value {
+        DefaultValue::Literal(v) => EnvValue::Literal {
+            value: v.clone(),
+            field: field.to_string(),
+            secret_like_prefix: false,
+        },
+        DefaultValue::Secret { name, key } => EnvValue::Secret(SecretRef {
+            name: name.clone(),
+            key: key.clone(),
+            optional: false,
+            name_field: field.to_string(),
+            key_field: field.to_string(),
+        }),
+        DefaultValue::ConfigMap { name, key } => EnvValue::ConfigMap {
+            name: name.clone(),
+            key: key.clone(),
+        },
+        DefaultValue::FieldRef(path) => EnvValue::FieldRef(path.clone()),
+        DefaultValue::UserCredential { name, key } => EnvValue::UserCredential {
+            name: name.clone(),
+            key: key.clone(),
+        },
+    }
+}
+
+/// Whether the workload's own value is the policy's default.
+fn same_value(entry: &EnvValue, default: &DefaultValue) -> bool {
+    match (entry, default) {
+        (EnvValue::Literal { value, .. }, DefaultValue::Literal(d)) => value == d,
+        (EnvValue::Secret(r), DefaultValue::Secret { name, key }) => {
+            r.name == *name && r.key == *key
+        }
+        (EnvValue::ConfigMap { name, key }, DefaultValue::ConfigMap { name: n, key: k }) => {
+            name == n && key == k
+        }
+        (EnvValue::FieldRef(p), DefaultValue::FieldRef(d)) => p == d,
+        (
+            EnvValue::UserCredential { name, key },
+            DefaultValue::UserCredential { name: n, key: k },
+        ) => name == n && key == k,
+        _ => false,
+    }
+}
+
+fn violation(code: &str, field: String, message: String, policy: &str) -> Violation {
+    Violation {
+        code: code.to_string(),
+        field,
+        message,
+        policy: policy.to_string(),
+        secret: None,
+    }
+}
+
+/// Applies one set of rules to the workload's (single) Run:ai container.
+pub fn apply(
+    workload: &mut Workload,
+    rules: &EnvRules,
+    patch: &mut Patch,
+    out: &mut Vec<Violation>,
+) {
+    let Some(container) = workload.containers.first_mut() else {
+        return;
+    };
+    let env_field = match workload.layout {
+        EnvLayout::RunaiApi { .. } => "spec.environmentVariables",
+        _ => "spec.environment.items",
+    };
+    for default in &rules.defaults {
+        if container.env.iter().any(|e| e.name == default.name) {
+            continue;
+        }
+        let field = patch.inject(&default.name, &default.value);
+        let value_field = match workload.layout {
+            EnvLayout::RunaiCrd { .. } => format!("{field}.value"),
+            _ => field.clone(),
+        };
+        container.env.push(EnvEntry {
+            name: default.name.clone(),
+            name_field: field.clone(),
+            field,
+            value: env_value(&default.value, &value_field),
+            excluded: false,
+            sources: Vec::new(),
+            origin: Some(default.policy.clone()),
+        });
+    }
+    for rule in &rules.items {
+        let entry = container.env.iter().find(|e| e.name == rule.name);
+        let default = rules.defaults.iter().find(|d| d.name == rule.name);
+        match entry {
+            Some(e) if e.excluded && rule.cannot_remove => out.push(violation(
+                "policy-cannot-remove",
+                format!("{}.exclude", e.field),
+                format!(
+                    "`{}` may not be excluded: {} requires it",
+                    rule.name, rule.policy
+                ),
+                &rule.policy,
+            )),
+            Some(e) if !e.excluded && e.origin.is_none() && rule.locked => {
+                let changed = default.is_none_or(|d| !same_value(&e.value, &d.value));
+                if changed {
+                    out.push(violation(
+                        "policy-locked",
+                        e.field.clone(),
+                        format!(
+                            "`{}` is locked by {}: the workload may not set {}",
+                            rule.name,
+                            rule.policy,
+                            if default.is_some() {
+                                "a value other than the policy's"
+                            } else {
+                                "it"
+                            }
+                        ),
+                        &rule.policy,
+                    ));
+                }
+            }
+            _ => {}
+        }
+        let present = entry.is_some_and(|e| !e.excluded && e.value != EnvValue::Unset);
+        if rule.required && !present {
+            out.push(violation(
+                "policy-required",
+                entry.map_or_else(|| env_field.to_string(), |e| e.field.clone()),
+                format!(
+                    "`{}` is required by {} but the workload does not set it",
+                    rule.name, rule.policy
+                ),
+                &rule.policy,
+            ));
+        }
+    }
+    if let Some(can_add) = rules.can_add.as_ref().filter(|c| !c.allowed) {
+        for e in container
+            .env
+            .iter()
+            .filter(|e| e.origin.is_none() && !e.excluded)
+        {
+            if !can_add.listed.contains(&e.name) {
+                out.push(violation(
+                    "policy-cannot-add",
+                    e.name_field.clone(),
+                    format!(
+                        "`{}` is not among the variables {} lists [{}], and it does not allow adding others",
+                        e.name,
+                        can_add.policy,
+                        can_add.listed.join(", ")
+                    ),
+                    &can_add.policy,
+                ));
+            }
+        }
+    }
+    if let Some(policy) = &rules.env_required
+        && !container
+            .env
+            .iter()
+            .any(|e| !e.excluded && e.value != EnvValue::Unset)
+    {
+        out.push(violation(
+            "policy-required",
+            env_field.to_string(),
+            format!("{policy} requires at least one environment variable"),
+            policy,
+        ));
+    }
+}
