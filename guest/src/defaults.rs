@@ -226,9 +226,13 @@ pub fn apply(
             Some(e) if !e.excluded && e.origin.is_none() && rule.locked => {
                 let changed = default.is_none_or(|d| !same_value(&e.value, &d.value));
                 if changed {
+                    let field = match workload.layout {
+                        EnvLayout::RunaiCrd { .. } => format!("{}.value", e.field),
+                        _ => e.field.clone(),
+                    };
                     out.push(violation(
                         "policy-locked",
-                        e.field.clone(),
+                        field,
                         format!(
                             "`{}` is locked by {}: the workload may not set {}",
                             rule.name,

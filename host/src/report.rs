@@ -325,6 +325,18 @@ fn text(r: &Report) -> String {
         };
         let _ = writeln!(s, "    {} {source}{origin}", e.name);
     }
+    if let Some(ops) = r.patch.as_array().filter(|ops| !ops.is_empty()) {
+        let _ = writeln!(s, "  patch (policy defaults, RFC 6902):");
+        for op in ops {
+            let _ = writeln!(
+                s,
+                "    {} {} {}",
+                op["op"].as_str().unwrap_or("?"),
+                op["path"].as_str().unwrap_or("?"),
+                op.get("value").map(ToString::to_string).unwrap_or_default()
+            );
+        }
+    }
     let _ = writeln!(s, "  start-up:");
     for c in &r.startup.containers {
         if c.reason.is_empty() {
