@@ -1,6 +1,7 @@
 //! The host: loads the secrets plugin into wasmtime and simulates the Run:ai
 //! cluster around it. `main.rs` is a thin CLI over these modules.
 
+pub mod cli;
 pub mod cluster;
 pub mod demo;
 pub mod inspect;
@@ -8,4 +9,5 @@ pub mod manifest;
 pub mod plugin;
 pub mod report;
 pub mod simulate;
+pub mod state;
 pub mod submit;

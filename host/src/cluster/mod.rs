@@ -2,6 +2,7 @@
 //! and the views the plugin needs (SPEC §1, §5).
 
 mod load;
+pub mod ops;
 pub mod secret;
 
 use crate::plugin::{PolicyDocument, ProjectInfo, SecretMetadata};
@@ -15,7 +16,7 @@ pub const SYSTEM_NAMESPACE: &str = "runai";
 /// Label a namespace carries to say which project it belongs to.
 pub const QUEUE_LABEL: &str = "runai/queue";
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Project {
     pub name: String,
     pub namespace: Option<String>,
@@ -24,13 +25,13 @@ pub struct Project {
     pub source: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Namespace {
     pub name: String,
     pub labels: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Policy {
     pub kind: String,
     pub name: String,
@@ -57,31 +58,36 @@ pub struct Conflict {
 }
 
 impl Cluster {
-    /// The namespace a project's workloads run in (SPEC §5).
-    pub fn project_namespace(&self, project: &Project) -> String {
+    /// Namespaces that claim a project with the `runai/queue` label, by project.
+    fn queue_labels(&self) -> BTreeMap<&str, &str> {
+        self.namespaces
+            .values()
+            .filter_map(|ns| Some((ns.labels.get(QUEUE_LABEL)?.as_str(), ns.name.as_str())))
+            .collect()
+    }
+
+    fn namespace_with(project: &Project, labels: &BTreeMap<&str, &str>) -> String {
         if let Some(ns) = &project.namespace {
             return ns.clone();
         }
-        self.namespaces
-            .values()
-            .find(|ns| ns.labels.get(QUEUE_LABEL) == Some(&project.name))
-            .map(|ns| ns.name.clone())
-            .unwrap_or_else(|| format!("runai-{}", project.name))
-    }
-
-    /// What policy scoping needs to know of a project.
-    pub fn project_info(&self, project: &Project) -> ProjectInfo {
-        ProjectInfo {
-            name: project.name.clone(),
-            id: project.id.clone(),
-            department: project.department.clone(),
+        match labels.get(project.name.as_str()) {
+            Some(ns) => ns.to_string(),
+            None => format!("runai-{}", project.name),
         }
     }
 
-    pub fn project_infos(&self) -> Vec<ProjectInfo> {
+    /// The namespace a project's workloads run in (SPEC §5): `spec.namespace`, else a
+    /// namespace labelled `runai/queue=<project>`, else `runai-<project>`.
+    pub fn project_namespace(&self, project: &Project) -> String {
+        Self::namespace_with(project, &self.queue_labels())
+    }
+
+    /// Every project's namespace, in one pass over namespaces and projects.
+    pub fn project_namespaces(&self) -> BTreeMap<String, &Project> {
+        let labels = self.queue_labels();
         self.projects
             .values()
-            .map(|p| self.project_info(p))
+            .map(|p| (Self::namespace_with(p, &labels), p))
             .collect()
     }
 
@@ -94,9 +100,10 @@ impl Cluster {
     }
 
     pub fn project_of_namespace(&self, namespace: &str) -> Option<&Project> {
+        let labels = self.queue_labels();
         self.projects
             .values()
-            .find(|p| self.project_namespace(p) == namespace)
+            .find(|p| Self::namespace_with(p, &labels) == namespace)
     }
 
     pub fn namespace_exists(&self, namespace: &str) -> bool {
@@ -105,15 +112,12 @@ impl Cluster {
             || self.project_of_namespace(namespace).is_some()
     }
 
-    fn cluster_wide_sources(&self) -> impl Iterator<Item = &Secret> {
-        self.secrets
-            .range((SYSTEM_NAMESPACE.to_string(), String::new())..)
-            .take_while(|((ns, _), _)| ns == SYSTEM_NAMESPACE)
-            .map(|(_, s)| s)
+    pub fn cluster_wide_sources(&self) -> impl Iterator<Item = &Secret> {
+        self.secrets_in(SYSTEM_NAMESPACE)
             .filter(|s| s.is_cluster_wide())
     }
 
-    fn secrets_in<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = &'a Secret> + 'a {
+    pub fn secrets_in<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = &'a Secret> + 'a {
         self.secrets
             .range((namespace.to_string(), String::new())..)
             .take_while(move |((ns, _), _)| ns == namespace)
@@ -122,8 +126,9 @@ impl Cluster {
 
     /// The metadata of every secret visible in `namespace`: its own, plus the copies
     /// of cluster-wide secrets when it is a project namespace. Copies are derived
-    /// from their source on every call, so projects created later receive them and
-    /// updates to the source reach them.
+    /// from their source on every call, so projects created later receive them,
+    /// updates to the source reach them, and removing the label or the source
+    /// removes them; a project's own secret of the same name always wins.
     pub fn catalog(&self, namespace: &str) -> Vec<SecretMetadata> {
         let mut catalog: Vec<SecretMetadata> = self
             .secrets_in(namespace)
@@ -140,24 +145,41 @@ impl Cluster {
         catalog
     }
 
-    /// Project secrets that keep a cluster-wide secret of the same name from being copied.
+    /// Project secrets that keep a cluster-wide secret of the same name from being
+    /// copied (SPEC §5: never overwritten; reported).
     pub fn conflicts(&self) -> Vec<Conflict> {
+        let namespaces = self.project_namespaces();
         let mut conflicts = Vec::new();
         for source in self.cluster_wide_sources() {
-            for project in self.projects.values() {
-                let namespace = self.project_namespace(project);
+            for namespace in namespaces.keys() {
                 if self
                     .secrets
                     .contains_key(&(namespace.clone(), source.name.clone()))
                 {
                     conflicts.push(Conflict {
-                        namespace,
+                        namespace: namespace.clone(),
                         secret: source.name.clone(),
                     });
                 }
             }
         }
         conflicts
+    }
+
+    /// What policy scoping needs to know of a project.
+    pub fn project_info(&self, project: &Project) -> ProjectInfo {
+        ProjectInfo {
+            name: project.name.clone(),
+            id: project.id.clone(),
+            department: project.department.clone(),
+        }
+    }
+
+    pub fn project_infos(&self) -> Vec<ProjectInfo> {
+        self.projects
+            .values()
+            .map(|p| self.project_info(p))
+            .collect()
     }
 
     /// The policies that apply in `namespace`: its own and those of `runai`.

@@ -24,7 +24,7 @@ const TOP_LEVEL: &[&str] = &[
     "immutable",
 ];
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Secret {
     pub name: String,
     pub namespace: String,

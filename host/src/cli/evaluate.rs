@@ -1,0 +1,103 @@
+//! simulate, submit, inspect: the commands that run the plugin.
+
+use super::ClusterArgs;
+use crate::cluster::{Cluster, load_documents};
+use crate::plugin::Plugin;
+use crate::report::{self, Format};
+use crate::simulate::{self, Outcome};
+use crate::state::StateDir;
+use crate::{demo, inspect as inspect_plugin, manifest, submit as submit_cmd};
+use anyhow::{Result, bail};
+use std::io::Write;
+use std::path::PathBuf;
+
+pub fn load_plugin(path: Option<&PathBuf>) -> Result<(Plugin, Vec<u8>, String)> {
+    match path {
+        Some(p) => {
+            let bytes = std::fs::read(p)
+                .map_err(|e| anyhow::anyhow!("{}: cannot read the plugin: {e}", p.display()))?;
+            let plugin = Plugin::load(&bytes, &p.display().to_string(), Default::default())?;
+            Ok((plugin, bytes, p.display().to_string()))
+        }
+        None => Ok((
+            Plugin::builtin()?,
+            crate::plugin::BUILTIN.to_vec(),
+            "built-in".to_string(),
+        )),
+    }
+}
+
+/// The cluster to evaluate against: the state when `--state` is given, else
+/// `--cluster`, else the built-in demo; plus `--policy` files.
+fn load_cluster(state: Option<&PathBuf>, args: &ClusterArgs) -> Result<Cluster> {
+    let mut cluster = match (state, &args.cluster) {
+        (Some(dir), _) => StateDir::new(dir).read()?,
+        (None, Some(path)) => {
+            let mut c = Cluster::default();
+            load_documents(&mut c, &manifest::read_file(path)?)?;
+            c
+        }
+        (None, None) => demo::cluster()?,
+    };
+    for path in &args.policies {
+        load_documents(&mut cluster, &manifest::read_file(path)?)?;
+    }
+    Ok(cluster)
+}
+
+fn print(outcomes: &[Outcome], output: Format) -> Result<u8> {
+    let rendered = report::render(outcomes, output)?;
+    std::io::stdout().write_all(rendered.as_bytes())?;
+    Ok(report::exit_code(outcomes))
+}
+
+pub fn simulate(
+    plugin: Option<&PathBuf>,
+    state: Option<&PathBuf>,
+    args: &ClusterArgs,
+    workloads: &[PathBuf],
+    workload_type: Option<&str>,
+    output: Format,
+) -> Result<u8> {
+    let cluster = load_cluster(state, args)?;
+    let mut docs = Vec::new();
+    for path in workloads {
+        docs.extend(manifest::read_file(path)?);
+    }
+    let (plugin, _, _) = load_plugin(plugin)?;
+    let outcomes = simulate::simulate(&plugin, &cluster, &docs, workload_type)?;
+    print(&outcomes, output)
+}
+
+pub fn submit(
+    plugin: Option<&PathBuf>,
+    state: Option<&PathBuf>,
+    args: &ClusterArgs,
+    mut submit_args: submit_cmd::SubmitArgs,
+    output: Format,
+) -> Result<u8> {
+    let cluster = load_cluster(state, args)?;
+    let Some(project) = cluster.find_project(&submit_args.project) else {
+        bail!(
+            "-p {}: no such project (projects: {})",
+            submit_args.project,
+            cluster
+                .projects
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    };
+    submit_args.project = project.name.clone();
+    let doc = submit_cmd::workload(&submit_args, &cluster.project_namespace(project))?;
+    let (plugin, _, _) = load_plugin(plugin)?;
+    let outcomes = simulate::simulate(&plugin, &cluster, &[doc], None)?;
+    print(&outcomes, output)
+}
+
+pub fn inspect(plugin: Option<&PathBuf>) -> Result<u8> {
+    let (plugin, bytes, name) = load_plugin(plugin)?;
+    print!("{}", inspect_plugin::render(&plugin, &bytes, &name)?);
+    Ok(0)
+}

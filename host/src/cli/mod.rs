@@ -1,0 +1,232 @@
+//! The command line: argument definitions here, one module per command group.
+
+mod cluster_state;
+mod evaluate;
+
+use crate::report::{EXIT_INPUT_ERROR, Format};
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "host",
+    version,
+    about = "Check secrets in Run:ai workloads against policies, through the WebAssembly policy plugin",
+    after_help = "Exit codes: 0 admitted and would start (or done); 1 rejected; 3 admitted but would \
+                  not start; 2 usage or input error."
+)]
+pub struct Cli {
+    /// Load this plugin component instead of the built-in one.
+    #[arg(long, global = true, value_name = "FILE.wasm")]
+    plugin: Option<PathBuf>,
+    /// The simulator's state directory, for apply/project/secret/adm, and for
+    /// simulate/submit when given [default: $RUNAI_SIM_STATE, else ./.runai-sim]
+    #[arg(long, global = true, value_name = "DIR")]
+    state: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Evaluate workloads against a cluster: --state, --cluster, or the built-in demo.
+    Simulate {
+        /// Workload files (YAML or JSON; `-` for standard input).
+        #[arg(required = true, value_name = "WORKLOAD")]
+        workloads: Vec<PathBuf>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Workload type of REST API requests (their type comes from the endpoint).
+        #[arg(long = "type", value_name = "TYPE", value_parser = ["training", "workspace", "distributed", "inference"])]
+        workload_type: Option<String>,
+        #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
+        output: Format,
+    },
+    /// Simulate `runai submit`: build the workload from its flags and evaluate it.
+    Submit {
+        /// Workload name.
+        #[arg(value_name = "NAME", default_value = "job")]
+        name: String,
+        #[arg(short = 'p', long)]
+        project: String,
+        #[arg(short = 'i', long)]
+        image: Option<String>,
+        #[arg(short = 'g', long)]
+        gpu: Option<String>,
+        /// Submit an interactive workload instead of a training one.
+        #[arg(long)]
+        interactive: bool,
+        /// NAME=VALUE or NAME=SECRET:<secret-name>,<secret-key>; repeatable.
+        #[arg(short = 'e', long = "environment", value_name = "NAME=VALUE")]
+        environment: Vec<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
+        output: Format,
+    },
+    /// Add or replace objects in the state (Projects, Namespaces, Secrets, policies).
+    Apply {
+        #[arg(short = 'f', long = "filename", required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Create, delete or list projects in the state.
+    #[command(subcommand)]
+    Project(ProjectCommand),
+    /// List secrets in the state: names, keys, type and origin, never values.
+    #[command(subcommand)]
+    Secret(SecretCommand),
+    /// Administrator commands, as `runai-adm`.
+    #[command(subcommand)]
+    Adm(AdmCommand),
+    /// Show the plugin's WIT world, imports, size and SHA-256.
+    Inspect,
+}
+
+#[derive(Subcommand)]
+enum ProjectCommand {
+    Create {
+        name: String,
+        /// Namespace of the project [default: runai-NAME]
+        #[arg(long)]
+        namespace: Option<String>,
+        #[arg(long)]
+        department: Option<String>,
+        /// The id REST API requests use as projectId.
+        #[arg(long)]
+        id: Option<String>,
+    },
+    Delete {
+        name: String,
+    },
+    List,
+}
+
+#[derive(Subcommand)]
+enum SecretCommand {
+    List {
+        /// Only this namespace [default: all]
+        #[arg(short = 'n', long)]
+        namespace: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdmCommand {
+    /// `set secret NAME --cluster-wide`: propagate a secret of `runai` to every project.
+    #[command(subcommand)]
+    Set(AdmObject),
+    /// `remove secret NAME --cluster-wide`: stop propagating it; copies go.
+    #[command(subcommand)]
+    Remove(AdmObject),
+}
+
+#[derive(Subcommand)]
+enum AdmObject {
+    Secret {
+        name: String,
+        /// Required, as with runai-adm: the change is cluster-wide.
+        #[arg(long, required = true)]
+        cluster_wide: bool,
+    },
+}
+
+#[derive(clap::Args)]
+pub struct ClusterArgs {
+    /// Cluster manifests (Projects, Namespaces, Secrets, policies) instead of the demo.
+    #[arg(long, value_name = "FILE", conflicts_with = "state")]
+    cluster: Option<PathBuf>,
+    /// Extra policy files, added to the cluster's.
+    #[arg(long = "policy", value_name = "FILE")]
+    policies: Vec<PathBuf>,
+}
+
+fn state_dir(cli_state: Option<PathBuf>) -> PathBuf {
+    cli_state
+        .or_else(|| std::env::var_os("RUNAI_SIM_STATE").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(crate::state::DEFAULT_DIR))
+}
+
+fn run(cli: Cli) -> Result<u8> {
+    let plugin = cli.plugin;
+    match cli.command {
+        Command::Simulate {
+            workloads,
+            cluster,
+            workload_type,
+            output,
+        } => evaluate::simulate(
+            plugin.as_ref(),
+            cli.state.as_ref(),
+            &cluster,
+            &workloads,
+            workload_type.as_deref(),
+            output,
+        ),
+        Command::Submit {
+            name,
+            project,
+            image,
+            gpu,
+            interactive,
+            environment,
+            cluster,
+            output,
+        } => {
+            let args = crate::submit::SubmitArgs {
+                project,
+                name,
+                image,
+                gpu,
+                interactive,
+                environment,
+            };
+            evaluate::submit(plugin.as_ref(), cli.state.as_ref(), &cluster, args, output)
+        }
+        Command::Inspect => evaluate::inspect(plugin.as_ref()),
+        Command::Apply { files } => {
+            cluster_state::apply(plugin.as_ref(), &state_dir(cli.state), &files)
+        }
+        Command::Project(ProjectCommand::Create {
+            name,
+            namespace,
+            department,
+            id,
+        }) => {
+            cluster_state::project_create(&state_dir(cli.state), &name, namespace, department, id)
+        }
+        Command::Project(ProjectCommand::Delete { name }) => {
+            cluster_state::project_delete(&state_dir(cli.state), &name)
+        }
+        Command::Project(ProjectCommand::List) => {
+            cluster_state::project_list(&state_dir(cli.state))
+        }
+        Command::Secret(SecretCommand::List { namespace }) => {
+            cluster_state::secret_list(&state_dir(cli.state), namespace.as_deref())
+        }
+        Command::Adm(AdmCommand::Set(AdmObject::Secret { name, .. })) => {
+            cluster_state::set_cluster_wide(&state_dir(cli.state), &name)
+        }
+        Command::Adm(AdmCommand::Remove(AdmObject::Secret { name, .. })) => {
+            cluster_state::remove_cluster_wide(&state_dir(cli.state), &name)
+        }
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_INPUT_ERROR } else { 0 });
+        }
+    };
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_INPUT_ERROR)
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! The simulator's persistent state: one JSON file in a state directory, changed
+//! only under an exclusive lock and replaced atomically (write a temporary file,
+//! fsync, rename, fsync the directory), so concurrent runs and a kill at any moment
+//! leave the old or the new state, never a broken one, and lose no acknowledged change.
+//! Like the cluster model, it holds no secret values.
+
+use crate::cluster::Cluster;
+use crate::cluster::secret::Secret;
+use crate::cluster::{Namespace, Policy, Project};
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub const STATE_FILE: &str = "state.json";
+const LOCK_FILE: &str = ".lock";
+const FORMAT_VERSION: u32 = 1;
+
+/// Where `--state` points when it is not given.
+pub const DEFAULT_DIR: &str = ".runai-sim";
+
+#[derive(Serialize, Deserialize, Default)]
+struct StateFile {
+    version: u32,
+    namespaces: Vec<Namespace>,
+    projects: Vec<Project>,
+    departments: Vec<(String, String)>,
+    secrets: Vec<Secret>,
+    policies: Vec<Policy>,
+}
+
+impl From<&Cluster> for StateFile {
+    fn from(c: &Cluster) -> Self {
+        StateFile {
+            version: FORMAT_VERSION,
+            namespaces: c.namespaces.values().cloned().collect(),
+            projects: c.projects.values().cloned().collect(),
+            departments: c.departments.clone().into_iter().collect(),
+            secrets: c.secrets.values().cloned().collect(),
+            policies: c.policies.clone(),
+        }
+    }
+}
+
+impl From<StateFile> for Cluster {
+    fn from(f: StateFile) -> Self {
+        Cluster {
+            namespaces: f
+                .namespaces
+                .into_iter()
+                .map(|n| (n.name.clone(), n))
+                .collect(),
+            projects: f
+                .projects
+                .into_iter()
+                .map(|p| (p.name.clone(), p))
+                .collect(),
+            departments: f.departments.into_iter().collect(),
+            secrets: f
+                .secrets
+                .into_iter()
+                .map(|s| ((s.namespace.clone(), s.name.clone()), s))
+                .collect(),
+            policies: f.policies,
+        }
+    }
+}
+
+pub struct StateDir {
+    dir: PathBuf,
+}
+
+impl StateDir {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        StateDir { dir: dir.into() }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(STATE_FILE)
+    }
+
+    fn lock(&self, exclusive: bool) -> Result<File> {
+        fs::create_dir_all(&self.dir).with_context(|| {
+            format!("{}: cannot create the state directory", self.dir.display())
+        })?;
+        let path = self.dir.join(LOCK_FILE);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("{}: cannot open the lock file", path.display()))?;
+        if exclusive {
+            file.lock()
+        } else {
+            file.lock_shared()
+        }
+        .with_context(|| format!("{}: cannot lock", path.display()))?;
+        Ok(file)
+    }
+
+    fn load(&self) -> Result<Cluster> {
+        let path = self.path();
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Cluster::default()),
+            Err(e) => {
+                return Err(e).with_context(|| format!("{}: cannot read the state", path.display()));
+            }
+        };
+        let file: StateFile = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{}: not a state file of this version of host (remove the directory to start over)",
+                path.display()
+            )
+        })?;
+        if file.version != FORMAT_VERSION {
+            bail!(
+                "{}: state format {} is not {FORMAT_VERSION}",
+                path.display(),
+                file.version
+            );
+        }
+        Ok(file.into())
+    }
+
+    /// The current state, read under a shared lock.
+    pub fn read(&self) -> Result<Cluster> {
+        let _lock = self.lock(false)?;
+        self.load()
+    }
+
+    /// Reads, changes and writes the state under an exclusive lock. When `change`
+    /// fails, nothing is written.
+    pub fn update<T>(&self, change: impl FnOnce(&mut Cluster) -> Result<T>) -> Result<T> {
+        let _lock = self.lock(true)?;
+        let mut cluster = self.load()?;
+        let result = change(&mut cluster)?;
+        self.write(&cluster)?;
+        Ok(result)
+    }
+
+    fn write(&self, cluster: &Cluster) -> Result<()> {
+        let path = self.path();
+        let tmp = self.dir.join(format!("{STATE_FILE}.tmp"));
+        let text = serde_json::to_vec_pretty(&StateFile::from(cluster))?;
+        let mut file =
+            File::create(&tmp).with_context(|| format!("{}: cannot write", tmp.display()))?;
+        file.write_all(&text)?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&tmp, &path)
+            .with_context(|| format!("{}: cannot replace the state", path.display()))?;
+        sync_dir(&self.dir)
+    }
+}
+
+/// The rename itself is durable only once the directory is synced.
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("{}: cannot sync the directory", dir.display()))
+}

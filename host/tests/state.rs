@@ -1,0 +1,250 @@
+//! The stateful CLI over a state directory: the propagation scenario of SPEC §5 in
+//! order, concurrent writers, and a kill in the middle of writes.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+struct State {
+    dir: PathBuf,
+}
+
+impl State {
+    fn new(name: &str) -> Self {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("state-{name}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        State { dir }
+    }
+
+    fn file(&self, name: &str, text: &str) -> String {
+        let path = self.dir.join(name);
+        std::fs::write(&path, text).expect("write fixture");
+        path.display().to_string()
+    }
+
+    fn host(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_host"))
+            .arg("--state")
+            .arg(self.dir.join("st"))
+            .args(args)
+            .output()
+            .expect("host runs")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.host(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn submit(&self, env: &str) -> (i32, Value) {
+        let out = self.host(&["submit", "job", "-p", "team-a", "-e", env, "-o", "json"]);
+        let v = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code().expect("exit code"), v)
+    }
+
+    fn state_json(&self) -> Value {
+        let text = std::fs::read_to_string(self.dir.join("st/state.json")).expect("state file");
+        serde_json::from_str(&text).expect("the state file is always whole JSON")
+    }
+}
+
+const SHARED: &str = "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: runai}\nstringData: {password: s1-pass-value}\n";
+const SHARED_V2: &str = "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: runai, labels: {runai/cluster-wide: \"true\"}}\nstringData: {password: s2-pass-value, user: s2-user-value}\n";
+const OWN: &str = "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: runai-team-b}\nstringData: {token: own-token-value}\n";
+
+#[test]
+fn cluster_wide_propagation_scenario() {
+    let s = State::new("scenario");
+    let shared = s.file("shared.yaml", SHARED);
+    let shared_v2 = s.file("shared-v2.yaml", SHARED_V2);
+    let own = s.file("own.yaml", OWN);
+
+    // A project-owned secret of the same name, there from the start.
+    s.ok(&["project", "create", "team-b"]);
+    s.ok(&["apply", "-f", &own]);
+    // 1. create the secret in runai and 2. set it cluster-wide.
+    s.ok(&["apply", "-f", &shared]);
+    let out = s.ok(&["adm", "set", "secret", "db", "--cluster-wide"]);
+    assert!(out.contains("copied to 0 project namespace(s)"), "{out}");
+    assert!(
+        out.contains("conflict: runai-team-b has its own secret `db`"),
+        "{out}"
+    );
+    // Idempotent.
+    assert!(
+        s.ok(&["adm", "set", "secret", "db", "--cluster-wide"])
+            .contains("already cluster-wide")
+    );
+    // 3. a project created later receives the copy.
+    s.ok(&["project", "create", "team-a", "--id", "1001"]);
+    let list = s.ok(&["secret", "list", "-n", "runai-team-a"]);
+    assert!(list.contains("copy of runai/db (cluster-wide)"), "{list}");
+    // 4. a workload using it is admitted.
+    let (code, r) = s.submit("DB_PASSWORD=SECRET:db,password");
+    assert_eq!(code, 0, "{r}");
+    // 5. updating the source reaches the copy: its new key is usable.
+    assert_eq!(s.submit("DB_USER=SECRET:db,user").0, 1, "no key `user` yet");
+    s.ok(&["apply", "-f", &shared_v2]);
+    assert_eq!(
+        s.submit("DB_USER=SECRET:db,user").0,
+        0,
+        "the copy has the new key"
+    );
+    // 6. removing cluster-wide deletes the copy: the same workload is rejected, with a hint.
+    let out = s.ok(&["adm", "remove", "secret", "db", "--cluster-wide"]);
+    assert!(
+        out.contains("copies removed from 1 project namespace(s): runai-team-a"),
+        "{out}"
+    );
+    assert!(
+        s.ok(&["adm", "remove", "secret", "db", "--cluster-wide"])
+            .contains("nothing changed")
+    );
+    let (code, r) = s.submit("DB_PASSWORD=SECRET:db,password");
+    assert_eq!(code, 1);
+    assert_eq!(r[0]["violations"][0]["code"], "secret-not-found");
+    assert!(
+        r[0]["violations"][0]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("adm set secret db --cluster-wide")
+    );
+    // The project's own secret survived every step, untouched.
+    let list = s.ok(&["secret", "list", "-n", "runai-team-b"]);
+    assert!(
+        list.contains("runai-team-b") && list.contains("token") && list.contains("own"),
+        "{list}"
+    );
+    // And no value was ever written to the state or printed.
+    let state = std::fs::read_to_string(s.dir.join("st/state.json")).unwrap();
+    for value in [
+        "s1-pass-value",
+        "s2-pass-value",
+        "s2-user-value",
+        "own-token-value",
+    ] {
+        assert!(!state.contains(value), "the state holds no secret values");
+        assert!(!list.contains(value));
+    }
+}
+
+#[test]
+fn errors_change_nothing_and_exit_2() {
+    let s = State::new("errors");
+    s.ok(&["project", "create", "team-a"]);
+    let before = s.state_json();
+    let bad = s.file(
+        "bad.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: Bad_Name, namespace: runai}\n",
+    );
+    let bad_policy = s.file(
+        "policy.yaml",
+        "apiVersion: secrets.policy.run.ai/v1alpha1\nkind: SecretPolicy\nmetadata: {name: p, namespace: runai}\nspec: {enforcement: nope}\n",
+    );
+    for (args, needle) in [
+        (
+            vec!["adm", "set", "secret", "missing", "--cluster-wide"],
+            "no secret `missing` in namespace runai",
+        ),
+        (
+            vec!["adm", "remove", "secret", "missing", "--cluster-wide"],
+            "no secret `missing` in namespace runai",
+        ),
+        (vec!["adm", "set", "secret", "x"], "--cluster-wide"),
+        (vec!["project", "create", "team-a"], "already exists"),
+        (vec!["project", "create", "Team_A"], "not a DNS-1123 label"),
+        (vec!["project", "delete", "nope"], "does not exist"),
+        (
+            vec!["apply", "-f", &bad],
+            "`metadata.name` `Bad_Name` is not a DNS-1123 subdomain",
+        ),
+        (vec!["apply", "-f", &bad_policy], "`spec.enforcement`"),
+    ] {
+        let out = s.host(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert_eq!(s.state_json(), before, "{args:?} changed the state");
+    }
+}
+
+#[test]
+fn concurrent_writers_lose_nothing() {
+    let s = State::new("concurrent");
+    let children: Vec<_> = (0..24)
+        .map(|i| {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_host"));
+            cmd.arg("--state").arg(s.dir.join("st"));
+            if i % 2 == 0 {
+                cmd.args(["project", "create", &format!("p{i}")]);
+            } else {
+                let file = s.file(
+                    &format!("s{i}.yaml"),
+                    &format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: s{i}, namespace: runai}}\nstringData: {{k: v}}\n"),
+                );
+                cmd.args(["apply", "-f", &file]);
+            }
+            cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn")
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let state = s.state_json();
+    assert_eq!(
+        state["projects"].as_array().unwrap().len(),
+        12,
+        "every project create kept"
+    );
+    assert_eq!(
+        state["secrets"].as_array().unwrap().len(),
+        12,
+        "every apply kept"
+    );
+}
+
+#[test]
+fn a_kill_during_writes_leaves_the_old_or_the_new_state() {
+    let s = State::new("crash");
+    s.ok(&["project", "create", "seed"]);
+    let mut kept = 1;
+    for round in 0..30u64 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_host"))
+            .arg("--state")
+            .arg(s.dir.join("st"))
+            .args(["project", "create", &format!("r{round}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        // Kill at a different moment each round: before, during or after the write.
+        std::thread::sleep(std::time::Duration::from_micros(round * 700));
+        let _ = child.kill();
+        let status = child.wait().expect("wait");
+        let state = s.state_json();
+        let projects = state["projects"].as_array().unwrap().len();
+        if status.success() {
+            kept += 1;
+        }
+        // The state is whole JSON, and holds either the old or the new set.
+        assert!(
+            projects == kept || (projects == kept + 1 && !status.success()),
+            "round {round}: {projects} vs {kept}"
+        );
+        kept = projects;
+    }
+    assert!(s.ok(&["project", "list"]).contains("seed"));
+}
