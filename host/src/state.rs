@@ -106,7 +106,8 @@ impl StateDir {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Cluster::default()),
             Err(e) => {
-                return Err(e).with_context(|| format!("{}: cannot read the state", path.display()));
+                return Err(e)
+                    .with_context(|| format!("{}: cannot read the state", path.display()));
             }
         };
         let file: StateFile = serde_json::from_str(&text).with_context(|| {
