@@ -11,3 +11,4 @@ pub mod report;
 pub mod simulate;
 pub mod state;
 pub mod submit;
+pub mod suite;

@@ -101,3 +101,51 @@ pub fn inspect(plugin: Option<&PathBuf>) -> Result<u8> {
     print!("{}", inspect_plugin::render(&plugin, &bytes, &name)?);
     Ok(0)
 }
+
+/// `host test`: every suite is read first (a bad one is exit 2, nothing runs), then run.
+pub fn test(
+    plugin: Option<&PathBuf>,
+    paths: &[PathBuf],
+    format: super::TestFormat,
+    junit: Option<&PathBuf>,
+) -> Result<u8> {
+    use crate::suite::{self, output, run};
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    };
+    let files = suite::discover(&paths)?;
+    if files.is_empty() {
+        bail!(
+            "no suites (*.suite.yaml) under {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let suites = files
+        .iter()
+        .map(|f| run::load(f))
+        .collect::<Result<Vec<_>>>()?;
+    let (plugin, _, _) = load_plugin(plugin)?;
+    let results: Vec<_> = files
+        .iter()
+        .zip(&suites)
+        .map(|(f, s)| run::run(&plugin, f, s))
+        .collect();
+    let rendered = match format {
+        super::TestFormat::Text => output::text(&results),
+        super::TestFormat::Json => output::json(&results),
+    };
+    std::io::stdout().write_all(rendered.as_bytes())?;
+    if let Some(path) = junit {
+        std::fs::write(path, output::junit(&results)).map_err(|e| {
+            anyhow::anyhow!("{}: cannot write the JUnit report: {e}", path.display())
+        })?;
+    }
+    let (_, failed) = output::totals(&results);
+    Ok(if failed == 0 { 0 } else { 1 })
+}

@@ -80,8 +80,25 @@ enum Command {
     /// Administrator commands, as `runai-adm`.
     #[command(subcommand)]
     Adm(AdmCommand),
+    /// Run policy test suites (`*.suite.yaml` under the paths, or the files given).
+    Test {
+        /// Suite files or directories to search [default: .]
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: TestFormat,
+        /// Also write the results as JUnit XML to this file.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+    },
     /// Show the plugin's WIT world, imports, size and SHA-256.
     Inspect,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TestFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -185,6 +202,11 @@ fn run(cli: Cli) -> Result<u8> {
             evaluate::submit(plugin.as_ref(), cli.state.as_ref(), &cluster, args, output)
         }
         Command::Inspect => evaluate::inspect(plugin.as_ref()),
+        Command::Test {
+            paths,
+            format,
+            junit,
+        } => evaluate::test(plugin.as_ref(), &paths, format, junit.as_ref()),
         Command::Apply { files } => {
             cluster_state::apply(plugin.as_ref(), &state_dir(cli.state), &files)
         }

@@ -1,0 +1,280 @@
+//! Comparing an outcome with a step's expectations. Each mismatch is a small diff:
+//! `-` what the suite expects, `+` what happened.
+
+use super::model::{ContainerExpect, EnvExpect, Expect, FindingExpect};
+use crate::plugin::EnvSource;
+use crate::report;
+use crate::simulate::Outcome;
+use serde_json::Value;
+
+/// Lines only in `expected` get `-`, only in `actual` `+`, both a space.
+pub fn diff(what: &str, expected: &[String], actual: &[String]) -> String {
+    let mut out = format!("  {what}:\n");
+    for line in expected {
+        let mark = if actual.contains(line) { ' ' } else { '-' };
+        out.push_str(&format!("    {mark} {line}\n"));
+    }
+    for line in actual.iter().filter(|l| !expected.contains(l)) {
+        out.push_str(&format!("    + {line}\n"));
+    }
+    out
+}
+
+fn one(what: &str, expected: String, actual: String) -> Option<String> {
+    (expected != actual).then(|| diff(what, &[expected], &[actual]))
+}
+
+/// Findings as `code at field` plus what the expectation asks of the message and policy.
+fn findings(
+    what: &str,
+    expected: &[FindingExpect],
+    actual: &[(String, String, String, String)],
+) -> Option<String> {
+    let mut want: Vec<String> = Vec::new();
+    let mut got: Vec<String> = Vec::new();
+    let mut unmatched: Vec<&(String, String, String, String)> = actual.iter().collect();
+    for e in expected {
+        let line = match &e.field {
+            Some(f) => format!("{} at {f}", e.code),
+            None => e.code.clone(),
+        };
+        let position = unmatched.iter().position(|(code, field, message, policy)| {
+            *code == e.code
+                && e.field.as_ref().is_none_or(|f| f == field)
+                && e.message
+                    .as_ref()
+                    .is_none_or(|m| message.contains(m.as_str()))
+                && e.message_regex
+                    .as_ref()
+                    .is_none_or(|r| regex_lite::Regex::new(r).is_ok_and(|re| re.is_match(message)))
+                && e.policy.as_ref().is_none_or(|p| {
+                    let policy = if policy.is_empty() {
+                        "built-in"
+                    } else {
+                        policy
+                    };
+                    policy.contains(p.as_str())
+                })
+        });
+        let mut detail = line.clone();
+        if let Some(m) = &e.message {
+            detail.push_str(&format!(" (message contains {m:?})"));
+        }
+        if let Some(r) = &e.message_regex {
+            detail.push_str(&format!(" (message matches /{r}/)"));
+        }
+        if let Some(p) = &e.policy {
+            detail.push_str(&format!(" (policy {p:?})"));
+        }
+        match position {
+            Some(i) => {
+                unmatched.remove(i);
+                want.push(detail.clone());
+                got.push(detail);
+            }
+            None => want.push(detail),
+        }
+    }
+    for (code, field, message, policy) in unmatched {
+        let by = if policy.is_empty() {
+            String::new()
+        } else {
+            format!(" [{policy}]")
+        };
+        got.push(format!("{code} at {field}: {message}{by}"));
+    }
+    (want != got).then(|| diff(what, &want, &got))
+}
+
+fn source(s: &EnvSource) -> (Option<String>, Option<String>) {
+    match s {
+        EnvSource::Secret(r) => (Some(format!("{}/{}", r.name, r.key)), None),
+        EnvSource::Literal(v) => (None, Some(v.clone())),
+        _ => (None, None),
+    }
+}
+
+fn env(expected: &[EnvExpect], outcome: &Outcome) -> Option<String> {
+    let describe = |container: &str,
+                    name: &str,
+                    secret: &Option<String>,
+                    literal: &Option<String>,
+                    origin: &str| {
+        let mut s = format!("{container}/{name}");
+        if let Some(x) = secret {
+            s.push_str(&format!(" <- secret {x}"));
+        }
+        if let Some(v) = literal {
+            s.push_str(&format!(" = {v:?}"));
+        }
+        if !origin.is_empty() {
+            s.push_str(&format!(" [{origin}]"));
+        }
+        s
+    };
+    let mut want = Vec::new();
+    let mut got = Vec::new();
+    let mut unmatched: Vec<_> = outcome.decision.env.iter().collect();
+    for e in expected {
+        let line = describe(
+            e.container.as_deref().unwrap_or("*"),
+            &e.name,
+            &e.secret,
+            &e.literal,
+            e.origin.as_deref().unwrap_or(""),
+        );
+        let position = unmatched.iter().position(|v| {
+            let (secret, literal) = source(&v.source);
+            v.name == e.name
+                && e.container.as_ref().is_none_or(|c| *c == v.container)
+                && e.secret.as_ref().is_none_or(|s| Some(s) == secret.as_ref())
+                && e.literal
+                    .as_ref()
+                    .is_none_or(|l| Some(l) == literal.as_ref())
+                && e.origin
+                    .as_ref()
+                    .is_none_or(|o| v.origin.contains(o.as_str()))
+        });
+        if let Some(i) = position {
+            unmatched.remove(i);
+            got.push(line.clone());
+        }
+        want.push(line);
+    }
+    for v in unmatched {
+        let (secret, literal) = source(&v.source);
+        got.push(describe(
+            &v.container,
+            &v.name,
+            &secret,
+            &literal,
+            &v.origin,
+        ));
+    }
+    (want != got).then(|| diff("env", &want, &got))
+}
+
+fn containers(expected: &[ContainerExpect], outcome: &Outcome) -> Option<String> {
+    let actual = &outcome.decision.startup.containers;
+    let mut want = Vec::new();
+    let mut got = Vec::new();
+    for (i, e) in expected.iter().enumerate() {
+        let line = format!(
+            "{}: {} {} {}",
+            e.name,
+            e.state.as_deref().unwrap_or("*"),
+            e.reason.as_deref().unwrap_or("*"),
+            e.message
+                .as_deref()
+                .map(|m| format!("(message contains {m:?})"))
+                .unwrap_or_default()
+        );
+        let matches = actual.get(i).is_some_and(|c| {
+            c.name == e.name
+                && e.state.as_ref().is_none_or(|s| *s == c.state)
+                && e.reason.as_ref().is_none_or(|r| *r == c.reason)
+                && e.message
+                    .as_ref()
+                    .is_none_or(|m| c.message.contains(m.as_str()))
+        });
+        want.push(line.clone());
+        if matches {
+            got.push(line);
+        } else if let Some(c) = actual.get(i) {
+            got.push(format!(
+                "{}: {} {} {}",
+                c.name, c.state, c.reason, c.message
+            ));
+        }
+    }
+    for c in actual.iter().skip(expected.len()) {
+        got.push(format!(
+            "{}: {} {} {}",
+            c.name, c.state, c.reason, c.message
+        ));
+    }
+    (want != got).then(|| diff("startup.containers", &want, &got))
+}
+
+fn json_lines(v: &Value) -> Vec<String> {
+    match v {
+        Value::Array(items) => items.iter().map(Value::to_string).collect(),
+        other => serde_json::to_string_pretty(other)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect(),
+    }
+}
+
+/// Every mismatch between the expectation and the outcome, as diff blocks.
+pub fn outcome(expect: &Expect, outcome: &Outcome, submitted: &Value) -> Vec<String> {
+    let d = &outcome.decision;
+    let mut failures = Vec::new();
+    if let Some(a) = expect.allowed {
+        failures.extend(one("allowed", a.to_string(), d.allowed.to_string()));
+    }
+    if let Some(code) = expect.exit {
+        let actual = report::exit_code(std::slice::from_ref(outcome));
+        failures.extend(one("exit", code.to_string(), actual.to_string()));
+    }
+    let as_tuple = |code: &str, field: &str, message: &str, policy: &str| {
+        (
+            code.to_string(),
+            field.to_string(),
+            message.to_string(),
+            policy.to_string(),
+        )
+    };
+    if let Some(v) = &expect.violations {
+        let actual: Vec<_> = d
+            .violations
+            .iter()
+            .map(|x| as_tuple(&x.code, &x.field, &x.message, &x.policy))
+            .collect();
+        failures.extend(findings("violations", v, &actual));
+    }
+    if let Some(w) = &expect.warnings {
+        let actual: Vec<_> = d
+            .warnings
+            .iter()
+            .map(|x| as_tuple(&x.code, &x.field, &x.message, ""))
+            .collect();
+        failures.extend(findings("warnings", w, &actual));
+    }
+    if let Some(e) = &expect.env {
+        failures.extend(env(e, outcome));
+    }
+    let patch: Value = serde_json::from_str(&d.patch).unwrap_or(Value::Null);
+    if let Some(p) = &expect.patch
+        && *p != patch
+    {
+        failures.push(diff("patch", &json_lines(p), &json_lines(&patch)));
+    }
+    if let Some(want) = &expect.patched {
+        let mut doc = submitted.clone();
+        let applied = serde_json::from_value::<json_patch::Patch>(patch)
+            .map_err(|e| e.to_string())
+            .and_then(|ops| json_patch::patch(&mut doc, &ops).map_err(|e| e.to_string()));
+        match applied {
+            Err(e) => failures.push(format!("  patched:\n    the patch does not apply: {e}\n")),
+            Ok(()) if doc != *want => {
+                failures.push(diff("patched", &json_lines(want), &json_lines(&doc)))
+            }
+            Ok(()) => {}
+        }
+    }
+    if let Some(s) = &expect.startup {
+        if let Some(starts) = s.starts {
+            failures.extend(one(
+                "startup.starts",
+                starts.to_string(),
+                d.startup.starts.to_string(),
+            ));
+        }
+        if let Some(c) = &s.containers {
+            failures.extend(containers(c, outcome));
+        }
+    }
+    failures
+}

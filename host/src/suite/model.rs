@@ -1,0 +1,170 @@
+//! The suite file format (SPEC §8). Unknown keys are errors, never ignored.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suite {
+    /// Shown in the output; defaults to the file name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `demo` (the default), a manifest file relative to the suite, or inline manifests.
+    #[serde(default)]
+    pub cluster: Option<Value>,
+    /// Policy files relative to the suite, or inline policy documents.
+    #[serde(default)]
+    pub policies: Vec<Value>,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Manifests to add: a file, one inline manifest, or a list of either.
+    #[serde(default)]
+    pub apply: Option<Value>,
+    #[serde(default)]
+    pub project: Option<ProjectStep>,
+    /// `adm: {set: NAME}` / `adm: {remove: NAME}`: `runai-adm ... secret NAME --cluster-wide`.
+    #[serde(default)]
+    pub adm: Option<AdmStep>,
+    #[serde(default)]
+    pub submit: Option<SubmitStep>,
+    /// A workload of any form: a file or an inline document.
+    #[serde(default)]
+    pub simulate: Option<Value>,
+    /// Workload type of a REST API request (`training` unless given).
+    #[serde(default, rename = "type")]
+    pub workload_type: Option<String>,
+    #[serde(default)]
+    pub expect: Option<Expect>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectStep {
+    #[serde(default)]
+    pub create: Option<String>,
+    #[serde(default)]
+    pub delete: Option<String>,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub department: Option<String>,
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdmStep {
+    #[serde(default)]
+    pub set: Option<String>,
+    #[serde(default)]
+    pub remove: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitStep {
+    pub project: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub image: Option<String>,
+    #[serde(default)]
+    pub gpu: Option<String>,
+    #[serde(default)]
+    pub interactive: bool,
+    /// `NAME=VALUE` or `NAME=SECRET:<secret>,<key>`, as `-e` takes them.
+    #[serde(default)]
+    pub env: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    #[serde(default)]
+    pub allowed: Option<bool>,
+    /// The exit code `host simulate` would give: 0, 1 or 3.
+    #[serde(default)]
+    pub exit: Option<u8>,
+    /// Exactly these violations (in any order).
+    #[serde(default)]
+    pub violations: Option<Vec<FindingExpect>>,
+    /// Exactly these warnings (in any order).
+    #[serde(default)]
+    pub warnings: Option<Vec<FindingExpect>>,
+    /// Exactly these resolved variables (in any order).
+    #[serde(default)]
+    pub env: Option<Vec<EnvExpect>>,
+    /// The RFC 6902 operations, exactly.
+    #[serde(default)]
+    pub patch: Option<Value>,
+    /// The submitted document with the patch applied, exactly.
+    #[serde(default)]
+    pub patched: Option<Value>,
+    #[serde(default)]
+    pub startup: Option<StartupExpect>,
+    /// The step fails with an error containing this text.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FindingExpect {
+    pub code: String,
+    #[serde(default)]
+    pub field: Option<String>,
+    /// A substring of the message.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// A regular expression the message must match.
+    #[serde(default)]
+    pub message_regex: Option<String>,
+    /// A substring of the policy that set the rule (`built-in` for built-in checks).
+    #[serde(default)]
+    pub policy: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvExpect {
+    pub name: String,
+    #[serde(default)]
+    pub container: Option<String>,
+    /// `SECRET/KEY`.
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub literal: Option<String>,
+    /// A substring of the origin: `workload`, or the policy that injected it.
+    #[serde(default)]
+    pub origin: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartupExpect {
+    #[serde(default)]
+    pub starts: Option<bool>,
+    #[serde(default)]
+    pub containers: Option<Vec<ContainerExpect>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerExpect {
+    pub name: String,
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// A substring of the kubelet's message.
+    #[serde(default)]
+    pub message: Option<String>,
+}

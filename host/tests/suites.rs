@@ -1,0 +1,137 @@
+//! `host test` through the real binary: every suite in `policies/` and `tests/suites`
+//! passes; the deliberately failing suite fails with a readable report.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace")
+        .to_path_buf()
+}
+
+fn host(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_host"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("host runs")
+}
+
+fn text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+#[test]
+fn every_example_and_end_to_end_suite_passes() {
+    let out = host(&["test", "policies", "tests/suites"]);
+    let report = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    let last = report.lines().last().expect("a closing line");
+    let (passed, failed) = last.split_once(" passed, ").expect("`N passed, N failed`");
+    assert_eq!(failed, "0 failed", "{report}");
+    assert!(passed.parse::<usize>().expect("a count") >= 50, "{report}");
+    for suite in [
+        "seed my-secret",
+        "cluster-wide shared secret",
+        "V1 TrainingPolicy",
+        "V2 cluster defaults",
+        "SecretPolicy baseline",
+        "§2",
+        "§3",
+        "§5",
+        "§6",
+    ] {
+        assert!(
+            report.contains(&format!("test {suite}")),
+            "{suite} ran: {report}"
+        );
+    }
+}
+
+#[test]
+fn a_failing_suite_reports_each_difference() {
+    let junit = Path::new(env!("CARGO_TARGET_TMPDIR")).join("failing-junit.xml");
+    let out = host(&[
+        "test",
+        "tests/failing/wrong-expectations.yaml",
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    let report = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    for line in [
+        "test deliberately failing :: expects admission of a missing key ... FAILED",
+        "test deliberately failing :: this one passes ... ok",
+        "---- deliberately failing :: expects admission of a missing key (tests/failing/wrong-expectations.yaml) ----",
+        "    - true\n    + false",
+        "    + secret-key-not-found at spec.environment.items.U.value",
+        "    - secret-ref-syntax at spec.environment.items.V.value",
+        "    - secret-not-found (message contains \"no such\")",
+        "    - */U = \"x\"\n    + job/U <- secret my-secret/username [workload]",
+        "    + job: Running",
+        "test result: FAILED. 1 passed; 3 failed",
+    ] {
+        assert!(report.contains(line), "{line:?} not in:\n{report}");
+    }
+    assert_eq!(report.lines().last(), Some("1 passed, 3 failed"));
+    let xml = std::fs::read_to_string(&junit).expect("junit written");
+    assert!(
+        xml.contains("<testsuites name=\"host test\" tests=\"4\" failures=\"3\">"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<testcase name=\"this one passes\" classname=\"deliberately failing\"/>"),
+        "{xml}"
+    );
+
+    let out = host(&[
+        "test",
+        "tests/failing/wrong-expectations.yaml",
+        "--format",
+        "json",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    assert_eq!(json["passed"], 1);
+    assert_eq!(json["failed"], 3);
+    assert_eq!(json["suites"][0]["cases"][3]["status"], "passed");
+}
+
+#[test]
+fn a_suite_with_an_unknown_key_is_an_input_error() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bad-suites");
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = [
+        (
+            "typo.suite.yaml",
+            "steps:\n  - submit: {project: team-a}\n    expext: {allowed: true}\n",
+            "unknown field `expext`",
+        ),
+        (
+            "regex.suite.yaml",
+            "steps:\n  - submit: {project: team-a}\n    expect: {violations: [{code: x, message_regex: \"(\"}]}\n",
+            "not a valid regex",
+        ),
+        (
+            "top.suite.yaml",
+            "clusterr: demo\nsteps: []\n",
+            "unknown field `clusterr`",
+        ),
+    ];
+    for (file, yaml, needle) in cases {
+        let path = dir.join(file);
+        std::fs::write(&path, yaml).unwrap();
+        let out = host(&["test", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{file}");
+        let err = text(&out);
+        assert!(err.contains(file) && err.contains(needle), "{file}: {err}");
+        assert!(
+            out.stdout.is_empty(),
+            "nothing runs when a suite is invalid"
+        );
+    }
+    let out = host(&["test", "host/src"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("no suites"));
+}
