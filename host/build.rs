@@ -19,6 +19,8 @@ fn main() {
     for watched in [
         "guest/src",
         "guest/Cargo.toml",
+        "tests/hostile-plugin/src",
+        "tests/hostile-plugin/Cargo.toml",
         "wit",
         "Cargo.lock",
         ".cargo/config.toml",
@@ -36,6 +38,9 @@ fn main() {
             "--release",
             "-p",
             "guest",
+            // Built alongside, for the containment tests.
+            "-p",
+            "hostile-plugin",
             "--target",
             TARGET,
         ])
@@ -65,4 +70,9 @@ fn main() {
     }
     let wasm = target_dir.join(TARGET).join("release").join("guest.wasm");
     println!("cargo:rustc-env=GUEST_WASM={}", wasm.display());
+    let hostile = target_dir
+        .join(TARGET)
+        .join("release")
+        .join("hostile_plugin.wasm");
+    println!("cargo:rustc-env=HOSTILE_WASM={}", hostile.display());
 }

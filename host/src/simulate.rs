@@ -3,7 +3,9 @@
 
 use crate::cluster::{Cluster, SYSTEM_NAMESPACE};
 use crate::manifest::Document;
-use crate::plugin::{Decision, InputError, Plugin, Submission, WorkloadId};
+use crate::plugin::{
+    Decision, Failure, InputError, Plugin, Startup, Submission, Violation, WorkloadForm, WorkloadId,
+};
 use anyhow::{Result, anyhow, bail};
 use std::collections::BTreeMap;
 
@@ -71,9 +73,10 @@ pub fn simulate_one(
 ) -> Result<Outcome> {
     let source = &doc.source;
     let json = doc.value.to_string();
-    let id = plugin
-        .identify(&json)?
-        .map_err(|e| input_error(source, e))?;
+    let id = match plugin.identify(&json) {
+        Ok(id) => id.map_err(|e| input_error(source, e))?,
+        Err(e) => return failed_closed(e, doc, None),
+    };
     let (namespace, project) = placement(cluster, &id, source)?;
     let project_info = project
         .as_ref()
@@ -87,9 +90,10 @@ pub fn simulate_one(
         policies: cluster.policies_for(&namespace),
         secrets: cluster.catalog(&namespace),
     };
-    let decision = plugin
-        .evaluate(&submission)?
-        .map_err(|e| input_error(source, e))?;
+    let decision = match plugin.evaluate(&submission) {
+        Ok(decision) => decision.map_err(|e| input_error(source, e))?,
+        Err(e) => return failed_closed(e, doc, Some((id, namespace, project))),
+    };
     Ok(Outcome {
         source: source.clone(),
         hints: hints_for(cluster, &namespace, &decision),
@@ -148,6 +152,65 @@ fn placement(cluster: &Cluster, id: &WorkloadId, source: &str) -> Result<(String
              `project` label, or `projectId`)"
         ),
     }
+}
+
+/// A plugin that traps, runs out of time, fuel or memory, or answers too much does
+/// not decide: the submission is rejected with the reason (SPEC §9: fail closed).
+/// Other errors (the host's own) propagate.
+fn failed_closed(
+    error: anyhow::Error,
+    doc: &Document,
+    placed: Option<(WorkloadId, String, Option<String>)>,
+) -> Result<Outcome> {
+    let failure = error.downcast::<Failure>()?;
+    let (workload, namespace, project) = placed.unwrap_or_else(|| {
+        let kind = doc
+            .value
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .unwrap_or("unknown");
+        let id = WorkloadId {
+            form: WorkloadForm::Kubernetes,
+            kind: kind.to_string(),
+            name: doc
+                .str_at("/metadata/name")
+                .or_else(|| doc.str_at("/name"))
+                .unwrap_or("unknown")
+                .to_string(),
+            namespace: None,
+            project: None,
+            workload_type: None,
+        };
+        (id, String::new(), None)
+    });
+    let decision = Decision {
+        workload,
+        allowed: false,
+        violations: vec![Violation {
+            code: failure.code.to_string(),
+            field: String::new(),
+            message: format!(
+                "{}; the submission is rejected (fail closed)",
+                failure.message
+            ),
+            policy: String::new(),
+            secret: None,
+        }],
+        warnings: Vec::new(),
+        patch: "[]".to_string(),
+        env: Vec::new(),
+        startup: Startup {
+            starts: false,
+            containers: Vec::new(),
+        },
+    };
+    Ok(Outcome {
+        source: doc.source.clone(),
+        namespace,
+        project,
+        decision,
+        hints: BTreeMap::new(),
+    })
 }
 
 /// Explains a missing secret with what the cluster knows beyond the namespace.

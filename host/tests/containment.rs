@@ -1,0 +1,174 @@
+//! A bad plugin or a hostile document cannot take the host down: every overrun is
+//! contained, reported with its code, and the next evaluation is unaffected.
+
+use host::plugin::{Limits, Options, Plugin, Submission};
+use std::time::Duration;
+
+const HOSTILE: &[u8] = include_bytes!(env!("HOSTILE_WASM"));
+
+fn submission(workload: &str) -> Submission {
+    Submission {
+        workload: workload.to_string(),
+        namespace: "runai-team-a".into(),
+        project: None,
+        workload_type: None,
+        policies: Vec::new(),
+        secrets: Vec::new(),
+    }
+}
+
+fn hostile(limits: Limits) -> Plugin {
+    Plugin::load_with(
+        HOSTILE,
+        "hostile.wasm",
+        &Options {
+            limits,
+            cache_dir: None,
+        },
+    )
+    .expect("the hostile plugin loads")
+}
+
+fn failure_code(plugin: &Plugin, workload: &str) -> String {
+    let err = plugin
+        .evaluate(&submission(workload))
+        .expect_err("contained as an error");
+    let failure = err
+        .downcast_ref::<host::plugin::Failure>()
+        .unwrap_or_else(|| panic!("a Failure, not {err:#}"));
+    failure.code.to_string()
+}
+
+fn still_serves(plugin: &Plugin) {
+    let decision = plugin
+        .evaluate(&submission(r#"{"kind":"TrainingWorkload","name":"fine"}"#))
+        .expect("the next evaluation runs")
+        .expect("and decides");
+    assert!(decision.allowed);
+}
+
+#[test]
+fn each_overrun_is_contained_and_the_next_evaluation_succeeds() {
+    let limits = Limits {
+        memory_bytes: 32 << 20,
+        deadline: Some(Duration::from_millis(200)),
+        fuel: None,
+        ..Limits::default()
+    };
+    let plugin = hostile(limits);
+    for (workload, code) in [
+        (r#"{"name":"hostile-loop"}"#, "plugin-timeout"),
+        (r#"{"name":"hostile-oom"}"#, "plugin-memory"),
+        (r#"{"name":"hostile-trap"}"#, "plugin-trap"),
+        (r#"{"name":"hostile-huge"}"#, "plugin-output"),
+    ] {
+        assert_eq!(failure_code(&plugin, workload), code, "{workload}");
+        still_serves(&plugin);
+    }
+}
+
+#[test]
+fn the_instruction_budget_stops_a_loop_deterministically() {
+    let plugin = hostile(Limits {
+        fuel: Some(5_000_000),
+        deadline: None,
+        ..Limits::default()
+    });
+    assert_eq!(
+        failure_code(&plugin, r#"{"name":"hostile-loop"}"#),
+        "plugin-budget"
+    );
+    still_serves(&plugin);
+}
+
+#[test]
+fn a_10_mb_workload_is_refused_before_the_plugin_runs() {
+    let plugin = Plugin::builtin().expect("plugin");
+    let big = format!(r#"{{"kind":"Pod","pad":"{}"}}"#, "x".repeat(10 << 20));
+    assert_eq!(failure_code(&plugin, &big), "plugin-input");
+    let ok = host::demo::cluster().expect("demo");
+    let doc = host::manifest::parse(
+        include_str!("../../policies/examples/train-ok.yaml"),
+        "train-ok.yaml",
+    )
+    .unwrap();
+    let outcome =
+        host::simulate::simulate_one(&plugin, &ok, &doc[0], None).expect("a normal evaluation");
+    assert!(outcome.decision.allowed);
+}
+
+#[test]
+fn the_host_fails_closed_on_a_hostile_plugin() {
+    // Through the CLI: the submission is rejected with the reason, exit 1, no crash.
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile");
+    std::fs::create_dir_all(&dir).unwrap();
+    let workload = dir.join("w.yaml");
+    std::fs::write(
+        &workload,
+        "apiVersion: run.ai/v2alpha1\nkind: TrainingWorkload\nmetadata: {name: hostile-trap, namespace: runai-team-a}\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_host"))
+        .args(["simulate", "-o", "json", "--plugin", env!("HOSTILE_WASM")])
+        .arg(&workload)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reports: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    assert_eq!(reports[0]["allowed"], false);
+    assert_eq!(reports[0]["violations"][0]["code"], "plugin-trap");
+    assert!(
+        reports[0]["violations"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("fail closed")
+    );
+}
+
+#[test]
+fn compiled_artifacts_are_cached_and_foreign_entries_ignored() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("artifact-cache");
+    let _ = std::fs::remove_dir_all(&dir);
+    let options = Options {
+        limits: Limits::default(),
+        cache_dir: Some(dir.clone()),
+    };
+    let first = Plugin::load_with(HOSTILE, "hostile.wasm", &options).expect("compiles");
+    assert!(!first.loaded_from_cache());
+    let second = Plugin::load_with(HOSTILE, "hostile.wasm", &options).expect("loads");
+    assert!(
+        second.loaded_from_cache(),
+        "an unchanged plugin is not recompiled"
+    );
+    still_serves(&second);
+
+    // Another engine configuration (no fuel, no epochs) has its own entry.
+    let other = Options {
+        limits: Limits::uncontained(),
+        cache_dir: Some(dir.clone()),
+    };
+    assert!(
+        !Plugin::load_with(HOSTILE, "hostile.wasm", &other)
+            .expect("compiles")
+            .loaded_from_cache()
+    );
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2);
+
+    // A damaged entry is not trusted: it is ignored, replaced, and the plugin still works.
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        std::fs::write(entry.unwrap().path(), b"not an artifact").unwrap();
+    }
+    let again = Plugin::load_with(HOSTILE, "hostile.wasm", &options).expect("recompiles");
+    assert!(!again.loaded_from_cache());
+    still_serves(&again);
+    assert!(
+        Plugin::load_with(HOSTILE, "hostile.wasm", &options)
+            .expect("loads")
+            .loaded_from_cache()
+    );
+}
