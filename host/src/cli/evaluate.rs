@@ -149,3 +149,20 @@ pub fn test(
     let (_, failed) = output::totals(&results);
     Ok(if failed == 0 { 0 } else { 1 })
 }
+
+/// `host bench`, run from the repository (the Rego agreement reads its fixtures).
+pub fn bench(seconds: f64, json: bool) -> Result<u8> {
+    if !(seconds > 0.0 && seconds.is_finite()) {
+        bail!("--seconds {seconds}: expected a positive number of seconds");
+    }
+    let report = crate::bench::run(
+        std::path::Path::new("."),
+        std::time::Duration::from_secs_f64(seconds),
+    )?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", crate::bench::text(&report));
+    }
+    Ok(0)
+}

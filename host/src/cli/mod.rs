@@ -91,6 +91,16 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
     },
+    /// Evaluations per second and latency percentiles of the plugin, side by side with
+    /// the same logic compiled natively and an equivalent Rego policy on regorus.
+    Bench {
+        /// Seconds to measure each scenario.
+        #[arg(long, default_value_t = 2.0)]
+        seconds: f64,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show the plugin's WIT world, imports, size and SHA-256.
     Inspect,
 }
@@ -202,6 +212,7 @@ fn run(cli: Cli) -> Result<u8> {
             evaluate::submit(plugin.as_ref(), cli.state.as_ref(), &cluster, args, output)
         }
         Command::Inspect => evaluate::inspect(plugin.as_ref()),
+        Command::Bench { seconds, json } => evaluate::bench(seconds, json),
         Command::Test {
             paths,
             format,

@@ -1,0 +1,344 @@
+//! `host bench`: the plugin's evaluation speed, side by side in one run: the same
+//! logic compiled natively, the component in a reused instance and in a fresh
+//! instance per evaluation (each with containment on and off), and regorus running
+//! an equivalent Rego policy. The Rego policy must agree with the plugin on every
+//! fixture first: a benchmark of a policy that decides differently proves nothing.
+
+pub mod rego;
+
+use crate::cluster::{Cluster, load_documents};
+use crate::manifest::{self, Document};
+use crate::plugin::{Limits, Options, Plugin, Submission};
+use crate::{demo, simulate};
+use anyhow::{Result, anyhow, bail};
+use serde::Serialize;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+pub const WORKLOAD: &str = include_str!("../../../policies/bench/workload.yaml");
+pub const POLICIES: &str = include_str!("../../../policies/bench/policies.yaml");
+
+/// The codes the Rego baseline implements.
+pub const REGO_CODES: &[&str] = &[
+    "secret-ref-syntax",
+    "secret-not-found",
+    "secret-key-not-found",
+    "sensitive-literal",
+];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Scenario {
+    pub name: String,
+    pub evaluations: usize,
+    pub per_second: f64,
+    pub p50_us: f64,
+    pub p99_us: f64,
+    pub mean_us: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Ratio {
+    pub name: String,
+    pub value: f64,
+    pub target: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub workload_bytes: usize,
+    pub fixtures_agreeing: usize,
+    pub scenarios: Vec<Scenario>,
+    pub ratios: Vec<Ratio>,
+}
+
+/// Runs `f` for about `budget` after a warm-up and summarises its latencies.
+fn measure(name: &str, budget: Duration, mut f: impl FnMut() -> Result<()>) -> Result<Scenario> {
+    for _ in 0..50 {
+        f()?;
+    }
+    let mut samples = Vec::new();
+    let start = Instant::now();
+    while start.elapsed() < budget || samples.len() < 100 {
+        let t = Instant::now();
+        f()?;
+        samples.push(t.elapsed());
+    }
+    let total = start.elapsed();
+    samples.sort();
+    let pct = |p: f64| samples[((samples.len() as f64 - 1.0) * p) as usize].as_secs_f64() * 1e6;
+    let sum: Duration = samples.iter().sum();
+    Ok(Scenario {
+        name: name.to_string(),
+        evaluations: samples.len(),
+        per_second: samples.len() as f64 / total.as_secs_f64(),
+        p50_us: pct(0.50),
+        p99_us: pct(0.99),
+        mean_us: sum.as_secs_f64() * 1e6 / samples.len() as f64,
+    })
+}
+
+/// The demo cluster with the benchmark's policies (V1 + V2 + SecretPolicy).
+pub fn cluster() -> Result<Cluster> {
+    let mut cluster = demo::cluster()?;
+    load_documents(
+        &mut cluster,
+        &manifest::parse(POLICIES, "policies/bench/policies.yaml")?,
+    )?;
+    Ok(cluster)
+}
+
+/// The submission the host would hand the plugin for `doc` on `cluster`.
+pub fn submission(cluster: &Cluster, doc: &Document) -> Result<Submission> {
+    let namespace = doc
+        .str_at("/metadata/namespace")
+        .ok_or_else(|| anyhow!("{}: the benchmark workload names its namespace", doc.source))?;
+    let project = cluster
+        .project_of_namespace(namespace)
+        .map(|p| cluster.project_info(p));
+    Ok(Submission {
+        workload: doc.value.to_string(),
+        namespace: namespace.to_string(),
+        project,
+        workload_type: None,
+        policies: cluster.policies_for(namespace),
+        secrets: cluster.catalog(namespace),
+    })
+}
+
+fn native(s: &Submission) -> guest::Submission {
+    guest::Submission {
+        workload: s.workload.clone(),
+        namespace: s.namespace.clone(),
+        project: s.project.as_ref().map(|p| guest::ProjectInfo {
+            name: p.name.clone(),
+            id: p.id.clone(),
+            department: p.department.clone(),
+        }),
+        workload_type: s.workload_type.clone(),
+        policies: s
+            .policies
+            .iter()
+            .map(|p| guest::PolicyDocument {
+                source: p.source.clone(),
+                json: p.json.clone(),
+            })
+            .collect(),
+        secrets: s
+            .secrets
+            .iter()
+            .map(|m| guest::SecretMetadata {
+                name: m.name.clone(),
+                keys: m.keys.clone(),
+                secret_type: m.secret_type.clone(),
+                immutable: m.immutable,
+                cluster_wide_copy: m.cluster_wide_copy,
+            })
+            .collect(),
+    }
+}
+
+/// The SecretPolicy globs the Rego data carries, from the demo baseline.
+fn sensitive_globs(cluster: &Cluster) -> Result<Vec<String>> {
+    let baseline = cluster
+        .policies
+        .iter()
+        .find(|p| p.kind == "SecretPolicy" && p.namespace == "runai")
+        .ok_or_else(|| anyhow!("the benchmark cluster has no SecretPolicy in runai"))?;
+    let doc: serde_json::Value = serde_json::from_str(&baseline.json)?;
+    Ok(doc["spec"]["sensitiveEnvNames"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect())
+}
+
+/// Form A workload fixtures of the repository (the forms the Rego policy reads).
+pub fn fixtures(root: &Path) -> Result<Vec<Document>> {
+    let mut docs = manifest::parse(WORKLOAD, "policies/bench/workload.yaml")?;
+    for dir in ["policies/examples", "tests/workloads", "tests/fixtures"] {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+            continue;
+        };
+        let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for path in paths
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        {
+            for doc in manifest::read_file(&path)? {
+                if doc
+                    .str_at("/apiVersion")
+                    .is_some_and(|v| v.starts_with("run.ai/"))
+                    && doc.kind().ends_with("Workload")
+                {
+                    docs.push(doc);
+                }
+            }
+        }
+    }
+    Ok(docs)
+}
+
+/// The plugin (with only the SecretPolicy baseline, whose checks the Rego mirrors),
+/// regorus's RVM and regorus's Engine give the same findings on every fixture.
+pub fn check_agreement(plugin: &Plugin, docs: &[Document]) -> Result<usize> {
+    let cluster = demo::cluster()?;
+    let globs = sensitive_globs(&cluster)?;
+    let mut checked = 0;
+    for doc in docs {
+        let outcome = simulate::simulate_one(plugin, &cluster, doc, None)?;
+        let ours: rego::Findings = outcome
+            .decision
+            .violations
+            .iter()
+            .filter(|v| REGO_CODES.contains(&v.code.as_str()))
+            .map(|v| (v.code.clone(), v.field.clone()))
+            .collect();
+        let data = rego::data(&cluster.catalog(&outcome.namespace), &globs)?;
+        let json = doc.value.to_string();
+        let rvm = rego::Rvm::new(data.clone())?.findings(&json)?;
+        let engine = rego::engine_findings(&data, &json)?;
+        if rvm != engine {
+            bail!(
+                "{}: regorus's RVM {rvm:?} and Engine {engine:?} disagree",
+                doc.source
+            );
+        }
+        if rvm != ours {
+            bail!(
+                "{}: the Rego policy finds {rvm:?}, the plugin {ours:?}",
+                doc.source
+            );
+        }
+        checked += 1;
+    }
+    Ok(checked)
+}
+
+pub fn run(root: &Path, budget: Duration) -> Result<Report> {
+    let contained = Plugin::load_with(crate::plugin::BUILTIN, "built-in", &Options::standard())?;
+    let uncontained = Plugin::load_with(
+        crate::plugin::BUILTIN,
+        "built-in",
+        &Options {
+            limits: Limits::uncontained(),
+            ..Options::standard()
+        },
+    )?;
+    let agreeing = check_agreement(&contained, &fixtures(root)?)?;
+
+    let cluster = cluster()?;
+    let doc = manifest::parse(WORKLOAD, "policies/bench/workload.yaml")?.remove(0);
+    let sub = submission(&cluster, &doc)?;
+    let native_sub = native(&sub);
+    // The same decision on every path, or the comparison is meaningless.
+    let reference = guest::evaluate(&native_sub).map_err(|e| anyhow!("{e:?}"))?;
+    let through_wasm = contained.evaluate(&sub)?.map_err(|e| anyhow!("{e:?}"))?;
+    if reference.violations.len() != through_wasm.violations.len()
+        || reference.env.len() != through_wasm.env.len()
+    {
+        bail!("the native and the component evaluations differ");
+    }
+
+    let mut scenarios = Vec::new();
+    scenarios.push(measure("native", budget, || {
+        guest::evaluate(&native_sub)
+            .map(drop)
+            .map_err(|e| anyhow!("{e:?}"))
+    })?);
+    for (plugin, label) in [
+        (&uncontained, "containment off"),
+        (&contained, "containment on"),
+    ] {
+        let mut instance = plugin.instance()?;
+        scenarios.push(measure(
+            &format!("reused instance, {label}"),
+            budget,
+            || {
+                instance
+                    .evaluate(&sub)
+                    .map(drop)
+                    .map_err(|e| anyhow!("{e}"))
+            },
+        )?);
+        scenarios.push(measure(
+            &format!("fresh instance, {label}"),
+            budget,
+            || plugin.evaluate(&sub).map(drop),
+        )?);
+    }
+    let globs = sensitive_globs(&cluster)?;
+    let mut rvm = rego::Rvm::new(rego::data(&sub.secrets, &globs)?)?;
+    scenarios.push(measure("regorus RVM (compiled program)", budget, || {
+        rvm.eval(&sub.workload).map(drop)
+    })?);
+
+    let mean = |name: &str| {
+        scenarios
+            .iter()
+            .find(|s| s.name == name)
+            .map_or(f64::NAN, |s| s.mean_us)
+    };
+    let native_us = mean("native");
+    let ratios = vec![
+        Ratio {
+            name: "fresh instance (containment on) / native".into(),
+            value: mean("fresh instance, containment on") / native_us,
+            target: "<= 2.0".into(),
+        },
+        Ratio {
+            name: "fresh instance (containment off) / native".into(),
+            value: mean("fresh instance, containment off") / native_us,
+            target: "<= 2.0".into(),
+        },
+        Ratio {
+            name: "reused instance (containment on) / native".into(),
+            value: mean("reused instance, containment on") / native_us,
+            target: "<= 1.3".into(),
+        },
+        Ratio {
+            name: "reused instance (containment off) / native".into(),
+            value: mean("reused instance, containment off") / native_us,
+            target: "<= 1.3".into(),
+        },
+        Ratio {
+            name: "plugin fresh instance (containment on) throughput / regorus RVM throughput"
+                .into(),
+            value: mean("regorus RVM (compiled program)") / mean("fresh instance, containment on"),
+            target: ">= 10".into(),
+        },
+    ];
+    Ok(Report {
+        workload_bytes: sub.workload.len(),
+        fixtures_agreeing: agreeing,
+        scenarios,
+        ratios,
+    })
+}
+
+pub fn text(r: &Report) -> String {
+    let mut s = format!(
+        "workload: policies/bench/workload.yaml ({} bytes of JSON), policies: V1 + V2 + SecretPolicy\n\
+         Rego agreement: {} fixtures decided alike by the plugin, regorus RVM and regorus Engine\n\n",
+        r.workload_bytes, r.fixtures_agreeing
+    );
+    s.push_str(&format!(
+        "{:<44} {:>12} {:>10} {:>10}\n",
+        "scenario", "evals/s", "p50 µs", "p99 µs"
+    ));
+    for sc in &r.scenarios {
+        s.push_str(&format!(
+            "{:<44} {:>12.0} {:>10.1} {:>10.1}\n",
+            sc.name, sc.per_second, sc.p50_us, sc.p99_us
+        ));
+    }
+    s.push_str("\nratios (mean latency, same run):\n");
+    for ratio in &r.ratios {
+        s.push_str(&format!(
+            "  {:<76} {:>7.2}x  (target {})\n",
+            ratio.name, ratio.value, ratio.target
+        ));
+    }
+    s
+}
