@@ -4,7 +4,7 @@
 
 use crate::decision::Violation;
 use crate::policy::env_rules::{DefaultValue, EnvRules};
-use crate::workload::{EnvEntry, EnvLayout, EnvValue, SecretRef, Workload};
+use crate::workload::{EnvEntry, EnvLayout, EnvValue, Loc, SecretRef, Workload};
 use serde_json::{Value, json};
 
 /// The JSON Patch being built, and what it has created so far.
@@ -29,8 +29,8 @@ impl Patch {
             .push(json!({"op": "add", "path": path, "value": value}));
     }
 
-    /// Adds the default and returns the path of the new entry, as a dotted field.
-    fn inject(&mut self, name: &str, value: &DefaultValue) -> String {
+    /// Adds the default and returns where the new entry is.
+    fn inject(&mut self, name: &str, value: &DefaultValue) -> Loc {
         match &mut self.layout {
             EnvLayout::RunaiCrd {
                 has_spec,
@@ -57,7 +57,7 @@ impl Patch {
                     format!("/spec/environment/items/{}", pointer_escape(name)),
                     item,
                 );
-                format!("spec.environment.items.{name}")
+                Loc::CrdItem
             }
             EnvLayout::RunaiApi { has_spec, has_list } => {
                 if !*has_spec {
@@ -77,11 +77,15 @@ impl Patch {
                     "/spec/environmentVariables/-".to_string(),
                     Value::Object(entry),
                 );
-                let field = format!("spec.environmentVariables[{}]", self.list_len);
+                let loc = Loc::ApiItem {
+                    index: self.list_len,
+                    injected: true,
+                };
                 self.list_len += 1;
-                field
+                loc
             }
-            EnvLayout::Kubernetes => String::new(),
+            // Run:ai policies never apply to pod specs (see `apply`).
+            EnvLayout::Kubernetes => Loc::CrdItem,
         }
     }
 
@@ -122,19 +126,16 @@ fn api_source(value: &DefaultValue) -> serde_json::Map<String, Value> {
     map
 }
 
-fn env_value(value: &DefaultValue, field: &str) -> EnvValue {
+fn env_value(value: &DefaultValue) -> EnvValue {
     match value {
         DefaultValue::Literal(v) => EnvValue::Literal {
             value: v.clone(),
-            field: field.to_string(),
             secret_like_prefix: false,
         },
         DefaultValue::Secret { name, key } => EnvValue::Secret(SecretRef {
             name: name.clone(),
             key: key.clone(),
             optional: false,
-            name_field: field.to_string(),
-            key_field: field.to_string(),
         }),
         DefaultValue::ConfigMap { name, key } => EnvValue::ConfigMap {
             name: name.clone(),
@@ -195,16 +196,11 @@ pub fn apply(
         if container.env.iter().any(|e| e.name == default.name) {
             continue;
         }
-        let field = patch.inject(&default.name, &default.value);
-        let value_field = match workload.layout {
-            EnvLayout::RunaiCrd { .. } => format!("{field}.value"),
-            _ => field.clone(),
-        };
+        let loc = patch.inject(&default.name, &default.value);
         container.env.push(EnvEntry {
             name: default.name.clone(),
-            name_field: field.clone(),
-            field,
-            value: env_value(&default.value, &value_field),
+            loc,
+            value: env_value(&default.value),
             excluded: false,
             sources: Vec::new(),
             origin: Some(default.policy.clone()),
@@ -216,7 +212,7 @@ pub fn apply(
         match entry {
             Some(e) if e.excluded && rule.cannot_remove => out.push(violation(
                 "policy-cannot-remove",
-                format!("{}.exclude", e.field),
+                format!("{}.exclude", e.field()),
                 format!(
                     "`{}` may not be excluded: {} requires it",
                     rule.name, rule.policy
@@ -227,8 +223,8 @@ pub fn apply(
                 let changed = default.is_none_or(|d| !same_value(&e.value, &d.value));
                 if changed {
                     let field = match workload.layout {
-                        EnvLayout::RunaiCrd { .. } => format!("{}.value", e.field),
-                        _ => e.field.clone(),
+                        EnvLayout::RunaiCrd { .. } => e.value_field(),
+                        _ => e.field(),
                     };
                     out.push(violation(
                         "policy-locked",
@@ -253,7 +249,7 @@ pub fn apply(
         if rule.required && !present {
             out.push(violation(
                 "policy-required",
-                entry.map_or_else(|| env_field.to_string(), |e| e.field.clone()),
+                entry.map_or_else(|| env_field.to_string(), EnvEntry::field),
                 format!(
                     "`{}` is required by {} but the workload does not set it",
                     rule.name, rule.policy
@@ -271,7 +267,7 @@ pub fn apply(
             if !can_add.listed.contains(&e.name) {
                 out.push(violation(
                     "policy-cannot-add",
-                    e.name_field.clone(),
+                    e.name_field(),
                     format!(
                         "`{}` is not among the variables {} lists [{}], and it does not allow adding others",
                         e.name,

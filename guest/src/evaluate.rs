@@ -9,7 +9,7 @@ use crate::policy::PolicySet;
 use crate::policy::secret_policy::{Enforcement, SecretPolicy};
 use crate::request::{Catalog, Submission};
 use crate::secret_ref::EXPECTED_FORM;
-use crate::workload::{self, EnvFrom, EnvValue, SecretRef, SecretUse, UseKind, Workload};
+use crate::workload::{self, EnvEntry, EnvFrom, EnvValue, SecretRef, SecretUse, UseKind, Workload};
 
 pub fn evaluate(submission: &Submission) -> Result<Decision, InputError> {
     let mut workload = workload::parse(&submission.workload)?;
@@ -42,7 +42,9 @@ pub fn evaluate(submission: &Submission) -> Result<Decision, InputError> {
     }
     check_workload(&workload, &catalog, &rules, &mut findings);
 
-    let is_sensitive = |name: &str| rules.is_sensitive(name);
+    // Sensitivity was decided once per literal during the checks.
+    let sensitive = std::mem::take(&mut findings.sensitive_literals);
+    let is_sensitive = |name: &str| sensitive.iter().any(|n| n == name);
     let resolution = kubelet::resolve(&workload, &catalog, rules.env_names, &is_sensitive);
     findings.warnings.extend(resolution.warnings);
     Ok(Decision {
@@ -100,13 +102,15 @@ impl<'a> Rules<'a> {
 struct Findings {
     violations: Vec<Violation>,
     warnings: Vec<Warning>,
+    /// Env names whose literal values some policy calls sensitive.
+    sensitive_literals: Vec<String>,
 }
 
 impl Findings {
     fn violation(&mut self, policy: String, f: Finding) {
         self.violations.push(Violation {
             code: f.code.to_string(),
-            field: f.field.to_string(),
+            field: f.field,
             message: f.message,
             policy,
             secret: f.secret.map(str::to_string),
@@ -120,7 +124,7 @@ impl Findings {
     fn warn(&mut self, f: Finding) {
         self.warnings.push(Warning {
             code: f.code.to_string(),
-            field: f.field.to_string(),
+            field: f.field,
             message: f.message,
             secret: f.secret.map(str::to_string),
         });
@@ -160,15 +164,15 @@ impl Findings {
 /// One finding before it is filed as a violation or a warning.
 struct Finding<'a> {
     code: &'static str,
-    field: &'a str,
+    field: String,
     message: String,
     secret: Option<&'a str>,
 }
 
-fn finding<'a>(code: &'static str, field: &'a str, message: String) -> Finding<'a> {
+fn finding<'a>(code: &'static str, field: impl Into<String>, message: String) -> Finding<'a> {
     Finding {
         code,
-        field,
+        field: field.into(),
         message,
         secret: None,
     }
@@ -193,7 +197,7 @@ fn check_workload(workload: &Workload, catalog: &Catalog, rules: &Rules, out: &m
             if !rules.env_names.is_valid(&entry.name) {
                 out.builtin(finding(
                     "invalid-env-name",
-                    &entry.name_field,
+                    entry.name_field(),
                     format!(
                         "env name `{}` is not valid: expected {}",
                         entry.name.escape_debug(),
@@ -204,7 +208,7 @@ fn check_workload(workload: &Workload, catalog: &Catalog, rules: &Rules, out: &m
             if container.env[..i].iter().any(|e| e.name == entry.name) {
                 out.warn(finding(
                     "duplicate-env",
-                    &entry.name_field,
+                    entry.name_field(),
                     format!(
                         "`{}` is set more than once in container {}; the last one wins",
                         entry.name, container.name
@@ -214,7 +218,7 @@ fn check_workload(workload: &Workload, catalog: &Catalog, rules: &Rules, out: &m
             if entry.sources.len() > 1 {
                 out.builtin(finding(
                     "value-and-secret",
-                    &entry.field,
+                    entry.field(),
                     format!(
                         "`{}` sets {}: expected exactly one source",
                         entry.name,
@@ -223,42 +227,37 @@ fn check_workload(workload: &Workload, catalog: &Catalog, rules: &Rules, out: &m
                 ));
             }
             if !entry.excluded {
-                check_value(&entry.name, &entry.value, catalog, rules, out);
+                check_value(entry, catalog, rules, out);
             }
         }
     }
 }
 
-fn check_value(
-    env_name: &str,
-    value: &EnvValue,
-    catalog: &Catalog,
-    rules: &Rules,
-    out: &mut Findings,
-) {
-    match value {
+fn check_value(entry: &EnvEntry, catalog: &Catalog, rules: &Rules, out: &mut Findings) {
+    let env_name = entry.name.as_str();
+    match &entry.value {
         EnvValue::Literal {
             value,
-            field,
             secret_like_prefix,
         } => {
             if *secret_like_prefix {
                 out.warn(finding(
                     "secret-ref-case",
-                    field,
+                    entry.value_field(),
                     format!(
                         "`{env_name}` starts like a secret reference but the prefix is case-sensitive, \
                          so it is taken as a literal; to reference a secret write {EXPECTED_FORM}"
                     ),
                 ));
             }
-            if !value.is_empty() {
+            if !value.is_empty() && rules.is_sensitive(env_name) {
+                out.sensitive_literals.push(env_name.to_string());
                 for policy in rules.policies.iter().filter(|p| p.is_sensitive(env_name)) {
                     out.by_policy(
                         policy,
                         finding(
                             "sensitive-literal",
-                            field,
+                            entry.value_field(),
                             format!(
                                 "`{env_name}` is a sensitive name and must come from a secret, \
                                  not a literal value: use {EXPECTED_FORM}"
@@ -268,14 +267,14 @@ fn check_value(
                 }
             }
         }
-        EnvValue::Malformed { field, problem } => out.builtin(finding(
+        EnvValue::Malformed { problem } => out.builtin(finding(
             "secret-ref-syntax",
-            field,
+            entry.value_field(),
             format!(
                 "malformed secret reference for `{env_name}` ({problem}): expected {EXPECTED_FORM}"
             ),
         )),
-        EnvValue::Secret(r) => check_secret_ref(env_name, r, catalog, rules, out),
+        EnvValue::Secret(r) => check_secret_ref(entry, r, catalog, rules, out),
         EnvValue::ConfigMap { .. }
         | EnvValue::FieldRef(_)
         | EnvValue::UserCredential { .. }
@@ -287,17 +286,19 @@ const SECRET_NAME_RULE: &str = "a DNS-1123 subdomain (lower-case letters, digits
      starting and ending with a letter or digit, at most 253 characters)";
 
 fn check_secret_ref(
-    env_name: &str,
+    entry: &EnvEntry,
     r: &SecretRef,
     catalog: &Catalog,
     rules: &Rules,
     out: &mut Findings,
 ) {
+    let env_name = entry.name.as_str();
+    let name_field = || entry.secret_field("name");
     let name_ok = names::is_dns1123_subdomain(&r.name);
     if !name_ok {
         out.builtin(finding(
             "invalid-secret-name",
-            &r.name_field,
+            name_field(),
             format!(
                 "`{}` is not a valid secret name: expected {SECRET_NAME_RULE}",
                 r.name.escape_debug()
@@ -308,7 +309,7 @@ fn check_secret_ref(
     if !key_ok {
         out.builtin(finding(
             "invalid-secret-key",
-            &r.key_field,
+            entry.secret_field("key"),
             format!(
                 "`{}` is not a valid secret key: expected letters, digits, '-', '_' and '.', \
                  at most 253 characters, not `.` or `..` or starting with `..`",
@@ -319,14 +320,14 @@ fn check_secret_ref(
     if !name_ok {
         return;
     }
-    check_policy_on_reference(&r.name, r.optional, &r.name_field, rules, out);
+    check_policy_on_reference(&r.name, r.optional, &name_field, rules, out);
     match catalog.get(&r.name) {
         None => out.missing(
             rules,
             r.optional,
             finding(
                 "secret-not-found",
-                &r.name_field,
+                name_field(),
                 format!(
                     "`{env_name}` references secret `{}`, which does not exist in namespace {}",
                     r.name, catalog.namespace
@@ -339,7 +340,7 @@ fn check_secret_ref(
             r.optional,
             finding(
                 "secret-key-not-found",
-                &r.key_field,
+                entry.secret_field("key"),
                 format!(
                     "`{env_name}` references key `{}` of secret {}/{}, which has keys [{}]",
                     r.key,
@@ -382,7 +383,13 @@ fn check_env_from(from: &EnvFrom, catalog: &Catalog, rules: &Rules, out: &mut Fi
             .about(&from.secret),
         );
     }
-    check_policy_on_reference(&from.secret, from.optional, &name_field, rules, out);
+    check_policy_on_reference(
+        &from.secret,
+        from.optional,
+        &|| name_field.clone(),
+        rules,
+        out,
+    );
     if catalog.get(&from.secret).is_none() {
         out.missing(
             rules,
@@ -401,10 +408,11 @@ fn check_env_from(from: &EnvFrom, catalog: &Catalog, rules: &Rules, out: &mut Fi
 }
 
 /// allowedSecrets / deniedSecrets and allowOptionalReferences, for one reference.
+/// `field` is called only when there is something to report.
 fn check_policy_on_reference(
     secret: &str,
     optional: bool,
-    field: &str,
+    field: &dyn Fn() -> String,
     rules: &Rules,
     out: &mut Findings,
 ) {
@@ -412,7 +420,7 @@ fn check_policy_on_reference(
         if let Some(why) = policy.forbids_secret(secret) {
             out.by_policy(
                 policy,
-                finding("secret-not-allowed", field, why).about(secret),
+                finding("secret-not-allowed", field(), why).about(secret),
             );
         }
         if optional && !policy.allow_optional_references {
@@ -420,7 +428,7 @@ fn check_policy_on_reference(
                 policy,
                 finding(
                     "optional-not-allowed",
-                    field,
+                    field(),
                     format!(
                         "the reference to secret `{secret}` is optional; this policy requires \
                          references that must resolve"
@@ -452,7 +460,7 @@ fn check_secret_use(u: &SecretUse, catalog: &Catalog, rules: &Rules, out: &mut F
             format!("`{}` is not a valid secret key", key.escape_debug()),
         ));
     }
-    check_policy_on_reference(&u.secret, u.optional, &u.field, rules, out);
+    check_policy_on_reference(&u.secret, u.optional, &|| u.field.clone(), rules, out);
     let what = match &u.kind {
         UseKind::Volume(volume) => format!("volume `{volume}`"),
         UseKind::ImagePull => "imagePullSecrets".to_string(),

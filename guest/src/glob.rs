@@ -36,9 +36,91 @@ pub fn matches(pattern: &str, text: &str, fold_case: bool) -> bool {
     p[pi..].iter().all(|&c| c == b'*')
 }
 
+/// A glob compiled once: the common shapes (`X`, `X*`, `*X`, `*X*`) become plain
+/// string tests, which matter when every env name of every workload is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pattern {
+    Exact(String),
+    Prefix(String),
+    Suffix(String),
+    Contains(String),
+    Glob(String),
+}
+
+impl Pattern {
+    pub fn new(glob: &str) -> Self {
+        let plain = |s: &str| !s.contains(['*', '?']);
+        let inner = glob.trim_matches('*');
+        match (glob.strip_prefix('*'), glob.strip_suffix('*')) {
+            _ if plain(glob) => Pattern::Exact(glob.to_string()),
+            (Some(_), Some(_)) if plain(inner) && glob.len() >= 2 => {
+                Pattern::Contains(inner.to_string())
+            }
+            (None, Some(head)) if plain(head) => Pattern::Prefix(head.to_string()),
+            (Some(tail), None) if plain(tail) => Pattern::Suffix(tail.to_string()),
+            _ => Pattern::Glob(glob.to_string()),
+        }
+    }
+
+    pub fn matches(&self, text: &str, fold_case: bool) -> bool {
+        let (t, eq) = (text.as_bytes(), |a: &[u8], b: &[u8]| {
+            if fold_case {
+                a.eq_ignore_ascii_case(b)
+            } else {
+                a == b
+            }
+        });
+        match self {
+            Pattern::Exact(p) => eq(t, p.as_bytes()),
+            Pattern::Prefix(p) => t.len() >= p.len() && eq(&t[..p.len()], p.as_bytes()),
+            Pattern::Suffix(p) => t.len() >= p.len() && eq(&t[t.len() - p.len()..], p.as_bytes()),
+            Pattern::Contains(p) => p.is_empty() || t.windows(p.len()).any(|w| eq(w, p.as_bytes())),
+            Pattern::Glob(p) => matches(p, text, fold_case),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::matches;
+    use super::{Pattern, matches};
+
+    #[test]
+    fn compiled_patterns_agree_with_globs() {
+        let globs = [
+            "*PASSWORD*",
+            "*_KEY",
+            "runai-admin-*",
+            "exact",
+            "*",
+            "a?c",
+            "a*b*c",
+            "**",
+            "*x*y*",
+        ];
+        let texts = [
+            "DB_PASSWORD",
+            "db_password",
+            "API_KEY",
+            "runai-admin-x",
+            "exact",
+            "EXACT",
+            "",
+            "abc",
+            "axbyc",
+            "xy",
+        ];
+        for glob in globs {
+            for text in texts {
+                for fold in [false, true] {
+                    assert_eq!(
+                        Pattern::new(glob).matches(text, fold),
+                        matches(glob, text, fold),
+                        "{glob} ~ {text} {fold}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn globs() {

@@ -4,7 +4,7 @@
 //! own, so a project's policy can add rules but never lift the cluster's.
 
 use crate::decision::InputError;
-use crate::glob;
+use crate::glob::Pattern;
 use crate::names::EnvNameValidation;
 use serde::Deserialize;
 
@@ -31,6 +31,9 @@ pub struct SecretPolicy {
     pub sensitive_env_names: Vec<String>,
     pub allowed_secrets: Option<Vec<String>>,
     pub denied_secrets: Vec<String>,
+    sensitive: Vec<Pattern>,
+    allowed: Option<Vec<Pattern>>,
+    denied: Vec<Pattern>,
     pub require_existing_references: Option<bool>,
     pub allow_optional_references: bool,
     pub allow_env_from: bool,
@@ -111,6 +114,20 @@ pub fn parse(json: &str) -> Result<SecretPolicy, InputError> {
             .namespace
             .unwrap_or_else(|| super::SYSTEM_NAMESPACE.to_string()),
         enforcement: spec.enforcement,
+        sensitive: spec
+            .sensitive_env_names
+            .iter()
+            .map(|g| Pattern::new(g))
+            .collect(),
+        allowed: spec
+            .allowed_secrets
+            .as_ref()
+            .map(|list| list.iter().map(|g| Pattern::new(g)).collect()),
+        denied: spec
+            .denied_secrets
+            .iter()
+            .map(|g| Pattern::new(g))
+            .collect(),
         sensitive_env_names: spec.sensitive_env_names,
         allowed_secrets: spec.allowed_secrets,
         denied_secrets: spec.denied_secrets,
@@ -132,25 +149,22 @@ impl SecretPolicy {
     /// Env names are compared case-insensitively: `db_password` is as sensitive as
     /// `DB_PASSWORD`.
     pub fn is_sensitive(&self, env_name: &str) -> bool {
-        self.sensitive_env_names
-            .iter()
-            .any(|p| glob::matches(p, env_name, true))
+        self.sensitive.iter().any(|p| p.matches(env_name, true))
     }
 
     /// Why this policy forbids referencing `secret`, if it does.
     pub fn forbids_secret(&self, secret: &str) -> Option<String> {
-        if let Some(p) = self
-            .denied_secrets
-            .iter()
-            .find(|p| glob::matches(p, secret, false))
-        {
-            return Some(format!("secret `{secret}` matches denied pattern `{p}`"));
+        if let Some(i) = self.denied.iter().position(|p| p.matches(secret, false)) {
+            return Some(format!(
+                "secret `{secret}` matches denied pattern `{}`",
+                self.denied_secrets[i]
+            ));
         }
-        match &self.allowed_secrets {
-            Some(allowed) if !allowed.iter().any(|p| glob::matches(p, secret, false)) => {
+        match (&self.allowed, &self.allowed_secrets) {
+            (Some(allowed), Some(globs)) if !allowed.iter().any(|p| p.matches(secret, false)) => {
                 Some(format!(
                     "secret `{secret}` is not in the allowed list [{}]",
-                    allowed.join(", ")
+                    globs.join(", ")
                 ))
             }
             _ => None,

@@ -9,7 +9,7 @@
 
 use super::map_entries::{MapEntries, Str};
 use super::{
-    Container, EnvEntry, EnvFrom, EnvLayout, EnvValue, SecretRef, SecretUse, UseKind, Workload,
+    Container, EnvEntry, EnvFrom, EnvLayout, EnvValue, Loc, SecretRef, SecretUse, UseKind, Workload,
 };
 use crate::decision::{InputError, WorkloadForm, WorkloadId};
 use serde::Deserialize;
@@ -283,6 +283,7 @@ fn containers(spec: PodSpec, path: &str) -> Vec<Container> {
 }
 
 fn container(c: K8sContainer, path: &str) -> Container {
+    let shared: std::rc::Rc<str> = path.into();
     Container {
         name: c.name.to_string(),
         env_from: c
@@ -305,23 +306,27 @@ fn container(c: K8sContainer, path: &str) -> Container {
             .into_iter()
             .flatten()
             .enumerate()
-            .map(|(j, var)| env_entry(var, &format!("{path}.env[{j}]")))
+            .map(|(j, var)| {
+                let loc = Loc::PodEnv {
+                    container: shared.clone(),
+                    index: j,
+                };
+                env_entry(var, loc)
+            })
             .collect(),
     }
 }
 
-fn env_entry(var: K8sEnvVar, field: &str) -> EnvEntry {
+fn env_entry(var: K8sEnvVar, loc: Loc) -> EnvEntry {
     let mut sources = Vec::new();
     if var.value.is_some() {
         sources.push("value");
     }
     let mut value = EnvValue::Literal {
         value: var.value.map(|v| v.to_string()).unwrap_or_default(),
-        field: format!("{field}.value"),
         secret_like_prefix: false,
     };
     if let Some(from) = var.value_from {
-        let at = format!("{field}.valueFrom");
         // The API server rejects more than one source; if there are several, the
         // secret is the one that matters for the checks.
         if let Some(r) = from.resource_field_ref {
@@ -345,15 +350,12 @@ fn env_entry(var: K8sEnvVar, field: &str) -> EnvEntry {
                 name: r.name.to_string(),
                 key: r.key.to_string(),
                 optional: r.optional.unwrap_or(false),
-                name_field: format!("{at}.secretKeyRef.name"),
-                key_field: format!("{at}.secretKeyRef.key"),
             });
         }
     }
     EnvEntry {
         name: var.name.to_string(),
-        name_field: format!("{field}.name"),
-        field: field.to_string(),
+        loc,
         value,
         excluded: false,
         sources: if sources.len() > 1 {

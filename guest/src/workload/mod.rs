@@ -75,10 +75,8 @@ pub struct EnvFrom {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvEntry {
     pub name: String,
-    /// Path of the entry itself (`spec.environment.items.NAME`, `...env[2]`).
-    pub field: String,
-    /// Path of the name (`spec.environment.items.NAME`, `...env[2].name`).
-    pub name_field: String,
+    /// Where the entry is in the document; paths are built only for findings.
+    pub loc: Loc,
     pub value: EnvValue,
     /// `exclude: true`: the workload drops a policy default of this name.
     pub excluded: bool,
@@ -89,26 +87,74 @@ pub struct EnvEntry {
     pub origin: Option<String>,
 }
 
+/// Where an env entry sits in the submitted document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Loc {
+    /// `spec.environment.items.NAME` of a Run:ai workload CRD.
+    CrdItem,
+    /// `spec.environmentVariables[i]` of a REST API request; `injected` when a
+    /// policy default appends it (its value is the whole entry).
+    ApiItem { index: usize, injected: bool },
+    /// `<container path>.env[i]` of a pod spec.
+    PodEnv {
+        container: std::rc::Rc<str>,
+        index: usize,
+    },
+}
+
+impl EnvEntry {
+    /// The entry itself: `spec.environment.items.NAME`, `...env[2]`.
+    pub fn field(&self) -> String {
+        match &self.loc {
+            Loc::CrdItem => format!("spec.environment.items.{}", self.name),
+            Loc::ApiItem { index, .. } => format!("spec.environmentVariables[{index}]"),
+            Loc::PodEnv { container, index } => format!("{container}.env[{index}]"),
+        }
+    }
+
+    /// Its name: the map key of a CRD item, `.name` of a list entry.
+    pub fn name_field(&self) -> String {
+        match &self.loc {
+            Loc::CrdItem | Loc::ApiItem { injected: true, .. } => self.field(),
+            _ => format!("{}.name", self.field()),
+        }
+    }
+
+    /// A literal value (or a `SECRET:` string).
+    pub fn value_field(&self) -> String {
+        match &self.loc {
+            Loc::ApiItem { injected: true, .. } => self.field(),
+            _ => format!("{}.value", self.field()),
+        }
+    }
+
+    /// The name (`part` = "name") or key (`part` = "key") of a secret reference.
+    pub fn secret_field(&self, part: &str) -> String {
+        match &self.loc {
+            Loc::CrdItem => self.value_field(),
+            Loc::ApiItem { injected: true, .. } => self.field(),
+            Loc::ApiItem { .. } => format!("{}.secret.{part}", self.field()),
+            Loc::PodEnv { .. } => format!("{}.valueFrom.secretKeyRef.{part}", self.field()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretRef {
     pub name: String,
     pub key: String,
     pub optional: bool,
-    pub name_field: String,
-    pub key_field: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EnvValue {
     Literal {
         value: String,
-        field: String,
         /// Starts with `secret:` in another case than `SECRET:`: likely a typo.
         secret_like_prefix: bool,
     },
     /// A `SECRET:` string that does not follow the grammar.
     Malformed {
-        field: String,
         problem: &'static str,
     },
     Secret(SecretRef),

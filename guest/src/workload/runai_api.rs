@@ -2,7 +2,7 @@
 //! `{name, projectId, spec: {environmentVariables: [...]}}`. The type comes from the
 //! endpoint, so a file is `training` unless the caller says otherwise.
 
-use super::{Container, EnvEntry, EnvLayout, EnvValue, SecretRef, Str, Workload};
+use super::{Container, EnvEntry, EnvLayout, EnvValue, Loc, SecretRef, Str, Workload};
 use crate::decision::{InputError, WorkloadForm, WorkloadId};
 use serde::Deserialize;
 
@@ -109,10 +109,9 @@ pub fn parse(json: &str) -> Result<Workload, InputError> {
 }
 
 fn entry(i: usize, var: Variable) -> Result<EnvEntry, InputError> {
-    let field = format!("spec.environmentVariables[{i}]");
     let name = var.name.ok_or_else(|| {
         InputError::new(
-            format!("{field}.name"),
+            format!("spec.environmentVariables[{i}].name"),
             "missing: every environment variable needs a `name`",
         )
     })?;
@@ -124,7 +123,6 @@ fn entry(i: usize, var: Variable) -> Result<EnvEntry, InputError> {
         sources.push("value");
         value = EnvValue::Literal {
             value: v.to_string(),
-            field: format!("{field}.value"),
             secret_like_prefix: false,
         };
     }
@@ -152,14 +150,14 @@ fn entry(i: usize, var: Variable) -> Result<EnvEntry, InputError> {
             name: s.name.map(|n| n.to_string()).unwrap_or_default(),
             key: s.key.map(|k| k.to_string()).unwrap_or_default(),
             optional: false,
-            name_field: format!("{field}.secret.name"),
-            key_field: format!("{field}.secret.key"),
         });
     }
     Ok(EnvEntry {
         name: name.to_string(),
-        name_field: format!("{field}.name"),
-        field,
+        loc: Loc::ApiItem {
+            index: i,
+            injected: false,
+        },
         value,
         excluded: var.exclude.unwrap_or(false),
         sources: if sources.len() > 1 {

@@ -1,7 +1,7 @@
 //! Form A: Run:ai workload CRDs (`run.ai/v2alpha1`), where every spec field is
 //! wrapped as `{value: ...}` and env is `spec.environment.items.NAME.value`.
 
-use super::{Container, EnvEntry, EnvLayout, EnvValue, MapEntries, SecretRef, Str, Workload};
+use super::{Container, EnvEntry, EnvLayout, EnvValue, Loc, MapEntries, SecretRef, Str, Workload};
 use crate::decision::{InputError, WorkloadForm, WorkloadId};
 use crate::secret_ref::{self, Parsed};
 use serde::Deserialize;
@@ -87,20 +87,13 @@ pub fn parse(json: &str) -> Result<Workload, InputError> {
         .unwrap_or_default()
         .0
         .into_iter()
-        .map(|(env_name, item)| {
-            let field = format!("spec.environment.items.{env_name}");
-            let value = item
-                .value
-                .map_or(EnvValue::Unset, |v| classify(&v, format!("{field}.value")));
-            EnvEntry {
-                name: env_name.into_owned(),
-                name_field: field.clone(),
-                field,
-                value,
-                excluded: item.exclude,
-                sources: Vec::new(),
-                origin: None,
-            }
+        .map(|(env_name, item)| EnvEntry {
+            name: env_name.into_owned(),
+            loc: Loc::CrdItem,
+            value: item.value.map_or(EnvValue::Unset, |v| classify(&v)),
+            excluded: item.exclude,
+            sources: Vec::new(),
+            origin: None,
         })
         .collect();
     Ok(Workload {
@@ -124,24 +117,20 @@ pub fn parse(json: &str) -> Result<Workload, InputError> {
 }
 
 /// A string value in `SECRET:` notation (form A, V1 policy items, the CLI).
-pub fn classify(value: &str, field: String) -> EnvValue {
+pub fn classify(value: &str) -> EnvValue {
     match secret_ref::parse(value) {
         Parsed::Reference { name, key } => EnvValue::Secret(SecretRef {
             name: name.to_string(),
             key: key.to_string(),
             optional: false,
-            name_field: field.clone(),
-            key_field: field,
         }),
-        Parsed::Malformed(problem) => EnvValue::Malformed { field, problem },
+        Parsed::Malformed(problem) => EnvValue::Malformed { problem },
         Parsed::Literal => EnvValue::Literal {
             value: value.to_string(),
-            field,
             secret_like_prefix: false,
         },
         Parsed::LiteralWithSecretLikePrefix => EnvValue::Literal {
             value: value.to_string(),
-            field,
             secret_like_prefix: true,
         },
     }
