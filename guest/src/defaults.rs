@@ -90,7 +90,7 @@ impl Patch {
     }
 
     pub fn to_json(&self) -> String {
-        Value::Array(self.ops.clone()).to_string()
+        serde_json::to_string(&self.ops).unwrap_or_else(|_| "[]".to_string())
     }
 }
 

@@ -15,7 +15,13 @@ pub mod secret_ref;
 pub mod workload;
 
 #[cfg(target_arch = "wasm32")]
+mod arena;
+#[cfg(target_arch = "wasm32")]
 mod export;
+
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: arena::Arena = arena::Arena::new();
 
 pub use decision::{Decision, Diagnostic, InputError, WorkloadId};
 pub use request::{PolicyDocument, ProjectInfo, SecretMetadata, Submission};
