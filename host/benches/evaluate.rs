@@ -15,33 +15,7 @@ fn evaluate(c: &mut Criterion) {
         .expect("workload")
         .remove(0);
     let sub = bench::submission(&cluster, &doc).expect("submission");
-    let native = guest::Submission {
-        workload: sub.workload.clone(),
-        namespace: sub.namespace.clone(),
-        project: sub.project.as_ref().map(|p| guest::ProjectInfo {
-            name: p.name.clone(),
-            id: p.id.clone(),
-            department: p.department.clone(),
-        }),
-        workload_type: None,
-        policies: sub
-            .policies
-            .iter()
-            .map(|p| guest::PolicyDocument {
-                source: p.source.clone(),
-                json: p.json.clone(),
-            })
-            .collect(),
-        secrets: sub
-            .secrets
-            .iter()
-            .map(|m| guest::SecretMetadata {
-                name: m.name.clone(),
-                keys: m.keys.clone(),
-                ..Default::default()
-            })
-            .collect(),
-    };
+    let native = bench::native(&sub);
     let mut group = c.benchmark_group("evaluate");
     group.bench_function("native", |b| b.iter(|| black_box(guest::evaluate(&native))));
     for (label, limits) in [

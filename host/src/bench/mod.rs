@@ -105,7 +105,8 @@ pub fn submission(cluster: &Cluster, doc: &Document) -> Result<Submission> {
     })
 }
 
-fn native(s: &Submission) -> guest::Submission {
+/// The same submission for the plugin's logic compiled natively.
+pub fn native(s: &Submission) -> guest::Submission {
     guest::Submission {
         workload: s.workload.clone(),
         namespace: s.namespace.clone(),
