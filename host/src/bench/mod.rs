@@ -51,30 +51,49 @@ pub struct Report {
     pub ratios: Vec<Ratio>,
 }
 
-/// Runs `f` for about `budget` after a warm-up and summarises its latencies.
-fn measure(name: &str, budget: Duration, mut f: impl FnMut() -> Result<()>) -> Result<Scenario> {
-    for _ in 0..50 {
-        f()?;
+type Run<'a> = Box<dyn FnMut() -> Result<()> + 'a>;
+
+/// Runs every scenario for about `budget` in all, interleaved in short rounds so that
+/// a change in the machine's load (two cores, other processes) hits them alike.
+fn measure(scenarios: Vec<(String, Run<'_>)>, budget: Duration) -> Result<Vec<Scenario>> {
+    const ROUNDS: u32 = 20;
+    let mut runs: Vec<(String, Run, Vec<Duration>, Duration)> = scenarios
+        .into_iter()
+        .map(|(n, f)| (n, f, Vec::new(), Duration::ZERO))
+        .collect();
+    for (_, f, _, _) in &mut runs {
+        for _ in 0..50 {
+            f()?;
+        }
     }
-    let mut samples = Vec::new();
-    let start = Instant::now();
-    while start.elapsed() < budget || samples.len() < 100 {
-        let t = Instant::now();
-        f()?;
-        samples.push(t.elapsed());
+    for _ in 0..ROUNDS {
+        for (_, f, samples, total) in &mut runs {
+            let start = Instant::now();
+            while start.elapsed() < budget / ROUNDS || samples.len() < 5 {
+                let t = Instant::now();
+                f()?;
+                samples.push(t.elapsed());
+            }
+            *total += start.elapsed();
+        }
     }
-    let total = start.elapsed();
-    samples.sort();
-    let pct = |p: f64| samples[((samples.len() as f64 - 1.0) * p) as usize].as_secs_f64() * 1e6;
-    let sum: Duration = samples.iter().sum();
-    Ok(Scenario {
-        name: name.to_string(),
-        evaluations: samples.len(),
-        per_second: samples.len() as f64 / total.as_secs_f64(),
-        p50_us: pct(0.50),
-        p99_us: pct(0.99),
-        mean_us: sum.as_secs_f64() * 1e6 / samples.len() as f64,
-    })
+    Ok(runs
+        .into_iter()
+        .map(|(name, _, mut samples, total)| {
+            samples.sort();
+            let pct =
+                |p: f64| samples[((samples.len() as f64 - 1.0) * p) as usize].as_secs_f64() * 1e6;
+            let sum: Duration = samples.iter().sum();
+            Scenario {
+                name,
+                evaluations: samples.len(),
+                per_second: samples.len() as f64 / total.as_secs_f64(),
+                p50_us: pct(0.50),
+                p99_us: pct(0.99),
+                mean_us: sum.as_secs_f64() * 1e6 / samples.len() as f64,
+            }
+        })
+        .collect())
 }
 
 /// The demo cluster with the benchmark's policies (V1 + V2 + SecretPolicy).
@@ -242,38 +261,51 @@ pub fn run(root: &Path, budget: Duration) -> Result<Report> {
         bail!("the native and the component evaluations differ");
     }
 
-    let mut scenarios = Vec::new();
-    scenarios.push(measure("native", budget, || {
-        guest::evaluate(&native_sub)
-            .map(drop)
-            .map_err(|e| anyhow!("{e:?}"))
-    })?);
-    for (plugin, label) in [
-        (&uncontained, "containment off"),
-        (&contained, "containment on"),
-    ] {
-        let mut instance = plugin.instance()?;
-        scenarios.push(measure(
-            &format!("reused instance, {label}"),
-            budget,
-            || {
-                instance
+    let globs = sensitive_globs(&cluster)?;
+    let mut rvm = rego::Rvm::new(rego::data(&sub.secrets, &globs)?)?;
+    let mut reused_off = uncontained.instance()?;
+    let mut reused_on = contained.instance()?;
+    let runs: Vec<(String, Run)> = vec![
+        (
+            "native".into(),
+            Box::new(|| {
+                guest::evaluate(&native_sub)
+                    .map(drop)
+                    .map_err(|e| anyhow!("{e:?}"))
+            }),
+        ),
+        (
+            "reused instance, containment off".into(),
+            Box::new(|| {
+                reused_off
                     .evaluate(&sub)
                     .map(drop)
                     .map_err(|e| anyhow!("{e}"))
-            },
-        )?);
-        scenarios.push(measure(
-            &format!("fresh instance, {label}"),
-            budget,
-            || plugin.evaluate(&sub).map(drop),
-        )?);
-    }
-    let globs = sensitive_globs(&cluster)?;
-    let mut rvm = rego::Rvm::new(rego::data(&sub.secrets, &globs)?)?;
-    scenarios.push(measure("regorus RVM (compiled program)", budget, || {
-        rvm.eval(&sub.workload).map(drop)
-    })?);
+            }),
+        ),
+        (
+            "fresh instance, containment off".into(),
+            Box::new(|| uncontained.evaluate(&sub).map(drop)),
+        ),
+        (
+            "reused instance, containment on".into(),
+            Box::new(|| {
+                reused_on
+                    .evaluate(&sub)
+                    .map(drop)
+                    .map_err(|e| anyhow!("{e}"))
+            }),
+        ),
+        (
+            "fresh instance, containment on".into(),
+            Box::new(|| contained.evaluate(&sub).map(drop)),
+        ),
+        (
+            "regorus RVM (compiled program)".into(),
+            Box::new(|| rvm.eval(&sub.workload).map(drop)),
+        ),
+    ];
+    let scenarios = measure(runs, budget)?;
 
     let mean = |name: &str| {
         scenarios
