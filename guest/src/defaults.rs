@@ -89,6 +89,34 @@ impl Patch {
         }
     }
 
+    /// Replaces the literal values injected for names `is_sensitive` accepts.
+    pub fn redact(&mut self, is_sensitive: &dyn Fn(&str) -> bool, with: &str) {
+        for op in &mut self.ops {
+            let Some(value) = op.get_mut("value") else {
+                continue;
+            };
+            let name = match value.get("name").and_then(Value::as_str) {
+                Some(name) => name.to_string(),
+                None => op["path"]
+                    .as_str()
+                    .and_then(|p| p.strip_prefix("/spec/environment/items/"))
+                    .map(|n| n.replace("~1", "/").replace("~0", "~"))
+                    .unwrap_or_default(),
+            };
+            // Only the literal of an injected entry (`{"value": ...}`); reading through
+            // `get_mut` so that no key is ever added to another operation.
+            let Some(literal) = op.get_mut("value").and_then(|v| v.get_mut("value")) else {
+                continue;
+            };
+            let plain = literal
+                .as_str()
+                .is_some_and(|v| !v.starts_with(crate::secret_ref::PREFIX));
+            if plain && is_sensitive(&name) {
+                *literal = Value::String(with.to_string());
+            }
+        }
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string(&self.ops).unwrap_or_else(|_| "[]".to_string())
     }

@@ -47,8 +47,17 @@ pub fn evaluate(submission: &Submission) -> Result<Decision, InputError> {
     let is_sensitive = |name: &str| sensitive.iter().any(|n| n == name);
     let resolution = kubelet::resolve(&workload, &catalog, rules.env_names, &is_sensitive);
     findings.warnings.extend(resolution.warnings);
+    let allowed = findings.violations.is_empty();
+    if !allowed {
+        // A rejected submission is never patched: its patch is for reading, so
+        // sensitive literals injected by a policy are not shown.
+        patch.redact(
+            &|name| sensitive.iter().any(|n| n == name),
+            kubelet::REDACTED,
+        );
+    }
     Ok(Decision {
-        allowed: findings.violations.is_empty(),
+        allowed,
         workload: workload.id,
         violations: findings.violations,
         warnings: findings.warnings,

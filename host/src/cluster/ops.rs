@@ -21,28 +21,30 @@ pub struct Propagation {
 
 impl Cluster {
     fn source_in_runai(&mut self, name: &str, verb: &str) -> Result<&mut super::secret::Secret> {
+        let elsewhere: Vec<String> = self
+            .secrets
+            .keys()
+            .filter(|(ns, n)| n == name && ns != SYSTEM_NAMESPACE)
+            .map(|(ns, _)| ns.clone())
+            .collect();
         let key = (SYSTEM_NAMESPACE.to_string(), name.to_string());
-        if !self.secrets.contains_key(&key) {
-            let elsewhere: Vec<String> = self
-                .secrets
-                .keys()
-                .filter(|(_, n)| n == name)
-                .map(|(ns, _)| ns.clone())
-                .collect();
-            let found = if elsewhere.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " (it exists in {}; only secrets in {SYSTEM_NAMESPACE} propagate)",
-                    elsewhere.join(", ")
+        match self.secrets.get_mut(&key) {
+            Some(source) => Ok(source),
+            None => {
+                let found = if elsewhere.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (it exists in {}; only secrets in {SYSTEM_NAMESPACE} propagate)",
+                        elsewhere.join(", ")
+                    )
+                };
+                bail!(
+                    "cannot {verb} secret `{name}` cluster-wide: there is no secret `{name}` in namespace \
+                     {SYSTEM_NAMESPACE}{found}; create it there first (`host apply -f secret.yaml`)"
                 )
-            };
-            bail!(
-                "cannot {verb} secret `{name}` cluster-wide: there is no secret `{name}` in namespace \
-                 {SYSTEM_NAMESPACE}{found}; create it there first (`host apply -f secret.yaml`)"
-            );
+            }
         }
-        Ok(self.secrets.get_mut(&key).expect("checked above"))
     }
 
     /// Which project namespaces receive copies of `name`, and which keep their own.

@@ -166,7 +166,10 @@ fn workload(step: &Step, cluster: &Cluster, dir: &Path, at: &str) -> Result<Docu
         };
         return submit::workload(&args, &cluster.project_namespace(project));
     }
-    let value = step.simulate.as_ref().expect("a workload step");
+    let value = step
+        .simulate
+        .as_ref()
+        .ok_or_else(|| anyhow!("`{at}`: expected `submit` or `simulate`"))?;
     let mut docs = documents(value, dir, &format!("{at}.simulate"))?;
     if docs.len() != 1 {
         bail!(
