@@ -172,3 +172,41 @@ fn compiled_artifacts_are_cached_and_foreign_entries_ignored() {
             .loaded_from_cache()
     );
 }
+
+#[test]
+fn the_limits_are_set_on_the_command_line() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile-flags");
+    std::fs::create_dir_all(&dir).unwrap();
+    let workload = dir.join("w.yaml");
+    std::fs::write(
+        &workload,
+        "apiVersion: run.ai/v2alpha1\nkind: TrainingWorkload\nmetadata: {name: hostile-loop, namespace: runai-team-a}\n",
+    )
+    .unwrap();
+    for (flags, code) in [
+        (
+            &["--fuel", "1000000", "--deadline-ms", "0"][..],
+            "plugin-budget",
+        ),
+        (
+            &["--fuel", "0", "--deadline-ms", "100"][..],
+            "plugin-timeout",
+        ),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_host"))
+            .args(["simulate", "-o", "json", "--plugin", env!("HOSTILE_WASM")])
+            .args(flags)
+            .arg(&workload)
+            .output()
+            .expect("runs");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{flags:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let reports: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("a JSON report");
+        assert_eq!(reports[0]["violations"][0]["code"], code, "{flags:?}");
+    }
+}

@@ -178,3 +178,22 @@ fn propagation_is_derived_from_the_source() {
     );
     assert!(cluster.set_cluster_wide("absent").is_err());
 }
+
+#[test]
+fn an_immutable_secret_cannot_change() {
+    let v1 = "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: runai}\nstringData: {k: abc}\nimmutable: true\n";
+    let mut cluster = load(v1).expect("valid");
+    let same = manifest::parse(v1, "again.yaml").unwrap();
+    load_documents(&mut cluster, &same).expect("re-applying the same secret is fine");
+    for changed in [
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: runai}\nstringData: {k: abc, k2: x}\nimmutable: true\n",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: runai}\nstringData: {k: abc}\n",
+    ] {
+        let docs = manifest::parse(changed, "changed.yaml").unwrap();
+        let err = load_documents(&mut cluster, &docs).unwrap_err().to_string();
+        assert!(
+            err.contains("changed.yaml") && err.contains("is immutable"),
+            "{err}"
+        );
+    }
+}

@@ -9,7 +9,7 @@ use crate::state::StateDir;
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 
-pub fn apply(plugin: Option<&PathBuf>, dir: &Path, files: &[PathBuf]) -> Result<u8> {
+pub fn apply(plugin: &super::PluginArgs, dir: &Path, files: &[PathBuf]) -> Result<u8> {
     // Read everything first: a bad file changes nothing.
     let mut docs = Vec::new();
     for file in files {

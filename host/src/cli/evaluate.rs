@@ -1,8 +1,8 @@
 //! simulate, submit, inspect: the commands that run the plugin.
 
-use super::ClusterArgs;
+use super::{ClusterArgs, PluginArgs};
 use crate::cluster::{Cluster, load_documents};
-use crate::plugin::Plugin;
+use crate::plugin::{Options, Plugin};
 use crate::report::{self, Format};
 use crate::simulate::{self, Outcome};
 use crate::state::StateDir;
@@ -11,20 +11,20 @@ use anyhow::{Result, bail};
 use std::io::Write;
 use std::path::PathBuf;
 
-pub fn load_plugin(path: Option<&PathBuf>) -> Result<(Plugin, Vec<u8>, String)> {
-    match path {
-        Some(p) => {
-            let bytes = std::fs::read(p)
-                .map_err(|e| anyhow::anyhow!("{}: cannot read the plugin: {e}", p.display()))?;
-            let plugin = Plugin::load(&bytes, &p.display().to_string(), Default::default())?;
-            Ok((plugin, bytes, p.display().to_string()))
-        }
-        None => Ok((
-            Plugin::builtin()?,
-            crate::plugin::BUILTIN.to_vec(),
-            "built-in".to_string(),
-        )),
-    }
+pub fn load_plugin(args: &PluginArgs) -> Result<(Plugin, Vec<u8>, String)> {
+    let (bytes, name) = match &args.path {
+        Some(p) => (
+            std::fs::read(p)
+                .map_err(|e| anyhow::anyhow!("{}: cannot read the plugin: {e}", p.display()))?,
+            p.display().to_string(),
+        ),
+        None => (crate::plugin::BUILTIN.to_vec(), "built-in".to_string()),
+    };
+    let options = Options {
+        limits: args.limits.clone(),
+        ..Options::standard()
+    };
+    Ok((Plugin::load_with(&bytes, &name, &options)?, bytes, name))
 }
 
 /// The cluster to evaluate against: the state when `--state` is given, else
@@ -52,7 +52,7 @@ fn print(outcomes: &[Outcome], output: Format) -> Result<u8> {
 }
 
 pub fn simulate(
-    plugin: Option<&PathBuf>,
+    plugin: &PluginArgs,
     state: Option<&PathBuf>,
     args: &ClusterArgs,
     workloads: &[PathBuf],
@@ -70,7 +70,7 @@ pub fn simulate(
 }
 
 pub fn submit(
-    plugin: Option<&PathBuf>,
+    plugin: &PluginArgs,
     state: Option<&PathBuf>,
     args: &ClusterArgs,
     mut submit_args: submit_cmd::SubmitArgs,
@@ -96,7 +96,7 @@ pub fn submit(
     print(&outcomes, output)
 }
 
-pub fn inspect(plugin: Option<&PathBuf>) -> Result<u8> {
+pub fn inspect(plugin: &PluginArgs) -> Result<u8> {
     let (plugin, bytes, name) = load_plugin(plugin)?;
     print!("{}", inspect_plugin::render(&plugin, &bytes, &name)?);
     Ok(0)
@@ -104,7 +104,7 @@ pub fn inspect(plugin: Option<&PathBuf>) -> Result<u8> {
 
 /// `host test`: every suite is read first (a bad one is exit 2, nothing runs), then run.
 pub fn test(
-    plugin: Option<&PathBuf>,
+    plugin: &PluginArgs,
     paths: &[PathBuf],
     format: super::TestFormat,
     junit: Option<&PathBuf>,

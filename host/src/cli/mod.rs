@@ -21,6 +21,20 @@ pub struct Cli {
     /// Load this plugin component instead of the built-in one.
     #[arg(long, global = true, value_name = "FILE.wasm")]
     plugin: Option<PathBuf>,
+    /// Instruction budget per plugin call, in fuel units (0: no budget).
+    #[arg(
+        long,
+        global = true,
+        value_name = "UNITS",
+        default_value_t = 200_000_000
+    )]
+    fuel: u64,
+    /// Wall-clock deadline per plugin call, in milliseconds (0: none).
+    #[arg(long, global = true, value_name = "MS", default_value_t = 2000)]
+    deadline_ms: u64,
+    /// Linear memory a plugin instance may use, in MiB.
+    #[arg(long, global = true, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    memory_mib: u64,
     /// The simulator's state directory, for apply/project/secret/adm, and for
     /// simulate/submit when given [default: $RUNAI_SIM_STATE, else ./.runai-sim]
     #[arg(long, global = true, value_name = "DIR")]
@@ -175,8 +189,23 @@ fn state_dir(cli_state: Option<PathBuf>) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(crate::state::DEFAULT_DIR))
 }
 
+/// Which plugin to load and how to contain it.
+pub struct PluginArgs {
+    pub path: Option<PathBuf>,
+    pub limits: crate::plugin::Limits,
+}
+
 fn run(cli: Cli) -> Result<u8> {
-    let plugin = cli.plugin;
+    let plugin = PluginArgs {
+        path: cli.plugin,
+        limits: crate::plugin::Limits {
+            memory_bytes: (cli.memory_mib << 20) as usize,
+            fuel: (cli.fuel > 0).then_some(cli.fuel),
+            deadline: (cli.deadline_ms > 0)
+                .then(|| std::time::Duration::from_millis(cli.deadline_ms)),
+            ..crate::plugin::Limits::default()
+        },
+    };
     match cli.command {
         Command::Simulate {
             workloads,
@@ -184,7 +213,7 @@ fn run(cli: Cli) -> Result<u8> {
             workload_type,
             output,
         } => evaluate::simulate(
-            plugin.as_ref(),
+            &plugin,
             cli.state.as_ref(),
             &cluster,
             &workloads,
@@ -209,18 +238,16 @@ fn run(cli: Cli) -> Result<u8> {
                 interactive,
                 environment,
             };
-            evaluate::submit(plugin.as_ref(), cli.state.as_ref(), &cluster, args, output)
+            evaluate::submit(&plugin, cli.state.as_ref(), &cluster, args, output)
         }
-        Command::Inspect => evaluate::inspect(plugin.as_ref()),
+        Command::Inspect => evaluate::inspect(&plugin),
         Command::Bench { seconds, json } => evaluate::bench(seconds, json),
         Command::Test {
             paths,
             format,
             junit,
-        } => evaluate::test(plugin.as_ref(), &paths, format, junit.as_ref()),
-        Command::Apply { files } => {
-            cluster_state::apply(plugin.as_ref(), &state_dir(cli.state), &files)
-        }
+        } => evaluate::test(&plugin, &paths, format, junit.as_ref()),
+        Command::Apply { files } => cluster_state::apply(&plugin, &state_dir(cli.state), &files),
         Command::Project(ProjectCommand::Create {
             name,
             namespace,

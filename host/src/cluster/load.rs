@@ -37,9 +37,25 @@ fn apply(cluster: &mut Cluster, doc: &Document) -> Result<()> {
     match doc.kind() {
         "Secret" => {
             let secret = secret::from_document(doc)?;
-            cluster
-                .secrets
-                .insert((secret.namespace.clone(), secret.name.clone()), secret);
+            let key = (secret.namespace.clone(), secret.name.clone());
+            // As the API server: an immutable Secret's data and type never change.
+            // (Only key names and sizes are kept, so a same-size change of a value
+            // cannot be seen.)
+            if let Some(old) = cluster.secrets.get(&key)
+                && old.immutable
+                && (old.keys != secret.keys
+                    || old.secret_type != secret.secret_type
+                    || !secret.immutable)
+            {
+                bail!(
+                    "{src}: Secret {}/{} is immutable (applied from {}): its data, type and \
+                     `immutable` cannot change; delete and recreate it",
+                    secret.namespace,
+                    secret.name,
+                    old.source
+                );
+            }
+            cluster.secrets.insert(key, secret);
         }
         "Namespace" => {
             let (name, metadata) = name_and_metadata(map, src, "Namespace")?;
