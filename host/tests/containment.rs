@@ -97,29 +97,33 @@ fn a_10_mb_workload_is_refused_before_the_plugin_runs() {
     assert!(outcome.decision.allowed);
 }
 
-#[test]
-fn the_host_fails_closed_on_a_hostile_plugin() {
-    // Through the CLI: the submission is rejected with the reason, exit 1, no crash.
+/// `host simulate` with the hostile plugin on a workload named `name`: exit code and
+/// the JSON report.
+fn simulate_hostile(name: &str, flags: &[&str]) -> (Option<i32>, serde_json::Value) {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile");
     std::fs::create_dir_all(&dir).unwrap();
-    let workload = dir.join("w.yaml");
+    let workload = dir.join(format!("{name}.yaml"));
     std::fs::write(
         &workload,
-        "apiVersion: run.ai/v2alpha1\nkind: TrainingWorkload\nmetadata: {name: hostile-trap, namespace: runai-team-a}\n",
+        format!("apiVersion: run.ai/v2alpha1\nkind: TrainingWorkload\nmetadata: {{name: {name}, namespace: runai-team-a}}\n"),
     )
     .unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_host"))
         .args(["simulate", "-o", "json", "--plugin", env!("HOSTILE_WASM")])
+        .args(flags)
         .arg(&workload)
         .output()
         .expect("runs");
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let reports: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code(), report)
+}
+
+#[test]
+fn the_host_fails_closed_on_a_hostile_plugin() {
+    // Through the CLI: the submission is rejected with the reason, exit 1, no crash.
+    let (code, reports) = simulate_hostile("hostile-trap", &[]);
+    assert_eq!(code, Some(1));
     assert_eq!(reports[0]["allowed"], false);
     assert_eq!(reports[0]["violations"][0]["code"], "plugin-trap");
     assert!(
@@ -175,14 +179,6 @@ fn compiled_artifacts_are_cached_and_foreign_entries_ignored() {
 
 #[test]
 fn the_limits_are_set_on_the_command_line() {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile-flags");
-    std::fs::create_dir_all(&dir).unwrap();
-    let workload = dir.join("w.yaml");
-    std::fs::write(
-        &workload,
-        "apiVersion: run.ai/v2alpha1\nkind: TrainingWorkload\nmetadata: {name: hostile-loop, namespace: runai-team-a}\n",
-    )
-    .unwrap();
     for (flags, code) in [
         (
             &["--fuel", "1000000", "--deadline-ms", "0"][..],
@@ -193,20 +189,8 @@ fn the_limits_are_set_on_the_command_line() {
             "plugin-timeout",
         ),
     ] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_host"))
-            .args(["simulate", "-o", "json", "--plugin", env!("HOSTILE_WASM")])
-            .args(flags)
-            .arg(&workload)
-            .output()
-            .expect("runs");
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "{flags:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let reports: serde_json::Value =
-            serde_json::from_slice(&out.stdout).expect("a JSON report");
+        let (exit, reports) = simulate_hostile("hostile-loop", flags);
+        assert_eq!(exit, Some(1), "{flags:?}");
         assert_eq!(reports[0]["violations"][0]["code"], code, "{flags:?}");
     }
 }
