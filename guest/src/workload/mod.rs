@@ -207,6 +207,9 @@ pub fn is_runai_api_version(api_version: &str) -> bool {
 
 /// Recognises the form of a document and normalises it.
 pub fn parse(json: &str) -> Result<Workload, InputError> {
+    if let Some(workload) = runai_crd::try_parse(json) {
+        return Ok(workload);
+    }
     let head: Head = parse_json(json)?;
     let rest_api = head.project_id.is_some()
         || head

@@ -8,6 +8,8 @@ use serde::Deserialize;
 
 #[derive(Deserialize)]
 struct Crd<'a> {
+    #[serde(rename = "apiVersion", borrow, default)]
+    api_version: Option<Str<'a>>,
     #[serde(borrow)]
     kind: Str<'a>,
     #[serde(borrow, default)]
@@ -55,7 +57,25 @@ struct Item<'a> {
 }
 
 pub fn parse(json: &str) -> Result<Workload, InputError> {
-    let crd: Crd = super::parse_json(json)?;
+    from_crd(super::parse_json(json)?)
+}
+
+/// One pass for the common case, a well-formed Run:ai workload; `None` sends anything
+/// else through the general path, which also words the errors.
+pub fn try_parse(json: &str) -> Option<Workload> {
+    let crd: Crd = serde_json::from_str(json).ok()?;
+    let runai = super::runai_workload_type(&crd.kind).is_some()
+        && crd
+            .api_version
+            .as_deref()
+            .is_some_and(super::is_runai_api_version);
+    if !runai {
+        return None;
+    }
+    from_crd(crd).ok()
+}
+
+fn from_crd(crd: Crd) -> Result<Workload, InputError> {
     let layout = EnvLayout::RunaiCrd {
         has_spec: crd.spec.is_some(),
         has_environment: crd.spec.as_ref().is_some_and(|s| s.environment.is_some()),
