@@ -76,6 +76,34 @@ impl Observed {
     }
 }
 
+impl CaseFile {
+    /// Runs every case through `evaluate` and fails with all the differences at once.
+    pub fn check_all(&self, mut evaluate: impl FnMut(&Case, Submission) -> Observed) {
+        let failures: Vec<String> = self
+            .cases
+            .iter()
+            .filter_map(|case| {
+                let got = evaluate(case, case.submission(self));
+                (got != case.expected()).then(|| {
+                    format!(
+                        "{}:\n  expected {:?}\n  got      {:?}",
+                        case.name,
+                        case.expected(),
+                        got
+                    )
+                })
+            })
+            .collect();
+        assert!(
+            failures.is_empty(),
+            "{} of {} cases failed:\n{}",
+            failures.len(),
+            self.cases.len(),
+            failures.join("\n")
+        );
+    }
+}
+
 pub fn load(json: &str) -> CaseFile {
     serde_json::from_str(json).unwrap_or_else(|e| panic!("case file is not valid: {e}"))
 }

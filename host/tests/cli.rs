@@ -1,23 +1,11 @@
 //! End to end: the real `host` binary with the embedded plugin on the demo cluster.
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
+mod common;
 
-fn host(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_host"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("the host binary runs")
-}
+use common::{host, root};
 
 fn code(out: &Output) -> i32 {
     out.status.code().expect("exited normally")

@@ -46,14 +46,17 @@ fn to_wit(s: guest::Submission) -> Submission {
 #[test]
 fn secret_reference_cases_through_wasmtime() {
     let file = cases::load(include_str!("../../tests/cases/secret-refs.json"));
-    let mut failures = Vec::new();
-    for case in &file.cases {
-        let native = guest::evaluate(&case.submission(&file)).expect("native evaluation");
+    file.check_all(|case, submission| {
+        let native = guest::evaluate(&submission).expect("native evaluation");
         let decision = plugin()
-            .evaluate(&to_wit(case.submission(&file)))
+            .evaluate(&to_wit(submission))
             .expect("the plugin runs")
             .unwrap_or_else(|e| panic!("{}: input error {e:?}", case.name));
-        let got = Observed::new(
+        // The component and the native build are the same logic: same messages too.
+        let messages: Vec<_> = decision.violations.iter().map(|v| &v.message).collect();
+        let native_messages: Vec<_> = native.violations.iter().map(|v| &v.message).collect();
+        assert_eq!(messages, native_messages, "{}", case.name);
+        Observed::new(
             decision
                 .violations
                 .iter()
@@ -65,27 +68,8 @@ fn secret_reference_cases_through_wasmtime() {
                 .map(|w| (w.code.clone(), w.field.clone()))
                 .collect(),
             decision.startup.starts,
-        );
-        if got != case.expected() {
-            failures.push(format!(
-                "{}:\n  expected {:?}\n  got      {:?}",
-                case.name,
-                case.expected(),
-                got
-            ));
-        }
-        // The component and the native build are the same logic: same messages too.
-        let messages: Vec<_> = decision.violations.iter().map(|v| &v.message).collect();
-        let native_messages: Vec<_> = native.violations.iter().map(|v| &v.message).collect();
-        assert_eq!(messages, native_messages, "{}", case.name);
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases failed:\n{}",
-        failures.len(),
-        file.cases.len(),
-        failures.join("\n")
-    );
+        )
+    });
 }
 
 fn policy(json: &str) -> Vec<PolicyDocument> {
