@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use std::process::Command;
 
 const TARGET: &str = "wasm32-unknown-unknown";
+/// The workspace profile for the plugin (see the root Cargo.toml).
+const PROFILE: &str = "plugin";
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
@@ -35,7 +37,8 @@ fn main() {
         .args([
             "build",
             "--locked",
-            "--release",
+            "--profile",
+            PROFILE,
             "-p",
             "guest",
             // Built alongside, for the containment tests.
@@ -68,11 +71,11 @@ fn main() {
              `rustup target add {TARGET}` (rust-toolchain.toml lists it)"
         );
     }
-    let wasm = target_dir.join(TARGET).join("release").join("guest.wasm");
+    let wasm = target_dir.join(TARGET).join(PROFILE).join("guest.wasm");
     println!("cargo:rustc-env=GUEST_WASM={}", wasm.display());
     let hostile = target_dir
         .join(TARGET)
-        .join("release")
+        .join(PROFILE)
         .join("hostile_plugin.wasm");
     println!("cargo:rustc-env=HOSTILE_WASM={}", hostile.display());
 }

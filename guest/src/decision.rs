@@ -81,10 +81,17 @@ pub enum EnvSource {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvVar {
-    pub container: String,
     pub name: String,
     pub source: EnvSource,
-    pub origin: String,
+    /// The policy that injected it as a default; `None` when the workload set it.
+    pub origin: Option<String>,
+}
+
+/// One container's resolved environment, in kubelet order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerEnv {
+    pub container: String,
+    pub vars: Vec<EnvVar>,
 }
 
 pub const STATE_RUNNING: &str = "Running";
@@ -114,7 +121,7 @@ pub struct Decision {
     pub warnings: Vec<Warning>,
     /// RFC 6902 JSON Patch as JSON text.
     pub patch: String,
-    pub env: Vec<EnvVar>,
+    pub env: Vec<ContainerEnv>,
     pub startup: Startup,
 }
 

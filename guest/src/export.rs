@@ -128,11 +128,17 @@ fn decision(x: d::Decision) -> wit::Decision {
         env: x
             .env
             .into_iter()
-            .map(|e| wit::EnvVar {
-                container: e.container,
-                name: e.name,
-                source: env_source(e.source),
-                origin: e.origin,
+            .map(|c| wit::ContainerEnv {
+                container: c.container,
+                vars: c
+                    .vars
+                    .into_iter()
+                    .map(|e| wit::EnvVar {
+                        name: e.name,
+                        source: env_source(e.source),
+                        origin: e.origin,
+                    })
+                    .collect(),
             })
             .collect(),
         startup: wit::Startup {

@@ -4,8 +4,8 @@
 //! not optional.
 
 use crate::decision::{
-    ContainerStartup, EnvSource, EnvVar, REASON_CONFIG_ERROR, STATE_RUNNING, STATE_WAITING,
-    Startup, Warning,
+    ContainerEnv, ContainerStartup, EnvSource, EnvVar, REASON_CONFIG_ERROR, STATE_RUNNING,
+    STATE_WAITING, Startup, Warning,
 };
 use crate::names::EnvNameValidation;
 use crate::request::Catalog;
@@ -13,10 +13,9 @@ use crate::workload::{Container, EnvValue, UseKind, Workload};
 
 pub const REDACTED: &str = "<redacted>";
 pub const REASON_CONTAINER_CREATING: &str = "ContainerCreating";
-pub const ORIGIN_WORKLOAD: &str = "workload";
 
 pub struct Resolution {
-    pub env: Vec<EnvVar>,
+    pub env: Vec<ContainerEnv>,
     pub startup: Startup,
     pub warnings: Vec<Warning>,
 }
@@ -28,7 +27,7 @@ pub fn resolve(
     is_sensitive: &dyn Fn(&str) -> bool,
 ) -> Resolution {
     let mut out = Resolution {
-        env: Vec::new(),
+        env: Vec::with_capacity(workload.containers.len()),
         startup: Startup {
             starts: true,
             containers: Vec::with_capacity(workload.containers.len()),
@@ -45,7 +44,10 @@ pub fn resolve(
             is_sensitive,
             &mut out.warnings,
         );
-        out.env.extend(vars);
+        out.env.push(ContainerEnv {
+            container: container.name.clone(),
+            vars,
+        });
         let failure = match &mount_failure {
             Some((message, secret)) => {
                 Some((REASON_CONTAINER_CREATING, message.clone(), secret.clone()))
@@ -83,7 +85,7 @@ fn resolve_container(
     is_sensitive: &dyn Fn(&str) -> bool,
     warnings: &mut Vec<Warning>,
 ) -> (Vec<EnvVar>, Option<(String, String)>) {
-    let mut vars: Vec<EnvVar> = Vec::new();
+    let mut vars: Vec<EnvVar> = Vec::with_capacity(container.env.len());
     // The kubelet stops at the first error: (message, secret).
     let mut failure: Option<(String, String)> = None;
     let mut fail = |message: String, secret: &str| {
@@ -108,7 +110,14 @@ fn resolve_container(
                 key: key.clone(),
                 optional: from.optional,
             };
-            upsert(&mut vars, var(container, name, source));
+            upsert(
+                &mut vars,
+                EnvVar {
+                    name,
+                    source,
+                    origin: None,
+                },
+            );
         }
         if !skipped.is_empty() {
             warnings.push(Warning {
@@ -166,11 +175,14 @@ fn resolve_container(
                 key: key.clone(),
             },
         };
-        let mut v = var(container, entry.name.clone(), source);
-        if let Some(policy) = &entry.origin {
-            v.origin = format!("policy {policy}");
-        }
-        upsert(&mut vars, v);
+        upsert(
+            &mut vars,
+            EnvVar {
+                name: entry.name.clone(),
+                source,
+                origin: entry.origin.clone(),
+            },
+        );
     }
     (vars, failure)
 }
@@ -200,15 +212,6 @@ fn mount_failure(workload: &Workload, catalog: &Catalog) -> Option<(String, Stri
 
 fn not_found(secret: &str) -> String {
     format!("secret \"{secret}\" not found")
-}
-
-fn var(container: &Container, name: String, source: EnvSource) -> EnvVar {
-    EnvVar {
-        container: container.name.clone(),
-        name,
-        source,
-        origin: ORIGIN_WORKLOAD.to_string(),
-    }
 }
 
 /// Later definitions win, in the place of the first one.

@@ -67,8 +67,12 @@ pub struct EnvOut {
     /// The literal value (redacted for sensitive names); only for literals.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// `workload`, or `policy <kind> <namespace>/<name>` for an injected default.
     pub origin: String,
 }
+
+/// How reports name a variable the workload set itself.
+pub const ORIGIN_WORKLOAD: &str = "workload";
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -165,7 +169,8 @@ impl Report {
             env: d
                 .env
                 .iter()
-                .map(|e| {
+                .flat_map(|c| c.vars.iter().map(move |e| (&c.container, e)))
+                .map(|(container, e)| {
                     let (source, value) = match &e.source {
                         EnvSource::Literal(v) => (SourceOut::Literal(true), Some(v.clone())),
                         EnvSource::Secret(r) => (
@@ -193,11 +198,14 @@ impl Report {
                         ),
                     };
                     EnvOut {
-                        container: e.container.clone(),
+                        container: container.clone(),
                         name: e.name.clone(),
                         source,
                         value,
-                        origin: e.origin.clone(),
+                        origin: match &e.origin {
+                            Some(policy) => format!("policy {policy}"),
+                            None => ORIGIN_WORKLOAD.to_string(),
+                        },
                     }
                 })
                 .collect(),
@@ -318,7 +326,7 @@ fn text(r: &Report) -> String {
                 format!("<- user credential {name}, key {key}")
             }
         };
-        let origin = if e.origin == "workload" {
+        let origin = if e.origin == ORIGIN_WORKLOAD {
             String::new()
         } else {
             format!("  [{}]", e.origin)

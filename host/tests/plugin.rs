@@ -172,7 +172,7 @@ fn the_builtin_plugin_imports_nothing() {
         plugin()
             .exports()
             .iter()
-            .any(|e| e == "runai:secrets-policy/evaluator@0.1.0")
+            .any(|e| e == "runai:secrets-policy/evaluator@0.2.0")
     );
 }
 

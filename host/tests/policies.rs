@@ -48,7 +48,14 @@ fn env_of(o: &Outcome) -> Vec<(String, String, String)> {
     o.decision
         .env
         .iter()
-        .map(|e| (e.name.clone(), source(&e.source), e.origin.clone()))
+        .flat_map(|c| &c.vars)
+        .map(|e| {
+            let origin = match &e.origin {
+                Some(policy) => format!("policy {policy}"),
+                None => "workload".to_string(),
+            };
+            (e.name.clone(), source(&e.source), origin)
+        })
         .collect()
 }
 

@@ -112,7 +112,8 @@ fn every_fixture_meets_its_expectation() {
                 let got_env: Vec<_> = d
                     .env
                     .iter()
-                    .map(|v| (v.container.clone(), v.name.clone(), source(&v.source)))
+                    .flat_map(|c| c.vars.iter().map(move |v| (&c.container, v)))
+                    .map(|(c, v)| (c.clone(), v.name.clone(), source(&v.source)))
                     .collect();
                 let got_startup: Vec<_> = d
                     .startup

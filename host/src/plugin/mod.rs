@@ -22,16 +22,16 @@ wasmtime::component::bindgen!({
 });
 
 pub use exports::runai::secrets_policy::evaluator::{
-    ContainerStartup, Decision, Diagnostic, EnvSource, EnvVar, InputError, KeyRef, PolicyDocument,
-    ProjectInfo, SecretKeyRef, SecretMetadata, Startup, Submission, Violation, Warning,
-    WorkloadForm, WorkloadId,
+    ContainerEnv, ContainerStartup, Decision, Diagnostic, EnvSource, EnvVar, InputError, KeyRef,
+    PolicyDocument, ProjectInfo, SecretKeyRef, SecretMetadata, Startup, Submission, Violation,
+    Warning, WorkloadForm, WorkloadId,
 };
 
 /// The plugin built from `guest/`, embedded so the binary runs with no set-up.
 pub const BUILTIN: &[u8] = include_bytes!(env!("GUEST_WASM"));
 
 /// The contract's package. Its world imports nothing, so neither may a plugin.
-pub const CONTRACT_PACKAGE: &str = "runai:secrets-policy@0.1.0";
+pub const CONTRACT_PACKAGE: &str = "runai:secrets-policy@0.2.0";
 
 /// How a plugin is loaded.
 #[derive(Debug, Clone, Default)]
@@ -81,6 +81,10 @@ fn engine(limits: &Limits) -> Result<Engine> {
         .memory_init_cow(true)
         .consume_fuel(limits.fuel.is_some())
         .epoch_interruption(limits.deadline.is_some());
+    // For `perf record`: names the plugin's compiled functions in /tmp/perf-PID.map.
+    if std::env::var_os("HOST_PERF_MAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     Engine::new(&config)
         .map_err(anyhow::Error::from)
         .context("cannot set up the WebAssembly engine")
@@ -314,17 +318,18 @@ fn decision_size(d: &Decision) -> usize {
     let env: usize = d
         .env
         .iter()
-        .map(|e| {
-            e.container.len()
-                + e.name.len()
-                + e.origin.len()
-                + match &e.source {
-                    EnvSource::Literal(v) | EnvSource::FieldRef(v) => v.len(),
-                    EnvSource::Secret(r) => r.name.len() + r.key.len(),
-                    EnvSource::ConfigMap(r) | EnvSource::UserCredential(r) => {
-                        r.name.len() + r.key.len()
+        .flat_map(|c| {
+            std::iter::once(c.container.len()).chain(c.vars.iter().map(|e| {
+                e.name.len()
+                    + e.origin.as_ref().map_or(0, String::len)
+                    + match &e.source {
+                        EnvSource::Literal(v) | EnvSource::FieldRef(v) => v.len(),
+                        EnvSource::Secret(r) => r.name.len() + r.key.len(),
+                        EnvSource::ConfigMap(r) | EnvSource::UserCredential(r) => {
+                            r.name.len() + r.key.len()
+                        }
                     }
-                }
+            }))
         })
         .sum();
     let startup: usize = d

@@ -3,7 +3,7 @@
 
 use super::model::{ContainerExpect, EnvExpect, Expect, FindingExpect};
 use crate::plugin::EnvSource;
-use crate::report;
+use crate::report::{self, ORIGIN_WORKLOAD};
 use crate::simulate::Outcome;
 use serde_json::Value;
 
@@ -114,7 +114,21 @@ fn env(expected: &[EnvExpect], outcome: &Outcome) -> Option<String> {
     };
     let mut want = Vec::new();
     let mut got = Vec::new();
-    let mut unmatched: Vec<_> = outcome.decision.env.iter().collect();
+    // (container, variable, origin as reports print it)
+    let mut unmatched: Vec<_> = outcome
+        .decision
+        .env
+        .iter()
+        .flat_map(|c| {
+            c.vars.iter().map(move |v| {
+                let origin = match &v.origin {
+                    Some(policy) => format!("policy {policy}"),
+                    None => ORIGIN_WORKLOAD.to_string(),
+                };
+                (&c.container, v, origin)
+            })
+        })
+        .collect();
     for e in expected {
         let line = describe(
             e.container.as_deref().unwrap_or("*"),
@@ -123,17 +137,17 @@ fn env(expected: &[EnvExpect], outcome: &Outcome) -> Option<String> {
             &e.literal,
             e.origin.as_deref().unwrap_or(""),
         );
-        let position = unmatched.iter().position(|v| {
+        let position = unmatched.iter().position(|(container, v, origin)| {
             let (secret, literal) = source(&v.source);
             v.name == e.name
-                && e.container.as_ref().is_none_or(|c| *c == v.container)
+                && e.container.as_ref().is_none_or(|c| c == *container)
                 && e.secret.as_ref().is_none_or(|s| Some(s) == secret.as_ref())
                 && e.literal
                     .as_ref()
                     .is_none_or(|l| Some(l) == literal.as_ref())
                 && e.origin
                     .as_ref()
-                    .is_none_or(|o| v.origin.contains(o.as_str()))
+                    .is_none_or(|o| origin.contains(o.as_str()))
         });
         if let Some(i) = position {
             unmatched.remove(i);
@@ -141,15 +155,9 @@ fn env(expected: &[EnvExpect], outcome: &Outcome) -> Option<String> {
         }
         want.push(line);
     }
-    for v in unmatched {
+    for (container, v, origin) in unmatched {
         let (secret, literal) = source(&v.source);
-        got.push(describe(
-            &v.container,
-            &v.name,
-            &secret,
-            &literal,
-            &v.origin,
-        ));
+        got.push(describe(container, &v.name, &secret, &literal, &origin));
     }
     (want != got).then(|| diff("env", &want, &got))
 }

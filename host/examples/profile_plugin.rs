@@ -1,0 +1,33 @@
+//! Evaluates the benchmark workload in a fresh sandboxed instance per call, in a loop,
+//! for a profiler: `HOST_PERF_MAP=1 perf record -e cpu-clock -g
+//! target/release/examples/profile_plugin 20000` (the perf map names the plugin's
+//! functions). Containment is on, as `host` runs it; `off` as a second argument turns
+//! fuel and the deadline off.
+
+use host::plugin::{Limits, Options, Plugin};
+use host::{bench, manifest};
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(20000);
+    let mut limits = Limits::default();
+    if args.next().as_deref() == Some("off") {
+        limits.fuel = None;
+        limits.deadline = None;
+    }
+    let options = Options {
+        limits,
+        cache_dir: None,
+    };
+    let plugin = Plugin::load_with(host::plugin::BUILTIN, "built-in plugin", &options)
+        .expect("plugin loads");
+    let cluster = bench::cluster().expect("cluster");
+    let doc = manifest::parse(bench::WORKLOAD, "workload.yaml")
+        .expect("workload")
+        .remove(0);
+    let submission = bench::submission(&cluster, &doc).expect("submission");
+    for _ in 0..n {
+        let decision = plugin.evaluate(&submission).expect("runs");
+        std::hint::black_box(decision.expect("evaluates"));
+    }
+}
