@@ -45,7 +45,13 @@ pub fn evaluate(submission: &Submission) -> Result<Decision, InputError> {
     // Sensitivity was decided once per literal during the checks.
     let sensitive = std::mem::take(&mut findings.sensitive_literals);
     let is_sensitive = |name: &str| sensitive.iter().any(|n| n == name);
-    let resolution = kubelet::resolve(&workload, &catalog, rules.env_names, &is_sensitive);
+    let resolution = kubelet::resolve(
+        std::mem::take(&mut workload.containers),
+        &workload.secret_uses,
+        &catalog,
+        rules.env_names,
+        &is_sensitive,
+    );
     findings.warnings.extend(resolution.warnings);
     let allowed = findings.violations.is_empty();
     if !allowed {

@@ -74,9 +74,30 @@ impl Pattern {
             Pattern::Exact(p) => eq(t, p.as_bytes()),
             Pattern::Prefix(p) => t.len() >= p.len() && eq(&t[..p.len()], p.as_bytes()),
             Pattern::Suffix(p) => t.len() >= p.len() && eq(&t[t.len() - p.len()..], p.as_bytes()),
-            Pattern::Contains(p) => p.is_empty() || t.windows(p.len()).any(|w| eq(w, p.as_bytes())),
+            Pattern::Contains(p) => contains(t, p.as_bytes(), fold_case),
             Pattern::Glob(p) => matches(p, text, fold_case),
         }
+    }
+}
+
+/// Whether `needle` occurs in `text`; a window is compared only where its first byte
+/// matches, so most positions cost one comparison.
+fn contains(text: &[u8], needle: &[u8], fold_case: bool) -> bool {
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    if text.len() < needle.len() {
+        return false;
+    }
+    let last_start = text.len() - needle.len();
+    if fold_case {
+        let first = first.to_ascii_lowercase();
+        (0..=last_start).any(|i| {
+            text[i].to_ascii_lowercase() == first
+                && text[i + 1..i + needle.len()].eq_ignore_ascii_case(rest)
+        })
+    } else {
+        (0..=last_start).any(|i| text[i] == first && &text[i + 1..i + needle.len()] == rest)
     }
 }
 

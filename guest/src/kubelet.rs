@@ -9,7 +9,7 @@ use crate::decision::{
 };
 use crate::names::EnvNameValidation;
 use crate::request::Catalog;
-use crate::workload::{Container, EnvValue, UseKind, Workload};
+use crate::workload::{Container, EnvEntry, EnvValue, SecretUse, UseKind};
 
 pub const REDACTED: &str = "<redacted>";
 pub const REASON_CONTAINER_CREATING: &str = "ContainerCreating";
@@ -20,25 +20,29 @@ pub struct Resolution {
     pub warnings: Vec<Warning>,
 }
 
+/// Takes the containers: their names and values move into the resolved environment.
 pub fn resolve(
-    workload: &Workload,
+    containers: Vec<Container>,
+    secret_uses: &[SecretUse],
     catalog: &Catalog,
     env_names: EnvNameValidation,
     is_sensitive: &dyn Fn(&str) -> bool,
 ) -> Resolution {
     let mut out = Resolution {
-        env: Vec::with_capacity(workload.containers.len()),
+        env: Vec::with_capacity(containers.len()),
         startup: Startup {
             starts: true,
-            containers: Vec::with_capacity(workload.containers.len()),
+            containers: Vec::with_capacity(containers.len()),
         },
         warnings: Vec::new(),
     };
     // Volumes are mounted before any container starts: a failed mount holds them all.
-    let mount_failure = mount_failure(workload, catalog);
-    for container in &workload.containers {
+    let mount_failure = mount_failure(secret_uses, catalog);
+    for mut container in containers {
+        let env = std::mem::take(&mut container.env);
         let (vars, env_failure) = resolve_container(
-            container,
+            &container,
+            env,
             catalog,
             env_names,
             is_sensitive,
@@ -48,6 +52,7 @@ pub fn resolve(
             container: container.name.clone(),
             vars,
         });
+        let name = container.name;
         let failure = match &mount_failure {
             Some((message, secret)) => {
                 Some((REASON_CONTAINER_CREATING, message.clone(), secret.clone()))
@@ -56,7 +61,7 @@ pub fn resolve(
         };
         let state = match failure {
             None => ContainerStartup {
-                name: container.name.clone(),
+                name,
                 state: STATE_RUNNING.to_string(),
                 reason: String::new(),
                 message: String::new(),
@@ -65,7 +70,7 @@ pub fn resolve(
             Some((reason, message, secret)) => {
                 out.startup.starts = false;
                 ContainerStartup {
-                    name: container.name.clone(),
+                    name,
                     state: STATE_WAITING.to_string(),
                     reason: reason.to_string(),
                     message,
@@ -80,12 +85,13 @@ pub fn resolve(
 
 fn resolve_container(
     container: &Container,
+    env: Vec<EnvEntry>,
     catalog: &Catalog,
     env_names: EnvNameValidation,
     is_sensitive: &dyn Fn(&str) -> bool,
     warnings: &mut Vec<Warning>,
 ) -> (Vec<EnvVar>, Option<(String, String)>) {
-    let mut vars: Vec<EnvVar> = Vec::with_capacity(container.env.len());
+    let mut vars: Vec<EnvVar> = Vec::with_capacity(env.len());
     // The kubelet stops at the first error: (message, secret).
     let mut failure: Option<(String, String)> = None;
     let mut fail = |message: String, secret: &str| {
@@ -133,13 +139,13 @@ fn resolve_container(
             });
         }
     }
-    for entry in container.env.iter().filter(|e| !e.excluded) {
-        let source = match &entry.value {
+    for entry in env.into_iter().filter(|e| !e.excluded) {
+        let source = match entry.value {
             EnvValue::Unset => continue,
             EnvValue::Literal { value, .. } if is_sensitive(&entry.name) && !value.is_empty() => {
                 EnvSource::Literal(REDACTED.to_string())
             }
-            EnvValue::Literal { value, .. } => EnvSource::Literal(value.clone()),
+            EnvValue::Literal { value, .. } => EnvSource::Literal(value),
             // Admission rejects these; for the pod they would be plain text. Never echo
             // them: a malformed reference may hold a pasted credential.
             EnvValue::Malformed { .. } => EnvSource::Literal(REDACTED.to_string()),
@@ -160,27 +166,21 @@ fn resolve_container(
                     fail(problem, &r.name);
                 }
                 EnvSource::Secret {
-                    name: r.name.clone(),
-                    key: r.key.clone(),
+                    name: r.name,
+                    key: r.key,
                     optional: r.optional,
                 }
             }
-            EnvValue::ConfigMap { name, key } => EnvSource::ConfigMap {
-                name: name.clone(),
-                key: key.clone(),
-            },
-            EnvValue::FieldRef(path) => EnvSource::FieldRef(path.clone()),
-            EnvValue::UserCredential { name, key } => EnvSource::UserCredential {
-                name: name.clone(),
-                key: key.clone(),
-            },
+            EnvValue::ConfigMap { name, key } => EnvSource::ConfigMap { name, key },
+            EnvValue::FieldRef(path) => EnvSource::FieldRef(path),
+            EnvValue::UserCredential { name, key } => EnvSource::UserCredential { name, key },
         };
         upsert(
             &mut vars,
             EnvVar {
-                name: entry.name.clone(),
+                name: entry.name,
                 source,
-                origin: entry.origin.clone(),
+                origin: entry.origin,
             },
         );
     }
@@ -188,8 +188,8 @@ fn resolve_container(
 }
 
 /// The first secret volume the kubelet could not mount: (message, secret).
-fn mount_failure(workload: &Workload, catalog: &Catalog) -> Option<(String, String)> {
-    workload.secret_uses.iter().find_map(|u| {
+fn mount_failure(secret_uses: &[SecretUse], catalog: &Catalog) -> Option<(String, String)> {
+    secret_uses.iter().find_map(|u| {
         let UseKind::Volume(volume) = &u.kind else {
             return None;
         };

@@ -1,8 +1,8 @@
 //! Evaluates the benchmark workload in a fresh sandboxed instance per call, in a loop,
 //! for a profiler: `HOST_PERF_MAP=1 perf record -e cpu-clock -g
 //! target/release/examples/profile_plugin 20000` (the perf map names the plugin's
-//! functions). Containment is on, as `host` runs it; `off` as a second argument turns
-//! fuel and the deadline off.
+//! functions). Containment is on, as `host` runs it; `off` among the arguments turns
+//! fuel and the deadline off, `reused` evaluates in one instance.
 
 use host::plugin::{Limits, Options, Plugin};
 use host::{bench, manifest};
@@ -10,8 +10,9 @@ use host::{bench, manifest};
 fn main() {
     let mut args = std::env::args().skip(1);
     let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(20000);
+    let flags: Vec<String> = args.collect();
     let mut limits = Limits::default();
-    if args.next().as_deref() == Some("off") {
+    if flags.iter().any(|f| f == "off") {
         limits.fuel = None;
         limits.deadline = None;
     }
@@ -26,6 +27,14 @@ fn main() {
         .expect("workload")
         .remove(0);
     let submission = bench::submission(&cluster, &doc).expect("submission");
+    if flags.iter().any(|f| f == "reused") {
+        let mut instance = plugin.instance().expect("instantiates");
+        for _ in 0..n {
+            let decision = instance.evaluate(&submission).expect("runs");
+            std::hint::black_box(decision.expect("evaluates"));
+        }
+        return;
+    }
     for _ in 0..n {
         let decision = plugin.evaluate(&submission).expect("runs");
         std::hint::black_box(decision.expect("evaluates"));

@@ -7,6 +7,7 @@ pub mod v2;
 
 use crate::decision::{Diagnostic, InputError};
 use crate::request::{PolicyDocument, ProjectInfo};
+use crate::workload::Str;
 use env_rules::EnvRules;
 use secret_policy::SecretPolicy;
 use serde::Deserialize;
@@ -35,11 +36,11 @@ impl Policy {
 }
 
 #[derive(Deserialize)]
-struct Head {
-    #[serde(rename = "apiVersion", default)]
-    api_version: Option<String>,
-    #[serde(default)]
-    kind: Option<String>,
+struct Head<'a> {
+    #[serde(rename = "apiVersion", borrow, default)]
+    api_version: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    kind: Option<Str<'a>>,
     #[serde(default)]
     meta: Option<IgnoredAny>,
     #[serde(default)]
@@ -79,6 +80,7 @@ pub fn parse(doc: &PolicyDocument) -> Result<Policy, Diagnostic> {
         ));
     };
     let api_version = head.api_version.unwrap_or_default();
+    let (api_version, kind) = (&*api_version, &*kind);
     if kind == secret_policy::KIND {
         if api_version != secret_policy::API_VERSION {
             return Err(diagnostic(

@@ -27,7 +27,8 @@ impl<'de: 'a, 'a, V: Deserialize<'de>> Deserialize<'de> for MapEntries<'a, V> {
             }
 
             fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
-                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                // serde_json gives no size hint; env maps commonly hold dozens of items.
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(32));
                 while let Some((key, value)) = map.next_entry::<Str<'a>, V>()? {
                     entries.push((key.0, value));
                 }
