@@ -1,6 +1,7 @@
 //! One submission in, one decision out: the reference checks of SPEC §2.2 and the
 //! SecretPolicy rules of §4.3, then the kubelet's view (§6).
 
+use crate::by_name::{self, FirstSeen};
 use crate::decision::{Decision, InputError, Violation, Warning};
 use crate::defaults::{self, Patch};
 use crate::kubelet;
@@ -44,7 +45,7 @@ pub fn evaluate(submission: &Submission) -> Result<Decision, InputError> {
 
     // Sensitivity was decided once per literal during the checks.
     let sensitive = std::mem::take(&mut findings.sensitive_literals);
-    let is_sensitive = |name: &str| sensitive.iter().any(|n| n == name);
+    let is_sensitive = |name: &str| sensitive.contains(name);
     let resolution = kubelet::resolve(
         std::mem::take(&mut workload.containers),
         &workload.secret_uses,
@@ -57,10 +58,7 @@ pub fn evaluate(submission: &Submission) -> Result<Decision, InputError> {
     if !allowed {
         // A rejected submission is never patched: its patch is for reading, so
         // sensitive literals injected by a policy are not shown.
-        patch.redact(
-            &|name| sensitive.iter().any(|n| n == name),
-            kubelet::REDACTED,
-        );
+        patch.redact(&is_sensitive, kubelet::REDACTED);
     }
     Ok(Decision {
         allowed,
@@ -118,7 +116,7 @@ struct Findings {
     violations: Vec<Violation>,
     warnings: Vec<Warning>,
     /// Env names whose literal values some policy calls sensitive.
-    sensitive_literals: Vec<String>,
+    sensitive_literals: by_name::Set<String>,
 }
 
 impl Findings {
@@ -208,6 +206,7 @@ fn check_workload(workload: &Workload, catalog: &Catalog, rules: &Rules, out: &m
         for from in &container.env_from {
             check_env_from(from, catalog, rules, out);
         }
+        let mut seen = FirstSeen::with_capacity(container.env.len());
         for (i, entry) in container.env.iter().enumerate() {
             if !rules.env_names.is_valid(&entry.name) {
                 out.builtin(finding(
@@ -220,7 +219,7 @@ fn check_workload(workload: &Workload, catalog: &Catalog, rules: &Rules, out: &m
                     ),
                 ));
             }
-            if container.env[..i].iter().any(|e| e.name == entry.name) {
+            if seen.first(&entry.name, i) != i {
                 out.warn(finding(
                     "duplicate-env",
                     entry.name_field(),
@@ -266,7 +265,7 @@ fn check_value(entry: &EnvEntry, catalog: &Catalog, rules: &Rules, out: &mut Fin
                 ));
             }
             if !value.is_empty() && rules.is_sensitive(env_name) {
-                out.sensitive_literals.push(env_name.to_string());
+                out.sensitive_literals.insert(env_name.to_string());
                 for policy in rules.policies.iter().filter(|p| p.is_sensitive(env_name)) {
                     out.by_policy(
                         policy,

@@ -3,6 +3,7 @@
 //! with `CreateContainerConfigError` on the first missing secret or key that is
 //! not optional.
 
+use crate::by_name;
 use crate::decision::{
     ContainerEnv, ContainerStartup, EnvSource, EnvVar, REASON_CONFIG_ERROR, STATE_RUNNING,
     STATE_WAITING, Startup, Warning,
@@ -116,14 +117,11 @@ fn resolve_container(
                 key: key.clone(),
                 optional: from.optional,
             };
-            upsert(
-                &mut vars,
-                EnvVar {
-                    name,
-                    source,
-                    origin: None,
-                },
-            );
+            vars.push(EnvVar {
+                name,
+                source,
+                origin: None,
+            });
         }
         if !skipped.is_empty() {
             warnings.push(Warning {
@@ -175,15 +173,13 @@ fn resolve_container(
             EnvValue::FieldRef(path) => EnvSource::FieldRef(path),
             EnvValue::UserCredential { name, key } => EnvSource::UserCredential { name, key },
         };
-        upsert(
-            &mut vars,
-            EnvVar {
-                name: entry.name,
-                source,
-                origin: entry.origin,
-            },
-        );
+        vars.push(EnvVar {
+            name: entry.name,
+            source,
+            origin: entry.origin,
+        });
     }
+    let vars = by_name::last_wins_in_first_place(vars, |v| &v.name);
     (vars, failure)
 }
 
@@ -212,12 +208,4 @@ fn mount_failure(secret_uses: &[SecretUse], catalog: &Catalog) -> Option<(String
 
 fn not_found(secret: &str) -> String {
     format!("secret \"{secret}\" not found")
-}
-
-/// Later definitions win, in the place of the first one.
-fn upsert(vars: &mut Vec<EnvVar>, var: EnvVar) {
-    match vars.iter_mut().find(|v| v.name == var.name) {
-        Some(existing) => *existing = var,
-        None => vars.push(var),
-    }
 }

@@ -1,6 +1,7 @@
 //! The secrets policy plugin: pure logic over plain data, compiled natively for
 //! tests and to a capability-free WebAssembly component for gateways.
 
+pub mod by_name;
 #[cfg(any(test, feature = "cases"))]
 pub mod cases;
 pub mod decision;

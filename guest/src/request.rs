@@ -1,5 +1,7 @@
 //! What a gateway hands the plugin: mirrors the WIT `submission` records.
 
+use crate::by_name;
+
 /// A policy document as loaded by the gateway, as JSON text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyDocument {
@@ -38,16 +40,20 @@ pub struct Submission {
 /// The secrets of one namespace, looked up by name.
 pub struct Catalog<'a> {
     pub namespace: &'a str,
-    secrets: &'a [SecretMetadata],
+    by_name: by_name::Map<&'a str, &'a SecretMetadata>,
 }
 
 impl<'a> Catalog<'a> {
     pub fn new(namespace: &'a str, secrets: &'a [SecretMetadata]) -> Self {
-        Catalog { namespace, secrets }
+        let mut by_name = by_name::map_with_capacity(secrets.len());
+        for s in secrets {
+            by_name.entry(s.name.as_str()).or_insert(s);
+        }
+        Catalog { namespace, by_name }
     }
 
     pub fn get(&self, name: &str) -> Option<&'a SecretMetadata> {
-        self.secrets.iter().find(|s| s.name == name)
+        self.by_name.get(name).copied()
     }
 }
 

@@ -97,6 +97,34 @@ fn a_10_mb_workload_is_refused_before_the_plugin_runs() {
     assert!(outcome.decision.allowed);
 }
 
+#[test]
+fn a_workload_at_the_input_cap_is_evaluated_in_full_under_the_default_limits() {
+    // Every check is linear in the env items, so the default budget covers the largest
+    // document the input cap admits; `VAR_0` comes twice, and the last one wins.
+    let n = 110_000;
+    let mut items: Vec<String> = (0..n)
+        .map(|i| format!(r#""VAR_{i}":{{"value":"{i}"}}"#))
+        .collect();
+    items.push(r#""VAR_0":{"value":"last"}"#.to_string());
+    let workload = format!(
+        r#"{{"apiVersion":"run.ai/v2alpha1","kind":"TrainingWorkload","metadata":{{"name":"big","namespace":"runai-team-a"}},"spec":{{"environment":{{"items":{{{}}}}}}}}}"#,
+        items.join(",")
+    );
+    assert!(workload.len() > 3 << 20 && workload.len() < Limits::default().input_bytes);
+    let plugin = Plugin::builtin().expect("plugin");
+    let decision = plugin
+        .evaluate(&submission(&workload))
+        .expect("runs within the default limits")
+        .expect("decides");
+    assert!(decision.allowed, "{:?}", decision.violations);
+    let vars: Vec<_> = decision.env.iter().flat_map(|c| &c.vars).collect();
+    assert_eq!(vars.len(), n);
+    assert_eq!(vars[0].name, "VAR_0");
+    assert!(matches!(&vars[0].source, host::plugin::EnvSource::Literal(v) if v == "last"));
+    assert_eq!(decision.warnings.len(), 1, "{:?}", decision.warnings);
+    assert_eq!(decision.warnings[0].code, "duplicate-env");
+}
+
 /// `host simulate` with the hostile plugin on a workload named `name`: exit code and
 /// the JSON report.
 fn simulate_hostile(name: &str, flags: &[&str]) -> (Option<i32>, serde_json::Value) {

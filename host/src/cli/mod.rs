@@ -26,7 +26,7 @@ pub struct Cli {
         long,
         global = true,
         value_name = "UNITS",
-        default_value_t = 200_000_000
+        default_value_t = crate::plugin::DEFAULT_FUEL
     )]
     fuel: u64,
     /// Wall-clock deadline per plugin call, in milliseconds (0: none).

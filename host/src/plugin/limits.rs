@@ -19,16 +19,22 @@ pub struct Limits {
     pub fuel: Option<u64>,
 }
 
+/// The default instruction budget. A typical evaluation (2 KB) uses ~0.2 M units; the
+/// largest document the input cap admits (4 MiB, ~120k env items) ~0.5 G: twice that
+/// lets any admissible document be evaluated, and still stops a runaway plugin in
+/// about a second.
+pub const DEFAULT_FUEL: u64 = 1_000_000_000;
+
 impl Default for Limits {
-    /// Safe defaults: a typical evaluation uses ~0.2 M fuel units, well under 1 MiB
-    /// of heap and well under a millisecond.
+    /// Safe defaults: a typical evaluation uses well under 1 MiB of heap and well
+    /// under a millisecond.
     fn default() -> Self {
         Limits {
             memory_bytes: 64 << 20,
             input_bytes: 4 << 20,
             output_bytes: 4 << 20,
             deadline: Some(Duration::from_secs(2)),
-            fuel: Some(200_000_000),
+            fuel: Some(DEFAULT_FUEL),
         }
     }
 }

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 
-pub use limits::{Failure, Limits};
+pub use limits::{DEFAULT_FUEL, Failure, Limits};
 use limits::{Limiter, classify};
 
 wasmtime::component::bindgen!({
