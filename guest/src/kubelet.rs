@@ -22,8 +22,10 @@ pub struct Resolution {
 }
 
 /// Takes the containers: their names and values move into the resolved environment.
+/// `distinct(i)`: container `i` sets each env name once, so only `envFrom` can repeat one.
 pub fn resolve(
     containers: Vec<Container>,
+    distinct: &dyn Fn(usize) -> bool,
     secret_uses: &[SecretUse],
     catalog: &Catalog,
     env_names: EnvNameValidation,
@@ -39,9 +41,9 @@ pub fn resolve(
     };
     // Volumes are mounted before any container starts: a failed mount holds them all.
     let mount_failure = mount_failure(secret_uses, catalog);
-    for mut container in containers {
+    for (i, mut container) in containers.into_iter().enumerate() {
         let env = std::mem::take(&mut container.env);
-        let (vars, env_failure) = resolve_container(
+        let (mut vars, env_failure) = resolve_container(
             &container,
             env,
             catalog,
@@ -49,6 +51,9 @@ pub fn resolve(
             is_sensitive,
             &mut out.warnings,
         );
+        if !(distinct(i) && container.env_from.is_empty()) {
+            vars = by_name::last_wins_in_first_place(vars, |v| &v.name);
+        }
         out.env.push(ContainerEnv {
             container: container.name.clone(),
             vars,
@@ -84,6 +89,7 @@ pub fn resolve(
     out
 }
 
+/// The container's variables in order, names possibly repeated.
 fn resolve_container(
     container: &Container,
     env: Vec<EnvEntry>,
@@ -179,7 +185,6 @@ fn resolve_container(
             origin: entry.origin,
         });
     }
-    let vars = by_name::last_wins_in_first_place(vars, |v| &v.name);
     (vars, failure)
 }
 

@@ -16,9 +16,10 @@ fn main() {
         limits.fuel = None;
         limits.deadline = None;
     }
+    // The artifact cache keeps compilation out of the profile.
     let options = Options {
         limits,
-        cache_dir: None,
+        ..Options::standard()
     };
     let plugin = Plugin::load_with(host::plugin::BUILTIN, "built-in plugin", &options)
         .expect("plugin loads");

@@ -119,11 +119,10 @@ pub fn parse(json: &str) -> Result<V1Policy, InputError> {
     if let Some(env) = environment {
         let items = env.items.unwrap_or_default().0;
         for (name, item) in &items {
-            let field = format!("spec.environment.items.{name}");
             if let Some(value) = &item.value {
                 rules.defaults.push(EnvDefault {
                     name: name.to_string(),
-                    value: default_value(value, &format!("{field}.value"))?,
+                    value: default_value(value, || format!("spec.environment.items.{name}.value"))?,
                     policy: id.clone(),
                 });
             }
@@ -159,11 +158,12 @@ pub fn parse(json: &str) -> Result<V1Policy, InputError> {
     })
 }
 
-/// A default in `SECRET:` notation must be one a workload could use.
-fn default_value(value: &str, field: &str) -> Result<DefaultValue, InputError> {
+/// A default in `SECRET:` notation must be one a workload could use. The field path
+/// is only built for an error.
+fn default_value(value: &str, field: impl Fn() -> String) -> Result<DefaultValue, InputError> {
     let parsed = DefaultValue::from_notation(value).map_err(|problem| {
         InputError::new(
-            field,
+            field(),
             format!(
                 "malformed secret reference ({problem}): expected {}",
                 crate::secret_ref::EXPECTED_FORM
@@ -171,7 +171,7 @@ fn default_value(value: &str, field: &str) -> Result<DefaultValue, InputError> {
         )
     })?;
     if let DefaultValue::Secret { name, key } = &parsed {
-        check_secret_names(name, key, field)?;
+        check_secret_names(name, key, &field())?;
     }
     Ok(parsed)
 }
