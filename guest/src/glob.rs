@@ -2,7 +2,10 @@
 
 /// Matches `text` against `pattern`; `fold_case` compares ASCII letters case-insensitively.
 pub fn matches(pattern: &str, text: &str, fold_case: bool) -> bool {
-    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    matches_bytes(pattern.as_bytes(), text.as_bytes(), fold_case)
+}
+
+fn matches_bytes(p: &[u8], t: &[u8], fold_case: bool) -> bool {
     let eq = |a: u8, b: u8| {
         if fold_case {
             a.eq_ignore_ascii_case(&b)
@@ -63,19 +66,23 @@ impl Pattern {
     }
 
     pub fn matches(&self, text: &str, fold_case: bool) -> bool {
-        let (t, eq) = (text.as_bytes(), |a: &[u8], b: &[u8]| {
+        self.matches_bytes(text.as_bytes(), fold_case)
+    }
+
+    pub fn matches_bytes(&self, t: &[u8], fold_case: bool) -> bool {
+        let eq = |a: &[u8], b: &[u8]| {
             if fold_case {
                 a.eq_ignore_ascii_case(b)
             } else {
                 a == b
             }
-        });
+        };
         match self {
             Pattern::Exact(p) => eq(t, p.as_bytes()),
             Pattern::Prefix(p) => t.len() >= p.len() && eq(&t[..p.len()], p.as_bytes()),
             Pattern::Suffix(p) => t.len() >= p.len() && eq(&t[t.len() - p.len()..], p.as_bytes()),
             Pattern::Contains(p) => contains(t, p.as_bytes(), fold_case),
-            Pattern::Glob(p) => matches(p, text, fold_case),
+            Pattern::Glob(p) => matches_bytes(p.as_bytes(), t, fold_case),
         }
     }
 }

@@ -31,6 +31,7 @@ pub struct SecretPolicy {
     pub sensitive_env_names: Vec<String>,
     pub allowed_secrets: Option<Vec<String>>,
     pub denied_secrets: Vec<String>,
+    /// Compiled from the upper-cased globs: names are compared case-insensitively.
     sensitive: Vec<Pattern>,
     allowed: Option<Vec<Pattern>>,
     denied: Vec<Pattern>,
@@ -117,7 +118,7 @@ pub fn parse(json: &str) -> Result<SecretPolicy, InputError> {
         sensitive: spec
             .sensitive_env_names
             .iter()
-            .map(|g| Pattern::new(g))
+            .map(|g| Pattern::new(&g.to_ascii_uppercase()))
             .collect(),
         allowed: spec
             .allowed_secrets
@@ -149,7 +150,24 @@ impl SecretPolicy {
     /// Env names are compared case-insensitively: `db_password` is as sensitive as
     /// `DB_PASSWORD`.
     pub fn is_sensitive(&self, env_name: &str) -> bool {
-        self.sensitive.iter().any(|p| p.matches(env_name, true))
+        if self.sensitive.is_empty() {
+            return false;
+        }
+        // Upper-cased once, not once per pattern; on the stack for common lengths.
+        let mut buffer = [0u8; 128];
+        let owned;
+        let upper: &[u8] = match buffer.get_mut(..env_name.len()) {
+            Some(b) => {
+                b.copy_from_slice(env_name.as_bytes());
+                b.make_ascii_uppercase();
+                b
+            }
+            None => {
+                owned = env_name.to_ascii_uppercase();
+                owned.as_bytes()
+            }
+        };
+        self.sensitive.iter().any(|p| p.matches_bytes(upper, false))
     }
 
     /// Why this policy forbids referencing `secret`, if it does.
