@@ -2,7 +2,8 @@
 //! for a profiler: `HOST_PERF_MAP=1 perf record -e cpu-clock -g
 //! target/release/examples/profile_plugin 20000` (the perf map names the plugin's
 //! functions). Containment is on, as `host` runs it; `off` among the arguments turns
-//! fuel and the deadline off, `reused` evaluates in one instance.
+//! fuel and the deadline off, `reused` evaluates in one instance, `instantiate` only
+//! creates and drops instances.
 
 use host::plugin::{Limits, Options, Plugin};
 use host::{bench, manifest};
@@ -28,6 +29,14 @@ fn main() {
         .expect("workload")
         .remove(0);
     let submission = bench::submission(&cluster, &doc).expect("submission");
+    if flags.iter().any(|f| f == "instantiate") {
+        for _ in 0..n {
+            drop(std::hint::black_box(
+                plugin.instance().expect("instantiates"),
+            ));
+        }
+        return;
+    }
     if flags.iter().any(|f| f == "reused") {
         let mut instance = plugin.instance().expect("instantiates");
         for _ in 0..n {
