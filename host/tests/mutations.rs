@@ -4,8 +4,6 @@
 //! error. Inside WebAssembly a panic would be a trap: contained, but a rejection
 //! for the wrong reason.
 
-mod common;
-
 use host::plugin::Submission;
 use host::{bench, manifest};
 
@@ -76,7 +74,9 @@ impl Mutator {
 }
 
 fn documents() -> Vec<manifest::Document> {
-    let root = common::root();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root");
     let mut docs = Vec::new();
     for dir in [
         "tests/workloads",
