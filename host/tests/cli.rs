@@ -432,3 +432,38 @@ fn submit_builds_the_workload_from_runai_flags() {
         assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn bench_measures_every_scenario_with_the_command_line_limits() {
+    let out = host(&["bench", "--seconds", "0.3", "--json", "--fuel", "0"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    assert_eq!(report["plugin"], "built-in");
+    assert_eq!(
+        report["containment"],
+        "no fuel, deadline 2000 ms, memory 64 MiB"
+    );
+    assert_eq!(report["fixtures_agreeing"], 6);
+    let names: Vec<&str> = report["scenarios"]
+        .as_array()
+        .expect("scenarios")
+        .iter()
+        .map(|s| {
+            assert!(s["evaluations"].as_u64() > Some(0), "{s}");
+            assert!(s["p99_us"].as_f64() >= s["p50_us"].as_f64(), "{s}");
+            s["name"].as_str().expect("name")
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "native",
+            "reused instance, containment off",
+            "fresh instance, containment off",
+            "reused instance, containment on",
+            "fresh instance, containment on",
+            "regorus RVM (compiled program)",
+        ]
+    );
+    assert_eq!(report["ratios"].as_array().map(Vec::len), Some(5));
+}

@@ -45,6 +45,10 @@ pub struct Ratio {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// The plugin measured: `built-in` or its path.
+    pub plugin: String,
+    /// What "containment on" means in this run.
+    pub containment: String,
     pub workload_bytes: usize,
     pub fixtures_agreeing: usize,
     pub scenarios: Vec<Scenario>,
@@ -236,17 +240,28 @@ pub fn check_agreement(plugin: &Plugin, docs: &[Document]) -> Result<usize> {
     Ok(checked)
 }
 
-pub fn run(root: &Path, budget: Duration) -> Result<Report> {
-    let contained = Plugin::load_with(crate::plugin::BUILTIN, "built-in", &Options::standard())?;
+/// Runs every scenario with `plugin` (loaded from `bytes`) as "containment on", and the
+/// same component without fuel and deadline as "containment off".
+pub fn run(
+    root: &Path,
+    budget: Duration,
+    plugin: &Plugin,
+    bytes: &[u8],
+    name: &str,
+) -> Result<Report> {
+    let contained = plugin;
     let uncontained = Plugin::load_with(
-        crate::plugin::BUILTIN,
-        "built-in",
+        bytes,
+        name,
         &Options {
-            limits: Limits::uncontained(),
+            limits: Limits {
+                memory_bytes: contained.limits().memory_bytes,
+                ..Limits::uncontained()
+            },
             ..Options::standard()
         },
     )?;
-    let agreeing = check_agreement(&contained, &fixtures(root)?)?;
+    let agreeing = check_agreement(contained, &fixtures(root)?)?;
 
     let cluster = cluster()?;
     let doc = manifest::parse(WORKLOAD, "policies/bench/workload.yaml")?.remove(0);
@@ -343,6 +358,8 @@ pub fn run(root: &Path, budget: Duration) -> Result<Report> {
         },
     ];
     Ok(Report {
+        plugin: name.to_string(),
+        containment: contained.limits().describe(),
         workload_bytes: sub.workload.len(),
         fixtures_agreeing: agreeing,
         scenarios,
@@ -352,9 +369,10 @@ pub fn run(root: &Path, budget: Duration) -> Result<Report> {
 
 pub fn text(r: &Report) -> String {
     let mut s = format!(
-        "workload: policies/bench/workload.yaml ({} bytes of JSON), policies: V1 + V2 + SecretPolicy\n\
+        "plugin: {}; containment on: {}\n\
+         workload: policies/bench/workload.yaml ({} bytes of JSON), policies: V1 + V2 + SecretPolicy\n\
          Rego agreement: {} fixtures decided alike by the plugin, regorus RVM and regorus Engine\n\n",
-        r.workload_bytes, r.fixtures_agreeing
+        r.plugin, r.containment, r.workload_bytes, r.fixtures_agreeing
     );
     s.push_str(&format!(
         "{:<44} {:>12} {:>10} {:>10}\n",

@@ -150,14 +150,19 @@ pub fn test(
     Ok(if failed == 0 { 0 } else { 1 })
 }
 
-/// `host bench`, run from the repository (the Rego agreement reads its fixtures).
-pub fn bench(seconds: f64, json: bool) -> Result<u8> {
+/// `host bench`, run from the repository (the Rego agreement reads its fixtures). The
+/// plugin and limits of the command line are "containment on".
+pub fn bench(args: &PluginArgs, seconds: f64, json: bool) -> Result<u8> {
     if !(seconds > 0.0 && seconds.is_finite()) {
         bail!("--seconds {seconds}: expected a positive number of seconds");
     }
+    let (plugin, bytes, name) = load_plugin(args)?;
     let report = crate::bench::run(
         std::path::Path::new("."),
         std::time::Duration::from_secs_f64(seconds),
+        &plugin,
+        &bytes,
+        &name,
     )?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);

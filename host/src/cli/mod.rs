@@ -241,7 +241,7 @@ fn run(cli: Cli) -> Result<u8> {
             evaluate::submit(&plugin, cli.state.as_ref(), &cluster, args, output)
         }
         Command::Inspect => evaluate::inspect(&plugin),
-        Command::Bench { seconds, json } => evaluate::bench(seconds, json),
+        Command::Bench { seconds, json } => evaluate::bench(&plugin, seconds, json),
         Command::Test {
             paths,
             format,

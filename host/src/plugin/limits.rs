@@ -40,6 +40,17 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// `fuel 1000000000, deadline 2000 ms, memory 64 MiB`, as reports print it.
+    pub fn describe(&self) -> String {
+        let fuel = self
+            .fuel
+            .map_or("no fuel".to_string(), |f| format!("fuel {f}"));
+        let deadline = self.deadline.map_or("no deadline".to_string(), |d| {
+            format!("deadline {} ms", d.as_millis())
+        });
+        format!("{fuel}, {deadline}, memory {} MiB", self.memory_bytes >> 20)
+    }
+
     /// No deadline and no fuel (memory and size caps stay): for benchmarks.
     pub fn uncontained() -> Self {
         Limits {
