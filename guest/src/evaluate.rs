@@ -46,10 +46,9 @@ pub fn evaluate(submission: &Submission) -> Result<Decision, InputError> {
     // Sensitivity was decided once per literal during the checks.
     let sensitive = std::mem::take(&mut findings.sensitive_literals);
     let is_sensitive = |name: &str| sensitive.contains(name);
-    let repeated = &findings.repeated_names;
     let resolution = kubelet::resolve(
         std::mem::take(&mut workload.containers),
-        &|c| !repeated.contains(&c),
+        &findings.repeats_a_name,
         &workload.secret_uses,
         &catalog,
         rules.env_names,
@@ -119,8 +118,8 @@ struct Findings {
     warnings: Vec<Warning>,
     /// Env names whose literal values some policy calls sensitive.
     sensitive_literals: by_name::Set<String>,
-    /// Containers that set an env name more than once (by index, maybe repeated).
-    repeated_names: Vec<usize>,
+    /// Per container: whether it sets an env name more than once.
+    repeats_a_name: Vec<bool>,
 }
 
 impl Findings {
@@ -206,6 +205,7 @@ fn check_workload(workload: &Workload, catalog: &Catalog, rules: &Rules, out: &m
     for secret_use in &workload.secret_uses {
         check_secret_use(secret_use, catalog, rules, out);
     }
+    out.repeats_a_name = vec![false; workload.containers.len()];
     for (c, container) in workload.containers.iter().enumerate() {
         for from in &container.env_from {
             check_env_from(from, catalog, rules, out);
@@ -224,7 +224,7 @@ fn check_workload(workload: &Workload, catalog: &Catalog, rules: &Rules, out: &m
                 ));
             }
             if seen.first(&entry.name, i) != i {
-                out.repeated_names.push(c);
+                out.repeats_a_name[c] = true;
                 out.warn(finding(
                     "duplicate-env",
                     entry.name_field(),

@@ -22,10 +22,11 @@ pub struct Resolution {
 }
 
 /// Takes the containers: their names and values move into the resolved environment.
-/// `distinct(i)`: container `i` sets each env name once, so only `envFrom` can repeat one.
+/// `repeats_a_name[i]`: container `i` sets an env name more than once (unknown counts
+/// as yes); otherwise only `envFrom` can repeat one.
 pub fn resolve(
     containers: Vec<Container>,
-    distinct: &dyn Fn(usize) -> bool,
+    repeats_a_name: &[bool],
     secret_uses: &[SecretUse],
     catalog: &Catalog,
     env_names: EnvNameValidation,
@@ -51,7 +52,7 @@ pub fn resolve(
             is_sensitive,
             &mut out.warnings,
         );
-        if !(distinct(i) && container.env_from.is_empty()) {
+        if repeats_a_name.get(i).copied().unwrap_or(true) || !container.env_from.is_empty() {
             vars = by_name::last_wins_in_first_place(vars, |v| &v.name);
         }
         out.env.push(ContainerEnv {

@@ -74,6 +74,15 @@ pub struct EnvOut {
 /// How reports name a variable the workload set itself.
 pub const ORIGIN_WORKLOAD: &str = "workload";
 
+/// Where a variable comes from, as reports and suites word it: `workload`, or
+/// `policy <kind> <namespace>/<name>` for a default a policy injected.
+pub fn origin_text(origin: Option<&str>) -> String {
+    match origin {
+        Some(policy) => format!("policy {policy}"),
+        None => ORIGIN_WORKLOAD.to_string(),
+    }
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum SourceOut {
@@ -202,10 +211,7 @@ impl Report {
                         name: e.name.clone(),
                         source,
                         value,
-                        origin: match &e.origin {
-                            Some(policy) => format!("policy {policy}"),
-                            None => ORIGIN_WORKLOAD.to_string(),
-                        },
+                        origin: origin_text(e.origin.as_deref()),
                     }
                 })
                 .collect(),

@@ -50,10 +50,7 @@ fn env_of(o: &Outcome) -> Vec<(String, String, String)> {
         .iter()
         .flat_map(|c| &c.vars)
         .map(|e| {
-            let origin = match &e.origin {
-                Some(policy) => format!("policy {policy}"),
-                None => "workload".to_string(),
-            };
+            let origin = host::report::origin_text(e.origin.as_deref());
             (e.name.clone(), source(&e.source), origin)
         })
         .collect()

@@ -171,21 +171,26 @@ fn default_value(value: &str, field: impl Fn() -> String) -> Result<DefaultValue
         )
     })?;
     if let DefaultValue::Secret { name, key } = &parsed {
-        check_secret_names(name, key, &field())?;
+        check_secret_names(name, key, &field)?;
     }
     Ok(parsed)
 }
 
-pub fn check_secret_names(name: &str, key: &str, field: &str) -> Result<(), InputError> {
+/// The names of a secret a policy default references; `field` is built only for an error.
+pub fn check_secret_names(
+    name: &str,
+    key: &str,
+    field: &dyn Fn() -> String,
+) -> Result<(), InputError> {
     if !names::is_dns1123_subdomain(name) {
         return Err(InputError::new(
-            field,
+            field(),
             format!("`{name}` is not a valid secret name: expected a DNS-1123 subdomain"),
         ));
     }
     if !names::is_secret_key(key) {
         return Err(InputError::new(
-            field,
+            field(),
             format!(
                 "`{key}` is not a valid secret key: expected letters, digits, '-', '_' and '.'"
             ),

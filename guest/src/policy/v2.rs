@@ -272,7 +272,7 @@ pub fn parse(json: &str, source: &str) -> Result<V2Policy, InputError> {
             values.push(DefaultValue::Literal(v));
         }
         if let Some(s) = var.secret {
-            check_secret_names(&s.name, &s.key, &format!("{field}.secret"))?;
+            check_secret_names(&s.name, &s.key, &|| format!("{field}.secret"))?;
             values.push(DefaultValue::Secret {
                 name: s.name,
                 key: s.key,

@@ -240,16 +240,15 @@ pub fn check_agreement(plugin: &Plugin, docs: &[Document]) -> Result<usize> {
     Ok(checked)
 }
 
-/// Runs every scenario with `plugin` (loaded from `bytes`) as "containment on", and the
+/// Runs every scenario with `contained` (loaded from `bytes`) as "containment on", and the
 /// same component without fuel and deadline as "containment off".
 pub fn run(
     root: &Path,
     budget: Duration,
-    plugin: &Plugin,
+    contained: &Plugin,
     bytes: &[u8],
     name: &str,
 ) -> Result<Report> {
-    let contained = plugin;
     let uncontained = Plugin::load_with(
         bytes,
         name,

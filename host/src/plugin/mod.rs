@@ -318,19 +318,7 @@ fn decision_size(d: &Decision) -> usize {
     let env: usize = d
         .env
         .iter()
-        .flat_map(|c| {
-            std::iter::once(c.container.len()).chain(c.vars.iter().map(|e| {
-                e.name.len()
-                    + e.origin.as_ref().map_or(0, String::len)
-                    + match &e.source {
-                        EnvSource::Literal(v) | EnvSource::FieldRef(v) => v.len(),
-                        EnvSource::Secret(r) => r.name.len() + r.key.len(),
-                        EnvSource::ConfigMap(r) | EnvSource::UserCredential(r) => {
-                            r.name.len() + r.key.len()
-                        }
-                    }
-            }))
-        })
+        .map(|c| c.container.len() + c.vars.iter().map(env_var_size).sum::<usize>())
         .sum();
     let startup: usize = d
         .startup
@@ -339,6 +327,15 @@ fn decision_size(d: &Decision) -> usize {
         .map(|c| c.name.len() + c.state.len() + c.reason.len() + c.message.len())
         .sum();
     findings + warnings + env + startup + d.patch.len()
+}
+
+fn env_var_size(e: &EnvVar) -> usize {
+    let source = match &e.source {
+        EnvSource::Literal(v) | EnvSource::FieldRef(v) => v.len(),
+        EnvSource::Secret(r) => r.name.len() + r.key.len(),
+        EnvSource::ConfigMap(r) | EnvSource::UserCredential(r) => r.name.len() + r.key.len(),
+    };
+    e.name.len() + e.origin.as_ref().map_or(0, String::len) + source
 }
 
 fn check_imports(engine: &Engine, component: &Component, name: &str) -> Result<()> {

@@ -3,7 +3,7 @@
 
 use super::model::{ContainerExpect, EnvExpect, Expect, FindingExpect};
 use crate::plugin::EnvSource;
-use crate::report::{self, ORIGIN_WORKLOAD};
+use crate::report;
 use crate::simulate::Outcome;
 use serde_json::Value;
 
@@ -120,13 +120,9 @@ fn env(expected: &[EnvExpect], outcome: &Outcome) -> Option<String> {
         .env
         .iter()
         .flat_map(|c| {
-            c.vars.iter().map(move |v| {
-                let origin = match &v.origin {
-                    Some(policy) => format!("policy {policy}"),
-                    None => ORIGIN_WORKLOAD.to_string(),
-                };
-                (&c.container, v, origin)
-            })
+            c.vars
+                .iter()
+                .map(move |v| (&c.container, v, report::origin_text(v.origin.as_deref())))
         })
         .collect();
     for e in expected {
