@@ -145,6 +145,7 @@ impl Case {
                     cluster_wide_copy: c.cluster_wide_copy,
                 })
                 .collect(),
+            with_env: true,
         }
     }
 

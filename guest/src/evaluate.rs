@@ -67,7 +67,11 @@ pub fn evaluate(submission: &Submission) -> Result<Decision, InputError> {
         violations: findings.violations,
         warnings: findings.warnings,
         patch: patch.to_json(),
-        env: resolution.env,
+        env: if submission.with_env {
+            resolution.env
+        } else {
+            Vec::new()
+        },
         startup: resolution.startup,
     })
 }

@@ -55,6 +55,7 @@ impl wit::Guest for Plugin {
                     cluster_wide_copy: s.cluster_wide_copy,
                 })
                 .collect(),
+            with_env: request.with_env,
         };
         crate::evaluate(&submission)
             .map(decision)

@@ -35,6 +35,8 @@ pub struct Submission {
     pub workload_type: Option<String>,
     pub policies: Vec<PolicyDocument>,
     pub secrets: Vec<SecretMetadata>,
+    /// Return the resolved environment; a gateway deciding admission does not need it.
+    pub with_env: bool,
 }
 
 /// The secrets of one namespace, looked up by name.

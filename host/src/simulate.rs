@@ -89,6 +89,8 @@ pub fn simulate_one(
         workload_type: workload_type.map(str::to_string),
         policies: cluster.policies_for(&namespace),
         secrets: cluster.catalog(&namespace),
+        // The reports show every container's resolved environment.
+        with_env: true,
     };
     let decision = match plugin.evaluate(&submission) {
         Ok(decision) => decision.map_err(|e| input_error(source, e))?,

@@ -14,6 +14,7 @@ fn submission(workload: &str) -> Submission {
         workload_type: None,
         policies: Vec::new(),
         secrets: Vec::new(),
+        with_env: true,
     }
 }
 

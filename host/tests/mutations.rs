@@ -117,6 +117,7 @@ fn mutated_workloads_and_policies_never_panic() {
             workload_type: None,
             policies: cluster.policies_for(namespace),
             secrets: cluster.catalog(namespace),
+            with_env: true,
         });
         for round in 0..ROUNDS_PER_DOCUMENT {
             let mut s = base.clone();

@@ -21,6 +21,7 @@ fn to_wit(s: guest::Submission) -> Submission {
             department: p.department,
         }),
         workload_type: s.workload_type,
+        with_env: s.with_env,
         policies: s
             .policies
             .into_iter()
@@ -70,6 +71,35 @@ fn secret_reference_cases_through_wasmtime() {
             decision.startup.starts,
         )
     });
+}
+
+/// A gateway leaves `with-env` false: the same decision in every other part, and no
+/// environment to copy out.
+#[test]
+fn without_env_the_decision_is_the_same_but_for_the_environment() {
+    let file = cases::load(include_str!("../../tests/cases/secret-refs.json"));
+    let mut compared = 0;
+    for case in &file.cases {
+        let full = to_wit(case.submission(&file));
+        let gateway = Submission {
+            with_env: false,
+            ..full.clone()
+        };
+        let mut with_env = plugin().evaluate(&full).expect("runs").expect("decides");
+        let without = plugin().evaluate(&gateway).expect("runs").expect("decides");
+        assert!(without.env.is_empty(), "{}: {:?}", case.name, without.env);
+        if with_env.env.iter().any(|c| !c.vars.is_empty()) {
+            compared += 1;
+        }
+        with_env.env.clear();
+        assert_eq!(
+            format!("{with_env:?}"),
+            format!("{without:?}"),
+            "{}",
+            case.name
+        );
+    }
+    assert!(compared > 10, "only {compared} cases resolve any variable");
 }
 
 fn policy(json: &str) -> Vec<PolicyDocument> {
@@ -172,7 +202,7 @@ fn the_builtin_plugin_imports_nothing() {
         plugin()
             .exports()
             .iter()
-            .any(|e| e == "runai:secrets-policy/evaluator@0.2.0")
+            .any(|e| e == "runai:secrets-policy/evaluator@0.3.0")
     );
 }
 

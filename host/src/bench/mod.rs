@@ -110,7 +110,8 @@ pub fn cluster() -> Result<Cluster> {
     Ok(cluster)
 }
 
-/// The submission the host would hand the plugin for `doc` on `cluster`.
+/// The submission a gateway would hand the plugin for `doc` on `cluster`: the
+/// verdict and the patch, without the resolved environment.
 pub fn submission(cluster: &Cluster, doc: &Document) -> Result<Submission> {
     let namespace = doc
         .str_at("/metadata/namespace")
@@ -125,6 +126,7 @@ pub fn submission(cluster: &Cluster, doc: &Document) -> Result<Submission> {
         workload_type: None,
         policies: cluster.policies_for(namespace),
         secrets: cluster.catalog(namespace),
+        with_env: false,
     })
 }
 
@@ -158,6 +160,7 @@ pub fn native(s: &Submission) -> guest::Submission {
                 cluster_wide_copy: m.cluster_wide_copy,
             })
             .collect(),
+        with_env: s.with_env,
     }
 }
 
@@ -266,12 +269,26 @@ pub fn run(
     let doc = manifest::parse(WORKLOAD, "policies/bench/workload.yaml")?.remove(0);
     let sub = submission(&cluster, &doc)?;
     let native_sub = native(&sub);
-    // The same decision on every path, or the comparison is meaningless.
-    let reference = guest::evaluate(&native_sub).map_err(|e| anyhow!("{e:?}"))?;
-    let through_wasm = contained.evaluate(&sub)?.map_err(|e| anyhow!("{e:?}"))?;
+    // The same decision on every path, or the comparison is meaningless. The
+    // environment is asked for here only, so that it is compared too.
+    let with_env = Submission {
+        with_env: true,
+        ..sub.clone()
+    };
+    let reference = guest::evaluate(&native(&with_env)).map_err(|e| anyhow!("{e:?}"))?;
+    let through_wasm = contained
+        .evaluate(&with_env)?
+        .map_err(|e| anyhow!("{e:?}"))?;
     let reference_vars: usize = reference.env.iter().map(|c| c.vars.len()).sum();
     let wasm_vars: usize = through_wasm.env.iter().map(|c| c.vars.len()).sum();
-    if reference.violations.len() != through_wasm.violations.len() || reference_vars != wasm_vars {
+    let measured = contained.evaluate(&sub)?.map_err(|e| anyhow!("{e:?}"))?;
+    if reference.violations.len() != through_wasm.violations.len()
+        || reference_vars != wasm_vars
+        || reference_vars == 0
+        || measured.violations.len() != through_wasm.violations.len()
+        || measured.patch != through_wasm.patch
+        || !measured.env.is_empty()
+    {
         bail!("the native and the component evaluations differ");
     }
 

@@ -31,7 +31,7 @@ pub use exports::runai::secrets_policy::evaluator::{
 pub const BUILTIN: &[u8] = include_bytes!(env!("GUEST_WASM"));
 
 /// The contract's package. Its world imports nothing, so neither may a plugin.
-pub const CONTRACT_PACKAGE: &str = "runai:secrets-policy@0.2.0";
+pub const CONTRACT_PACKAGE: &str = "runai:secrets-policy@0.3.0";
 
 /// How a plugin is loaded.
 #[derive(Debug, Clone, Default)]
