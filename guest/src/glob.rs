@@ -69,6 +69,17 @@ impl Pattern {
         self.matches_bytes(text.as_bytes(), fold_case)
     }
 
+    /// The letter pairs (case folded, as [`pairs`] counts them) that every text this
+    /// pattern matches contains: a text missing one of them cannot match.
+    pub fn required_pairs(&self) -> Pairs {
+        match self {
+            Pattern::Exact(p) | Pattern::Prefix(p) | Pattern::Suffix(p) | Pattern::Contains(p) => {
+                pairs(p.as_bytes())
+            }
+            Pattern::Glob(_) => Pairs(0),
+        }
+    }
+
     pub fn matches_bytes(&self, t: &[u8], fold_case: bool) -> bool {
         let eq = |a: &[u8], b: &[u8]| {
             if fold_case {
@@ -85,6 +96,28 @@ impl Pattern {
             Pattern::Glob(p) => matches_bytes(p.as_bytes(), t, fold_case),
         }
     }
+}
+
+/// A set of adjacent byte pairs, ASCII case folded, in 64 bits (a Bloom filter: pairs
+/// can share a bit, so it says "maybe" or "no"). One pass over a name rules out most
+/// patterns without scanning the name once per pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pairs(u64);
+
+impl Pairs {
+    /// False when `self` lacks a pair of `required`: no match is possible.
+    pub fn may_contain(self, required: Pairs) -> bool {
+        required.0 & !self.0 == 0
+    }
+}
+
+pub fn pairs(text: &[u8]) -> Pairs {
+    let mut bits = 0u64;
+    for w in text.windows(2) {
+        let (a, b) = (w[0].to_ascii_uppercase(), w[1].to_ascii_uppercase());
+        bits |= 1 << ((u32::from(a) * 7 + u32::from(b)) & 63);
+    }
+    Pairs(bits)
 }
 
 /// Whether `needle` occurs in `text`; a window is compared only where its first byte
@@ -110,7 +143,49 @@ fn contains(text: &[u8], needle: &[u8], fold_case: bool) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{Pattern, matches};
+    use super::{Pattern, matches, pairs};
+
+    /// The pair filter never rules out a text that matches.
+    #[test]
+    fn required_pairs_never_rule_out_a_match() {
+        let globs = [
+            "*PASSWORD*",
+            "*_KEY",
+            "TOKEN*",
+            "API_KEY",
+            "*S?CRET*",
+            "*A*",
+            "X",
+        ];
+        let names = [
+            "db_password",
+            "DB_PASSWORD_FILE",
+            "aws_key",
+            "token_url",
+            "api_key",
+            "Api_Key",
+            "secret",
+            "MY_SECRET_2",
+            "a",
+            "x",
+            "passwor",
+            "_KE",
+            "",
+            "Ä_KEY",
+        ];
+        for glob in globs {
+            let p = Pattern::new(glob);
+            for name in names {
+                if p.matches(name, true) {
+                    assert!(
+                        pairs(name.as_bytes()).may_contain(p.required_pairs()),
+                        "{glob} matches {name} but its pairs rule it out"
+                    );
+                }
+            }
+        }
+        assert!(!pairs(b"learning_rate").may_contain(Pattern::new("*PASSWORD*").required_pairs()));
+    }
 
     #[test]
     fn compiled_patterns_agree_with_globs() {

@@ -4,7 +4,7 @@
 //! own, so a project's policy can add rules but never lift the cluster's.
 
 use crate::decision::InputError;
-use crate::glob::Pattern;
+use crate::glob::{self, Pairs, Pattern};
 use crate::names::EnvNameValidation;
 use serde::Deserialize;
 
@@ -31,8 +31,9 @@ pub struct SecretPolicy {
     pub sensitive_env_names: Vec<String>,
     pub allowed_secrets: Option<Vec<String>>,
     pub denied_secrets: Vec<String>,
-    /// Compiled from the upper-cased globs: names are compared case-insensitively.
-    sensitive: Vec<Pattern>,
+    /// Compiled from the globs with the letter pairs a matching name must contain;
+    /// names are compared case-insensitively.
+    sensitive: Vec<(Pattern, Pairs)>,
     allowed: Option<Vec<Pattern>>,
     denied: Vec<Pattern>,
     pub require_existing_references: Option<bool>,
@@ -118,7 +119,11 @@ pub fn parse(json: &str) -> Result<SecretPolicy, InputError> {
         sensitive: spec
             .sensitive_env_names
             .iter()
-            .map(|g| Pattern::new(&g.to_ascii_uppercase()))
+            .map(|g| {
+                let p = Pattern::new(g);
+                let pairs = p.required_pairs();
+                (p, pairs)
+            })
             .collect(),
         allowed: spec
             .allowed_secrets
@@ -153,21 +158,12 @@ impl SecretPolicy {
         if self.sensitive.is_empty() {
             return false;
         }
-        // Upper-cased once, not once per pattern; on the stack for common lengths.
-        let mut buffer = [0u8; 128];
-        let owned;
-        let upper: &[u8] = match buffer.get_mut(..env_name.len()) {
-            Some(b) => {
-                b.copy_from_slice(env_name.as_bytes());
-                b.make_ascii_uppercase();
-                b
-            }
-            None => {
-                owned = env_name.to_ascii_uppercase();
-                owned.as_bytes()
-            }
-        };
-        self.sensitive.iter().any(|p| p.matches_bytes(upper, false))
+        // One pass over the name rules out most patterns; only the rest are matched.
+        let name = env_name.as_bytes();
+        let has = glob::pairs(name);
+        self.sensitive
+            .iter()
+            .any(|(p, required)| has.may_contain(*required) && p.matches_bytes(name, true))
     }
 
     /// Why this policy forbids referencing `secret`, if it does.
