@@ -2,8 +2,9 @@
 //! record each as an RFC 6902 operation on the submitted document), then check the
 //! item and map rules against the effective environment.
 
+use crate::by_name;
 use crate::decision::Violation;
-use crate::policy::env_rules::{DefaultValue, EnvRules};
+use crate::policy::env_rules::{DefaultValue, EnvDefault, EnvRules};
 use crate::workload::{EnvEntry, EnvLayout, EnvValue, Loc, SecretRef, Workload};
 use serde_json::{Value, json};
 
@@ -207,6 +208,51 @@ fn violation(code: &str, field: String, message: String, policy: &str) -> Violat
 }
 
 /// Applies one set of rules to the workload's (single) Run:ai container.
+/// Name lookups in `apply`: a policy names a few variables and scanning is then
+/// cheapest; past this many comparisons a map built once keeps the work linear, so a
+/// legitimate large submission does not spend its instruction budget here.
+const SCAN_LIMIT: usize = 4096;
+
+/// Where the workload's first entry of each name the rules ask about is.
+enum FirstEntries<'r> {
+    Scan,
+    Mapped(by_name::Map<&'r str, Option<usize>>),
+}
+
+impl<'r> FirstEntries<'r> {
+    fn new(env: &[EnvEntry], rules: &'r EnvRules) -> Self {
+        let asked = rules.defaults.len() + rules.items.len();
+        if asked.saturating_mul(env.len()) <= SCAN_LIMIT {
+            return FirstEntries::Scan;
+        }
+        let mut first = by_name::map_with_capacity(asked);
+        let names = rules.defaults.iter().map(|d| &d.name);
+        for name in names.chain(rules.items.iter().map(|r| &r.name)) {
+            first.insert(name.as_str(), None);
+        }
+        for (i, e) in env.iter().enumerate() {
+            if let Some(slot @ None) = first.get_mut(e.name.as_str()) {
+                *slot = Some(i);
+            }
+        }
+        FirstEntries::Mapped(first)
+    }
+
+    fn get(&self, env: &[EnvEntry], name: &str) -> Option<usize> {
+        match self {
+            FirstEntries::Scan => env.iter().position(|e| e.name == name),
+            FirstEntries::Mapped(first) => first.get(name).copied().flatten(),
+        }
+    }
+
+    /// Records that `env[index]`, named `name`, was just added.
+    fn added(&mut self, name: &'r str, index: usize) {
+        if let FirstEntries::Mapped(first) = self {
+            first.insert(name, Some(index));
+        }
+    }
+}
+
 pub fn apply(
     workload: &mut Workload,
     rules: &EnvRules,
@@ -220,10 +266,20 @@ pub fn apply(
         EnvLayout::RunaiApi { .. } => "spec.environmentVariables",
         _ => "spec.environment.items",
     };
+    let mut first_entry = FirstEntries::new(&container.env, rules);
+    let default_of: Option<by_name::Map<&str, &EnvDefault>> =
+        (rules.items.len().saturating_mul(rules.defaults.len()) > SCAN_LIMIT).then(|| {
+            let mut map = by_name::map_with_capacity(rules.defaults.len());
+            for d in &rules.defaults {
+                map.entry(d.name.as_str()).or_insert(d);
+            }
+            map
+        });
     for default in &rules.defaults {
-        if container.env.iter().any(|e| e.name == default.name) {
+        if first_entry.get(&container.env, &default.name).is_some() {
             continue;
         }
+        first_entry.added(&default.name, container.env.len());
         let loc = patch.inject(&default.name, &default.value);
         container.env.push(EnvEntry {
             name: default.name.clone(),
@@ -235,8 +291,13 @@ pub fn apply(
         });
     }
     for rule in &rules.items {
-        let entry = container.env.iter().find(|e| e.name == rule.name);
-        let default = rules.defaults.iter().find(|d| d.name == rule.name);
+        let entry = first_entry
+            .get(&container.env, &rule.name)
+            .map(|i| &container.env[i]);
+        let default = match &default_of {
+            Some(map) => map.get(rule.name.as_str()).copied(),
+            None => rules.defaults.iter().find(|d| d.name == rule.name),
+        };
         match entry {
             Some(e) if e.excluded && rule.cannot_remove => out.push(violation(
                 "policy-cannot-remove",
@@ -287,12 +348,19 @@ pub fn apply(
         }
     }
     if let Some(can_add) = rules.can_add.as_ref().filter(|c| !c.allowed) {
+        let listed: Option<by_name::Set<&str>> =
+            (can_add.listed.len().saturating_mul(container.env.len()) > SCAN_LIMIT)
+                .then(|| can_add.listed.iter().map(String::as_str).collect());
         for e in container
             .env
             .iter()
             .filter(|e| e.origin.is_none() && !e.excluded)
         {
-            if !can_add.listed.contains(&e.name) {
+            let is_listed = match &listed {
+                Some(set) => set.contains(e.name.as_str()),
+                None => can_add.listed.contains(&e.name),
+            };
+            if !is_listed {
                 out.push(violation(
                     "policy-cannot-add",
                     e.name_field(),

@@ -126,6 +126,47 @@ fn a_workload_at_the_input_cap_is_evaluated_in_full_under_the_default_limits() {
     assert_eq!(decision.warnings[0].code, "duplicate-env");
 }
 
+#[test]
+fn a_large_policy_on_a_large_workload_is_evaluated_under_the_default_limits() {
+    // 20k locked policy items with defaults, `canAdd: false`, and a workload setting
+    // half of them: scanning the env per policy item (and the policy per env entry)
+    // would spend hundreds of millions of comparisons; the lookups are hashed. Only
+    // the half the workload lacks is injected, and nothing is violated.
+    let n = 20_000;
+    let items: Vec<String> = (0..n)
+        .map(|i| format!(r#""POL_{i}":{{"value":"p","rules":{{"canEdit":false}}}}"#))
+        .collect();
+    let policy = format!(
+        r#"{{"apiVersion":"run.ai/v2alpha1","kind":"TrainingPolicy","metadata":{{"name":"big","namespace":"runai-team-a"}},"spec":{{"environment":{{"rules":{{"canAdd":false}},"items":{{{}}}}}}}}}"#,
+        items.join(",")
+    );
+    let env: Vec<String> = (0..n / 2)
+        .map(|i| format!(r#""POL_{i}":{{"value":"p"}}"#))
+        .collect();
+    let workload = format!(
+        r#"{{"apiVersion":"run.ai/v2alpha1","kind":"TrainingWorkload","metadata":{{"name":"big","namespace":"runai-team-a"}},"spec":{{"environment":{{"items":{{{}}}}}}}}}"#,
+        env.join(",")
+    );
+    let request = Submission {
+        policies: vec![host::plugin::PolicyDocument {
+            source: "big-policy.yaml".into(),
+            json: policy,
+        }],
+        with_env: false,
+        ..submission(&workload)
+    };
+    let decision = Plugin::builtin()
+        .expect("plugin")
+        .evaluate(&request)
+        .expect("runs within the default limits")
+        .expect("decides");
+    assert!(decision.allowed, "{:?}", &decision.violations[..1]);
+    let injected = decision.patch.matches(r#""op":"add""#).count();
+    assert_eq!(injected, n / 2, "{}", &decision.patch[..200]);
+    assert!(decision.patch.contains(&format!(r#"POL_{}""#, n - 1)));
+    assert!(!decision.patch.contains(r#"POL_0""#));
+}
+
 /// `host simulate` with the hostile plugin on a workload named `name`: exit code and
 /// the JSON report.
 fn simulate_hostile(name: &str, flags: &[&str]) -> (Option<i32>, serde_json::Value) {
