@@ -25,6 +25,8 @@ fn main() {
         "tests/hostile-plugin/Cargo.toml",
         "wit",
         "Cargo.lock",
+        // The root manifest holds `[profile.plugin]`, which the plugin is built with.
+        "Cargo.toml",
         ".cargo/config.toml",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
