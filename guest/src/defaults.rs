@@ -207,7 +207,6 @@ fn violation(code: &str, field: String, message: String, policy: &str) -> Violat
     }
 }
 
-/// Applies one set of rules to the workload's (single) Run:ai container.
 /// Name lookups in `apply`: a policy names a few variables and scanning is then
 /// cheapest; past this many comparisons a map built once keeps the work linear, so a
 /// legitimate large submission does not spend its instruction budget here.
@@ -253,6 +252,7 @@ impl<'r> FirstEntries<'r> {
     }
 }
 
+/// Applies one set of rules to the workload's (single) Run:ai container.
 pub fn apply(
     workload: &mut Workload,
     rules: &EnvRules,
