@@ -2,8 +2,9 @@
 //! for a profiler: `HOST_PERF_MAP=1 perf record -e cpu-clock -g
 //! target/release/examples/profile_plugin 20000` (the perf map names the plugin's
 //! functions). Containment is on, as `host` runs it; `off` among the arguments turns
-//! fuel and the deadline off, `reused` evaluates in one instance, `instantiate` only
-//! creates and drops instances.
+//! fuel and the deadline off, `reused` evaluates in one instance (`reused pollute`
+//! instantiates and drops another one before each call), `instantiate` only creates and
+//! drops instances.
 
 use host::plugin::{Limits, Options, Plugin};
 use host::{bench, manifest};
@@ -39,7 +40,15 @@ fn main() {
     }
     if flags.iter().any(|f| f == "reused") {
         let mut instance = plugin.instance().expect("instantiates");
+        // `pollute`: instantiate and drop another instance before each call, to tell
+        // what instantiation costs the evaluation after it apart from its own time.
+        let pollute = flags.iter().any(|f| f == "pollute");
         for _ in 0..n {
+            if pollute {
+                drop(std::hint::black_box(
+                    plugin.instance().expect("instantiates"),
+                ));
+            }
             let decision = instance.evaluate(&submission).expect("runs");
             std::hint::black_box(decision.expect("evaluates"));
         }
