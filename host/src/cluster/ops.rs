@@ -4,7 +4,7 @@
 
 use super::secret::CLUSTER_WIDE_LABEL;
 use super::{Cluster, Project, SYSTEM_NAMESPACE};
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
 use guest::names::is_dns1123_label;
 
 /// What `set secret --cluster-wide` did.
@@ -21,30 +21,31 @@ pub struct Propagation {
 
 impl Cluster {
     fn source_in_runai(&mut self, name: &str, verb: &str) -> Result<&mut super::secret::Secret> {
-        let elsewhere: Vec<String> = self
-            .secrets
-            .keys()
-            .filter(|(ns, n)| n == name && ns != SYSTEM_NAMESPACE)
-            .map(|(ns, _)| ns.clone())
-            .collect();
         let key = (SYSTEM_NAMESPACE.to_string(), name.to_string());
-        match self.secrets.get_mut(&key) {
-            Some(source) => Ok(source),
-            None => {
-                let found = if elsewhere.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        " (it exists in {}; only secrets in {SYSTEM_NAMESPACE} propagate)",
-                        elsewhere.join(", ")
-                    )
-                };
-                bail!(
-                    "cannot {verb} secret `{name}` cluster-wide: there is no secret `{name}` in namespace \
-                     {SYSTEM_NAMESPACE}{found}; create it there first (`host apply -f secret.yaml`)"
+        if !self.secrets.contains_key(&key) {
+            // Only a failure looks through the other namespaces, for the hint.
+            let elsewhere: Vec<String> = self
+                .secrets
+                .keys()
+                .filter(|(ns, n)| n == name && ns != SYSTEM_NAMESPACE)
+                .map(|(ns, _)| ns.clone())
+                .collect();
+            let found = if elsewhere.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (it exists in {}; only secrets in {SYSTEM_NAMESPACE} propagate)",
+                    elsewhere.join(", ")
                 )
-            }
+            };
+            bail!(
+                "cannot {verb} secret `{name}` cluster-wide: there is no secret `{name}` in namespace \
+                 {SYSTEM_NAMESPACE}{found}; create it there first (`host apply -f secret.yaml`)"
+            );
         }
+        self.secrets
+            .get_mut(&key)
+            .ok_or_else(|| anyhow!("secret `{name}` vanished from namespace {SYSTEM_NAMESPACE}"))
     }
 
     /// Which project namespaces receive copies of `name`, and which keep their own.
