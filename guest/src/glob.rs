@@ -1,11 +1,8 @@
 //! Shell-style globs (`*` any run, `?` one character) for secret and env names.
 
-/// Matches `text` against `pattern`; `fold_case` compares ASCII letters case-insensitively.
-pub fn matches(pattern: &str, text: &str, fold_case: bool) -> bool {
-    matches_bytes(pattern.as_bytes(), text.as_bytes(), fold_case)
-}
-
-fn matches_bytes(p: &[u8], t: &[u8], fold_case: bool) -> bool {
+/// Matches `t` against the glob `p`; `fold_case` compares ASCII letters
+/// case-insensitively. [`Pattern`] calls it for the shapes it has no plain test for.
+fn glob_matches(p: &[u8], t: &[u8], fold_case: bool) -> bool {
     let eq = |a: u8, b: u8| {
         if fold_case {
             a.eq_ignore_ascii_case(&b)
@@ -56,9 +53,8 @@ impl Pattern {
         let inner = glob.trim_matches('*');
         match (glob.strip_prefix('*'), glob.strip_suffix('*')) {
             _ if plain(glob) => Pattern::Exact(glob.to_string()),
-            (Some(_), Some(_)) if plain(inner) && glob.len() >= 2 => {
-                Pattern::Contains(inner.to_string())
-            }
+            // `*X*`, and `*` or `**` (contains the empty string: matches everything).
+            (Some(_), Some(_)) if plain(inner) => Pattern::Contains(inner.to_string()),
             (None, Some(head)) if plain(head) => Pattern::Prefix(head.to_string()),
             (Some(tail), None) if plain(tail) => Pattern::Suffix(tail.to_string()),
             _ => Pattern::Glob(glob.to_string()),
@@ -93,7 +89,7 @@ impl Pattern {
             Pattern::Prefix(p) => t.len() >= p.len() && eq(&t[..p.len()], p.as_bytes()),
             Pattern::Suffix(p) => t.len() >= p.len() && eq(&t[t.len() - p.len()..], p.as_bytes()),
             Pattern::Contains(p) => contains(t, p.as_bytes(), fold_case),
-            Pattern::Glob(p) => matches_bytes(p.as_bytes(), t, fold_case),
+            Pattern::Glob(p) => glob_matches(p.as_bytes(), t, fold_case),
         }
     }
 }
@@ -143,7 +139,11 @@ fn contains(text: &[u8], needle: &[u8], fold_case: bool) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{Pattern, matches, pairs};
+    use super::{Pattern, glob_matches, pairs};
+
+    fn matches(pattern: &str, text: &str, fold_case: bool) -> bool {
+        glob_matches(pattern.as_bytes(), text.as_bytes(), fold_case)
+    }
 
     /// The pair filter never rules out a text that matches.
     #[test]
@@ -156,6 +156,7 @@ mod tests {
             "*S?CRET*",
             "*A*",
             "X",
+            "*",
         ];
         let names = [
             "db_password",
