@@ -12,3 +12,32 @@ fn the_rego_baseline_agrees_with_the_plugin_on_every_fixture() {
         host::bench::check_agreement(&plugin, &fixtures).unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(agreeing, fixtures.len());
 }
+
+/// The globs reach the Rego split by the shapes the plugin compiles them to: an exact
+/// name matches only itself, whatever its case.
+#[test]
+fn sensitive_globs_keep_the_plugins_shapes() {
+    use host::bench::rego;
+    let data = rego::data(&[], &["api_key".into(), "*PASSWORD*".into()]).expect("data");
+    let workload = r#"{"apiVersion":"run.ai/v2alpha1","kind":"TrainingWorkload","metadata":{"name":"w"},
+        "spec":{"environment":{"items":{"API_KEY":{"value":"a"},"MY_API_KEY":{"value":"b"},"db_password":{"value":"c"}}}}}"#;
+    let want: rego::Findings = ["API_KEY", "db_password"]
+        .iter()
+        .map(|n| {
+            (
+                "sensitive-literal".to_string(),
+                format!("spec.environment.items.{n}.value"),
+            )
+        })
+        .collect();
+    let rvm = rego::Rvm::new(data.clone())
+        .expect("compiles")
+        .findings(workload)
+        .expect("evaluates");
+    assert_eq!(rvm, want);
+    assert_eq!(
+        rego::engine_findings(&data, workload).expect("evaluates"),
+        want
+    );
+    assert!(rego::data(&[], &["A?C".into()]).is_err());
+}

@@ -3,8 +3,8 @@
 #
 # input: the workload document, as JSON (the same text the plugin receives).
 # data.catalog: {secret name: {key: true}} of the workload's namespace.
-# data.sensitive: {"contains": [...], "prefix": [...], "suffix": [...]}: the
-#   SecretPolicy's sensitiveEnvNames globs, upper-cased and split by shape, so no
+# data.sensitive: {"exact": [...], "contains": [...], "prefix": [...], "suffix": [...]}:
+#   the SecretPolicy's sensitiveEnvNames globs, upper-cased and split by shape, so no
 #   glob or regex call runs per item (they cost microseconds each in regorus).
 #
 # violations: a set of {"code", "field"}; the bench checks it equals the plugin's
@@ -66,6 +66,11 @@ violations contains {"code": "sensitive-literal", "field": field(name)} if {
 	value != ""
 	not startswith(value, prefix)
 	sensitive(upper(name))
+}
+
+sensitive(name) if {
+	some part in data.sensitive.exact
+	name == part
 }
 
 sensitive(name) if {

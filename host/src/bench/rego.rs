@@ -3,6 +3,7 @@
 
 use crate::plugin::SecretMetadata;
 use anyhow::{Context, Result, anyhow};
+use guest::glob::Pattern;
 use regorus::languages::rego::compiler::Compiler;
 use regorus::rvm::RegoVM;
 use regorus::{Engine, Value};
@@ -15,9 +16,9 @@ const ENTRY: &str = "data.secrets.violations";
 /// `{code, field}` pairs, the shape both sides are compared in.
 pub type Findings = BTreeSet<(String, String)>;
 
-/// The data document: the catalog and the sensitive-name globs split by shape
-/// (`*X*` contains, `X*` prefix, `*X` suffix), upper-cased as the plugin matches
-/// names case-insensitively.
+/// The data document: the catalog and the sensitive-name globs split by shape as the
+/// plugin compiles them (`X` exact, `*X*` contains, `X*` prefix, `*X` suffix),
+/// upper-cased as the plugin matches names case-insensitively.
 pub fn data(catalog: &[SecretMetadata], sensitive_globs: &[String]) -> Result<Value> {
     let catalog: serde_json::Map<String, serde_json::Value> = catalog
         .iter()
@@ -30,23 +31,22 @@ pub fn data(catalog: &[SecretMetadata], sensitive_globs: &[String]) -> Result<Va
             )
         })
         .collect();
-    let (mut contains, mut prefix, mut suffix) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut exact, mut contains, mut prefix, mut suffix) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for glob in sensitive_globs {
-        let upper = glob.to_uppercase();
-        let inner = upper.trim_matches('*');
-        if inner.contains(['*', '?']) {
-            return Err(anyhow!(
-                "glob {glob:?} has no plain-string form for the Rego baseline"
-            ));
-        }
-        match (upper.starts_with('*'), upper.ends_with('*')) {
-            (true, true) => contains.push(inner.to_string()),
-            (false, true) => prefix.push(inner.to_string()),
-            (true, false) => suffix.push(inner.to_string()),
-            (false, false) => contains.push(inner.to_string()),
+        match Pattern::new(&glob.to_uppercase()) {
+            Pattern::Exact(x) => exact.push(x),
+            Pattern::Contains(x) => contains.push(x),
+            Pattern::Prefix(x) => prefix.push(x),
+            Pattern::Suffix(x) => suffix.push(x),
+            Pattern::Glob(_) => {
+                return Err(anyhow!(
+                    "glob {glob:?} has no plain-string form for the Rego baseline"
+                ));
+            }
         }
     }
-    let doc = json!({"catalog": catalog, "sensitive": {"contains": contains, "prefix": prefix, "suffix": suffix}});
+    let doc = json!({"catalog": catalog, "sensitive": {"exact": exact, "contains": contains, "prefix": prefix, "suffix": suffix}});
     Value::from_json_str(&doc.to_string()).map_err(|e| anyhow!("{e}"))
 }
 
