@@ -8,7 +8,7 @@ pub mod rego;
 
 use crate::cluster::{Cluster, load_documents};
 use crate::manifest::{self, Document};
-use crate::plugin::{Limits, Options, Plugin, Submission};
+use crate::plugin::{Instance, Limits, Options, Plugin, Submission};
 use crate::{demo, simulate};
 use anyhow::{Result, anyhow, bail};
 use serde::Serialize;
@@ -56,6 +56,23 @@ pub struct Report {
 }
 
 type Run<'a> = Box<dyn FnMut() -> Result<()> + 'a>;
+
+const NATIVE: &str = "native";
+const REUSED_OFF: &str = "reused instance, containment off";
+const FRESH_OFF: &str = "fresh instance, containment off";
+const REUSED_ON: &str = "reused instance, containment on";
+const FRESH_ON: &str = "fresh instance, containment on";
+const REGORUS: &str = "regorus RVM (compiled program)";
+
+/// Evaluations in one instance, kept across calls.
+fn reused<'a>(instance: &'a mut Instance<'_>, sub: &'a Submission) -> Run<'a> {
+    Box::new(move || instance.evaluate(sub).map(drop).map_err(|e| anyhow!("{e}")))
+}
+
+/// Evaluations in a fresh instance each, as `host` runs them.
+fn fresh<'a>(plugin: &'a Plugin, sub: &'a Submission) -> Run<'a> {
+    Box::new(move || plugin.evaluate(sub).map(drop))
+}
 
 /// Runs every scenario for about `budget` in all, interleaved in short rounds so that
 /// a change in the machine's load (two cores, other processes) hits them alike.
@@ -298,41 +315,19 @@ pub fn run(
     let mut reused_on = contained.instance()?;
     let runs: Vec<(String, Run)> = vec![
         (
-            "native".into(),
+            NATIVE.into(),
             Box::new(|| {
                 guest::evaluate(&native_sub)
                     .map(drop)
                     .map_err(|e| anyhow!("{e:?}"))
             }),
         ),
+        (REUSED_OFF.into(), reused(&mut reused_off, &sub)),
+        (FRESH_OFF.into(), fresh(&uncontained, &sub)),
+        (REUSED_ON.into(), reused(&mut reused_on, &sub)),
+        (FRESH_ON.into(), fresh(contained, &sub)),
         (
-            "reused instance, containment off".into(),
-            Box::new(|| {
-                reused_off
-                    .evaluate(&sub)
-                    .map(drop)
-                    .map_err(|e| anyhow!("{e}"))
-            }),
-        ),
-        (
-            "fresh instance, containment off".into(),
-            Box::new(|| uncontained.evaluate(&sub).map(drop)),
-        ),
-        (
-            "reused instance, containment on".into(),
-            Box::new(|| {
-                reused_on
-                    .evaluate(&sub)
-                    .map(drop)
-                    .map_err(|e| anyhow!("{e}"))
-            }),
-        ),
-        (
-            "fresh instance, containment on".into(),
-            Box::new(|| contained.evaluate(&sub).map(drop)),
-        ),
-        (
-            "regorus RVM (compiled program)".into(),
+            REGORUS.into(),
             Box::new(|| rvm.eval(&sub.workload).map(drop)),
         ),
     ];
@@ -344,35 +339,24 @@ pub fn run(
             .find(|s| s.name == name)
             .map_or(f64::NAN, |s| s.mean_us)
     };
-    let native_us = mean("native");
-    let ratios = vec![
-        Ratio {
-            name: "fresh instance (containment on) / native".into(),
-            value: mean("fresh instance, containment on") / native_us,
-            target: "<= 2.0".into(),
-        },
-        Ratio {
-            name: "fresh instance (containment off) / native".into(),
-            value: mean("fresh instance, containment off") / native_us,
-            target: "<= 2.0".into(),
-        },
-        Ratio {
-            name: "reused instance (containment on) / native".into(),
-            value: mean("reused instance, containment on") / native_us,
-            target: "<= 1.3".into(),
-        },
-        Ratio {
-            name: "reused instance (containment off) / native".into(),
-            value: mean("reused instance, containment off") / native_us,
-            target: "<= 1.3".into(),
-        },
-        Ratio {
-            name: "plugin fresh instance (containment on) throughput / regorus RVM throughput"
-                .into(),
-            value: mean("regorus RVM (compiled program)") / mean("fresh instance, containment on"),
-            target: ">= 10".into(),
-        },
-    ];
+    let mut ratios: Vec<Ratio> = [
+        ("fresh instance (containment on)", FRESH_ON, "<= 2.0"),
+        ("fresh instance (containment off)", FRESH_OFF, "<= 2.0"),
+        ("reused instance (containment on)", REUSED_ON, "<= 1.3"),
+        ("reused instance (containment off)", REUSED_OFF, "<= 1.3"),
+    ]
+    .into_iter()
+    .map(|(label, scenario, target)| Ratio {
+        name: format!("{label} / native"),
+        value: mean(scenario) / mean(NATIVE),
+        target: target.into(),
+    })
+    .collect();
+    ratios.push(Ratio {
+        name: "plugin fresh instance (containment on) throughput / regorus RVM throughput".into(),
+        value: mean(REGORUS) / mean(FRESH_ON),
+        target: ">= 10".into(),
+    });
     Ok(Report {
         plugin: name.to_string(),
         containment: contained.limits().describe(),
