@@ -109,15 +109,8 @@ fn mutated_workloads_and_policies_never_panic() {
         // REST API requests and AdmissionReviews do not name a namespace themselves.
         let namespace = doc.str_at("/metadata/namespace").unwrap_or("runai-team-a");
         let base = bench::native(&Submission {
-            workload: doc.value.to_string(),
-            namespace: namespace.to_string(),
-            project: cluster
-                .project_of_namespace(namespace)
-                .map(|p| cluster.project_info(p)),
-            workload_type: None,
-            policies: cluster.policies_for(namespace),
-            secrets: cluster.catalog(namespace),
             with_env: true,
+            ..bench::submission_in(&cluster, doc.value.to_string(), namespace)
         });
         for round in 0..ROUNDS_PER_DOCUMENT {
             let mut s = base.clone();

@@ -133,18 +133,23 @@ pub fn submission(cluster: &Cluster, doc: &Document) -> Result<Submission> {
     let namespace = doc
         .str_at("/metadata/namespace")
         .ok_or_else(|| anyhow!("{}: the benchmark workload names its namespace", doc.source))?;
-    let project = cluster
-        .project_of_namespace(namespace)
-        .map(|p| cluster.project_info(p));
-    Ok(Submission {
-        workload: doc.value.to_string(),
+    Ok(submission_in(cluster, doc.value.to_string(), namespace))
+}
+
+/// `workload` submitted in `namespace`, with that namespace's project, policies and
+/// secrets, without the resolved environment.
+pub fn submission_in(cluster: &Cluster, workload: String, namespace: &str) -> Submission {
+    Submission {
+        workload,
         namespace: namespace.to_string(),
-        project,
+        project: cluster
+            .project_of_namespace(namespace)
+            .map(|p| cluster.project_info(p)),
         workload_type: None,
         policies: cluster.policies_for(namespace),
         secrets: cluster.catalog(namespace),
         with_env: false,
-    })
+    }
 }
 
 /// The same submission for the plugin's logic compiled natively.
