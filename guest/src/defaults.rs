@@ -4,7 +4,7 @@
 
 use crate::by_name;
 use crate::decision::Violation;
-use crate::policy::env_rules::{DefaultValue, EnvDefault, EnvRules};
+use crate::policy::env_rules::{DefaultValue, EnvRules};
 use crate::workload::{EnvEntry, EnvLayout, EnvValue, Loc, SecretRef, Workload};
 use serde_json::{Value, json};
 
@@ -212,6 +212,34 @@ fn violation(code: &str, field: String, message: String, policy: &str) -> Violat
 /// legitimate large submission does not spend its instruction budget here.
 const SCAN_LIMIT: usize = 4096;
 
+/// The first of a policy's items by name: scanned while the lookups times the items
+/// stay under [`SCAN_LIMIT`], from a map built once beyond that.
+struct FirstByName<'a, T> {
+    items: &'a [T],
+    name: fn(&T) -> &str,
+    map: Option<by_name::Map<&'a str, &'a T>>,
+}
+
+impl<'a, T> FirstByName<'a, T> {
+    fn new(items: &'a [T], name: fn(&T) -> &str, lookups: usize) -> Self {
+        let map = (lookups.saturating_mul(items.len()) > SCAN_LIMIT).then(|| {
+            let mut map = by_name::map_with_capacity(items.len());
+            for item in items {
+                map.entry(name(item)).or_insert(item);
+            }
+            map
+        });
+        FirstByName { items, name, map }
+    }
+
+    fn get(&self, key: &str) -> Option<&'a T> {
+        match &self.map {
+            Some(map) => map.get(key).copied(),
+            None => self.items.iter().find(|item| (self.name)(item) == key),
+        }
+    }
+}
+
 /// Where the workload's first entry of each name the rules ask about is.
 enum FirstEntries<'r> {
     Scan,
@@ -267,14 +295,7 @@ pub fn apply(
         _ => "spec.environment.items",
     };
     let mut first_entry = FirstEntries::new(&container.env, rules);
-    let default_of: Option<by_name::Map<&str, &EnvDefault>> =
-        (rules.items.len().saturating_mul(rules.defaults.len()) > SCAN_LIMIT).then(|| {
-            let mut map = by_name::map_with_capacity(rules.defaults.len());
-            for d in &rules.defaults {
-                map.entry(d.name.as_str()).or_insert(d);
-            }
-            map
-        });
+    let default_of = FirstByName::new(&rules.defaults, |d| &d.name, rules.items.len());
     for default in &rules.defaults {
         if first_entry.get(&container.env, &default.name).is_some() {
             continue;
@@ -294,10 +315,7 @@ pub fn apply(
         let entry = first_entry
             .get(&container.env, &rule.name)
             .map(|i| &container.env[i]);
-        let default = match &default_of {
-            Some(map) => map.get(rule.name.as_str()).copied(),
-            None => rules.defaults.iter().find(|d| d.name == rule.name),
-        };
+        let default = default_of.get(&rule.name);
         match entry {
             Some(e) if e.excluded && rule.cannot_remove => out.push(violation(
                 "policy-cannot-remove",
@@ -348,19 +366,13 @@ pub fn apply(
         }
     }
     if let Some(can_add) = rules.can_add.as_ref().filter(|c| !c.allowed) {
-        let listed: Option<by_name::Set<&str>> =
-            (can_add.listed.len().saturating_mul(container.env.len()) > SCAN_LIMIT)
-                .then(|| can_add.listed.iter().map(String::as_str).collect());
+        let listed = FirstByName::new(&can_add.listed, String::as_str, container.env.len());
         for e in container
             .env
             .iter()
             .filter(|e| e.origin.is_none() && !e.excluded)
         {
-            let is_listed = match &listed {
-                Some(set) => set.contains(e.name.as_str()),
-                None => can_add.listed.contains(&e.name),
-            };
-            if !is_listed {
+            if listed.get(&e.name).is_none() {
                 out.push(violation(
                     "policy-cannot-add",
                     e.name_field(),
