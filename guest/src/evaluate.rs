@@ -3,9 +3,10 @@
 
 use crate::by_name::{self, FirstSeen};
 use crate::decision::{Decision, InputError, Violation, Warning};
-use crate::defaults::{self, Patch};
+use crate::defaults;
 use crate::kubelet;
 use crate::names::{self, EnvNameValidation};
+use crate::patch::Patch;
 use crate::policy::PolicySet;
 use crate::policy::secret_policy::{Enforcement, SecretPolicy};
 use crate::request::{Catalog, Submission};

@@ -10,6 +10,7 @@ pub mod evaluate;
 pub mod glob;
 pub mod kubelet;
 pub mod names;
+pub mod patch;
 pub mod policy;
 pub mod request;
 pub mod secret_ref;

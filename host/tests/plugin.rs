@@ -57,6 +57,7 @@ fn secret_reference_cases_through_wasmtime() {
         let messages: Vec<_> = decision.violations.iter().map(|v| &v.message).collect();
         let native_messages: Vec<_> = native.violations.iter().map(|v| &v.message).collect();
         assert_eq!(messages, native_messages, "{}", case.name);
+        assert_eq!(decision.patch, native.patch, "{}: the patch", case.name);
         Observed::new(
             decision
                 .violations
@@ -244,4 +245,37 @@ fn oversized_documents_are_refused_before_the_plugin_runs() {
     let big = format!(r#"{{"kind":"{}"}}"#, "x".repeat(2048));
     let err = small.identify(&big).expect_err("too big");
     assert!(err.to_string().contains("the limit is 1024 bytes"), "{err}");
+}
+
+/// The patch is text the gateway applies: the plugin and the native build must write
+/// the same bytes, whatever serde_json features the host's build enables (the host
+/// turns on `preserve_order`, which the component does not have).
+#[test]
+fn the_patch_text_is_the_same_natively_and_in_the_plugin() {
+    let mut cluster = host::demo::cluster().expect("demo cluster");
+    for (text, name) in [
+        (
+            include_str!("../../policies/v2/cluster-defaults.yaml"),
+            "cluster-defaults.yaml",
+        ),
+        (
+            include_str!("../../policies/bench/policies.yaml"),
+            "bench/policies.yaml",
+        ),
+    ] {
+        let docs = host::manifest::parse(text, name).expect("policy parses");
+        host::cluster::load_documents(&mut cluster, &docs).expect("policy loads");
+    }
+    let api = r#"{"name":"api","projectId":"1001","spec":{"environmentVariables":[{"name":"LR","value":"0.1"}]}}"#;
+    let crd = r#"{"apiVersion":"run.ai/v2alpha1","kind":"TrainingWorkload","metadata":{"name":"w","namespace":"runai-team-a","labels":{"project":"team-a"}},"spec":{}}"#;
+    for workload in [api, crd] {
+        let submission = host::bench::submission_in(&cluster, workload.to_string(), "runai-team-a");
+        let native = guest::evaluate(&host::bench::native(&submission)).expect("native decides");
+        let decision = plugin()
+            .evaluate(&submission)
+            .expect("the plugin runs")
+            .expect("decides");
+        assert!(decision.patch.len() > 2, "{workload}: no defaults injected");
+        assert_eq!(decision.patch, native.patch, "{workload}");
+    }
 }
