@@ -32,6 +32,8 @@ fn main() {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
 
+    describe_native_build(&root);
+
     let target_dir = root.join("target").join("guest-wasm");
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
@@ -80,4 +82,33 @@ fn main() {
         .join(PROFILE)
         .join("hostile_plugin.wasm");
     println!("cargo:rustc-env=HOSTILE_WASM={}", hostile.display());
+}
+
+/// `host bench` compares the plugin with the same logic compiled into `host`: it says
+/// how that native code was built, and warns when it is not built like the plugin (a
+/// weaker native build flatters every ratio).
+fn describe_native_build(root: &std::path::Path) {
+    let threshold = |flags: &str| {
+        flags
+            .split(['\x1f', ' ', '"', ','])
+            .find_map(|f| f.strip_prefix("llvm-args=-inline-threshold="))
+            .map(str::to_string)
+    };
+    let native = threshold(&env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default());
+    let config = std::fs::read_to_string(root.join(".cargo/config.toml")).unwrap_or_default();
+    let wasm_table = config
+        .split("\n[")
+        .find(|table| table.starts_with("target.wasm32-unknown-unknown]"))
+        .unwrap_or_default();
+    let plugin = threshold(wasm_table);
+    let opt_level = env::var("OPT_LEVEL").unwrap_or_default();
+    let show = |t: &Option<String>| t.clone().unwrap_or_else(|| "default".into());
+    println!(
+        "cargo:rustc-env=HOST_NATIVE_BUILD=opt-level {opt_level}, inline threshold {}",
+        show(&native)
+    );
+    println!(
+        "cargo:rustc-env=HOST_NATIVE_LIKE_PLUGIN={}",
+        opt_level == "3" && native == plugin
+    );
 }

@@ -49,6 +49,11 @@ pub struct Report {
     pub plugin: String,
     /// What "containment on" means in this run.
     pub containment: String,
+    /// How the native scenario's code was built (`host`'s own build).
+    pub native_build: String,
+    /// Whether that is the plugin's optimisation (opt-level 3, its inline threshold;
+    /// LTO and codegen units come from the release profile, which matches the plugin's).
+    pub native_like_plugin: bool,
     pub workload_bytes: usize,
     pub fixtures_agreeing: usize,
     pub scenarios: Vec<Scenario>,
@@ -365,6 +370,8 @@ pub fn run(
     Ok(Report {
         plugin: name.to_string(),
         containment: contained.limits().describe(),
+        native_build: env!("HOST_NATIVE_BUILD").to_string(),
+        native_like_plugin: env!("HOST_NATIVE_LIKE_PLUGIN") == "true" && !cfg!(debug_assertions),
         workload_bytes: sub.workload.len(),
         fixtures_agreeing: agreeing,
         scenarios,
@@ -376,9 +383,19 @@ pub fn text(r: &Report) -> String {
     let mut s = format!(
         "plugin: {}; containment on: {}\n\
          workload: policies/bench/workload.yaml ({} bytes of JSON), policies: V1 + V2 + SecretPolicy\n\
-         Rego agreement: {} fixtures decided alike by the plugin, regorus RVM and regorus Engine\n\n",
+         Rego agreement: {} fixtures decided alike by the plugin, regorus RVM and regorus Engine\n",
         r.plugin, r.containment, r.workload_bytes, r.fixtures_agreeing
     );
+    s.push_str(&format!("native: built with {}", r.native_build));
+    if r.native_like_plugin {
+        s.push_str(", like the plugin\n\n");
+    } else {
+        s.push_str(
+            "\nwarning: the native scenario is not built like the plugin (build with \
+             `--release`, the workspace's .cargo/config.toml and no RUSTFLAGS): the ratios \
+             flatter the plugin\n\n",
+        );
+    }
     s.push_str(&format!(
         "{:<44} {:>12} {:>10} {:>10}\n",
         "scenario", "evals/s", "p50 µs", "p99 µs"
@@ -397,4 +414,36 @@ pub fn text(r: &Report) -> String {
         ));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(native_like_plugin: bool) -> Report {
+        Report {
+            plugin: "built-in".into(),
+            containment: "fuel 1, deadline 1 ms, memory 1 MiB".into(),
+            native_build: "opt-level 3, inline threshold 1000".into(),
+            native_like_plugin,
+            workload_bytes: 1,
+            fixtures_agreeing: 1,
+            scenarios: Vec::new(),
+            ratios: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_text_warns_when_the_native_baseline_is_not_built_like_the_plugin() {
+        let like = text(&report(true));
+        assert!(
+            like.contains("native: built with opt-level 3, inline threshold 1000, like the plugin")
+        );
+        assert!(!like.contains("warning"), "{like}");
+        let unlike = text(&report(false));
+        assert!(
+            unlike.contains("warning: the native scenario is not built like the plugin"),
+            "{unlike}"
+        );
+    }
 }
