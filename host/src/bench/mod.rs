@@ -52,7 +52,7 @@ pub struct Report {
     /// How the native scenario's code was built (`host`'s own build).
     pub native_build: String,
     /// Whether that is the plugin's optimisation (opt-level 3, its inline threshold;
-    /// LTO and codegen units come from the release profile, which matches the plugin's).
+    /// LTO and codegen units come from the release profile, which the plugin's inherits).
     pub native_like_plugin: bool,
     pub workload_bytes: usize,
     pub fixtures_agreeing: usize,
