@@ -13,23 +13,42 @@ fn the_rego_baseline_agrees_with_the_plugin_on_every_fixture() {
     assert_eq!(agreeing, fixtures.len());
 }
 
-/// The globs reach the Rego split by the shapes the plugin compiles them to: an exact
-/// name matches only itself, whatever its case.
+/// The globs reach the Rego split by the shapes the plugin compiles them to (exact,
+/// contains, prefix, suffix), each tested by its own pass: an exact name matches only
+/// itself, whatever its case.
 #[test]
 fn sensitive_globs_keep_the_plugins_shapes() {
     use host::bench::rego;
-    let data = rego::data(&[], &["api_key".into(), "*PASSWORD*".into()]).expect("data");
+    let data = rego::data(
+        &[],
+        &[
+            "api_key".into(),
+            "*PASSWORD*".into(),
+            "*SECRET*".into(),
+            "aws_*".into(),
+            "*_TOKEN".into(),
+        ],
+    )
+    .expect("data");
     let workload = r#"{"apiVersion":"run.ai/v2alpha1","kind":"TrainingWorkload","metadata":{"name":"w"},
-        "spec":{"environment":{"items":{"API_KEY":{"value":"a"},"MY_API_KEY":{"value":"b"},"db_password":{"value":"c"}}}}}"#;
-    let want: rego::Findings = ["API_KEY", "db_password"]
-        .iter()
-        .map(|n| {
-            (
-                "sensitive-literal".to_string(),
-                format!("spec.environment.items.{n}.value"),
-            )
-        })
-        .collect();
+        "spec":{"environment":{"items":{"API_KEY":{"value":"a"},"MY_API_KEY":{"value":"b"},"db_password":{"value":"c"},
+        "MY_SECRET_NAME":{"value":"d"},"aws_region":{"value":"e"},"GH_TOKEN":{"value":"f"},"TOKEN_TYPE":{"value":"g"},
+        "NOT_AWS_X":{"value":"h"},"EMPTY_TOKEN":{"value":""}}}}}"#;
+    let want: rego::Findings = [
+        "API_KEY",
+        "db_password",
+        "MY_SECRET_NAME",
+        "aws_region",
+        "GH_TOKEN",
+    ]
+    .iter()
+    .map(|n| {
+        (
+            "sensitive-literal".to_string(),
+            format!("spec.environment.items.{n}.value"),
+        )
+    })
+    .collect();
     let rvm = rego::Rvm::new(data.clone())
         .expect("compiles")
         .findings(workload)

@@ -46,6 +46,9 @@ pub fn data(catalog: &[SecretMetadata], sensitive_globs: &[String]) -> Result<Va
             }
         }
     }
+    // `contains` as {part: ""}: the policy tests all parts at once with `strings.replace_n`.
+    let contains: serde_json::Map<String, serde_json::Value> =
+        contains.into_iter().map(|x| (x, json!(""))).collect();
     let doc = json!({"catalog": catalog, "sensitive": {"exact": exact, "contains": contains, "prefix": prefix, "suffix": suffix}});
     Value::from_json_str(&doc.to_string()).map_err(|e| anyhow!("{e}"))
 }
