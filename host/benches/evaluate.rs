@@ -15,7 +15,7 @@ fn evaluate(c: &mut Criterion) {
         .expect("workload")
         .remove(0);
     let sub = bench::submission(&cluster, &doc).expect("submission");
-    let native = bench::native(&sub);
+    let native = bench::native::submission(&sub);
     let mut group = c.benchmark_group("evaluate");
     group.bench_function("native", |b| b.iter(|| black_box(guest::evaluate(&native))));
     for (label, limits) in [

@@ -8,7 +8,7 @@ fn main() {
     let doc = manifest::parse(bench::WORKLOAD, "workload.yaml")
         .expect("workload")
         .remove(0);
-    let native = bench::native(&bench::submission(&cluster, &doc).expect("submission"));
+    let native = bench::native::submission(&bench::submission(&cluster, &doc).expect("submission"));
     let n: usize = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())

@@ -108,7 +108,7 @@ fn mutated_workloads_and_policies_never_panic() {
     for doc in &docs {
         // REST API requests and AdmissionReviews do not name a namespace themselves.
         let namespace = doc.str_at("/metadata/namespace").unwrap_or("runai-team-a");
-        let base = bench::native(&Submission {
+        let base = bench::native::submission(&Submission {
             with_env: true,
             ..bench::submission_in(&cluster, doc.value.to_string(), namespace)
         });

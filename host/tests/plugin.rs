@@ -53,24 +53,15 @@ fn secret_reference_cases_through_wasmtime() {
             .evaluate(&to_wit(submission))
             .expect("the plugin runs")
             .unwrap_or_else(|e| panic!("{}: input error {e:?}", case.name));
-        // The component and the native build are the same logic: same messages too.
-        let messages: Vec<_> = decision.violations.iter().map(|v| &v.message).collect();
-        let native_messages: Vec<_> = native.violations.iter().map(|v| &v.message).collect();
-        assert_eq!(messages, native_messages, "{}", case.name);
-        assert_eq!(decision.patch, native.patch, "{}: the patch", case.name);
-        Observed::new(
-            decision
-                .violations
-                .iter()
-                .map(|v| (v.code.clone(), v.field.clone()))
-                .collect(),
-            decision
-                .warnings
-                .iter()
-                .map(|w| (w.code.clone(), w.field.clone()))
-                .collect(),
-            decision.startup.starts,
-        )
+        // The component and the native build are the same logic: the same decision in
+        // every field (messages, patch text, environment, startup), not only the findings.
+        assert_eq!(
+            host::bench::native::decision(&decision),
+            native,
+            "{}",
+            case.name
+        );
+        Observed::of(&native)
     });
 }
 
@@ -270,7 +261,8 @@ fn the_patch_text_is_the_same_natively_and_in_the_plugin() {
     let crd = r#"{"apiVersion":"run.ai/v2alpha1","kind":"TrainingWorkload","metadata":{"name":"w","namespace":"runai-team-a","labels":{"project":"team-a"}},"spec":{}}"#;
     for workload in [api, crd] {
         let submission = host::bench::submission_in(&cluster, workload.to_string(), "runai-team-a");
-        let native = guest::evaluate(&host::bench::native(&submission)).expect("native decides");
+        let native =
+            guest::evaluate(&host::bench::native::submission(&submission)).expect("native decides");
         let decision = plugin()
             .evaluate(&submission)
             .expect("the plugin runs")
@@ -278,4 +270,26 @@ fn the_patch_text_is_the_same_natively_and_in_the_plugin() {
         assert!(decision.patch.len() > 2, "{workload}: no defaults injected");
         assert_eq!(decision.patch, native.patch, "{workload}");
     }
+}
+
+/// `host bench` times nothing unless the native logic and the plugin decide its workload
+/// alike in every field: a plugin that decides otherwise is refused, by name of the part.
+#[test]
+fn the_benchmark_refuses_a_plugin_that_decides_otherwise() {
+    let cluster = host::bench::cluster().expect("cluster");
+    let doc = host::manifest::parse(host::bench::WORKLOAD, "workload.yaml")
+        .expect("workload")
+        .remove(0);
+    let sub = host::bench::submission(&cluster, &doc).expect("submission");
+    host::bench::check_native_agreement(plugin(), &sub).expect("the built-in plugin agrees");
+    let other = Plugin::load(
+        include_bytes!(env!("HOSTILE_WASM")),
+        "hostile plugin",
+        Limits::default(),
+    )
+    .expect("loads");
+    let err = host::bench::check_native_agreement(&other, &sub)
+        .expect_err("a plugin deciding otherwise is refused")
+        .to_string();
+    assert!(err.contains("their workload differ"), "{err}");
 }
