@@ -117,8 +117,22 @@ fn cluster_wide_propagation_scenario() {
             .unwrap()
             .contains("adm set secret db --cluster-wide")
     );
-    // The project's own secret survived every step, untouched.
+    // 7. deleting the source removes the copies: set it cluster-wide again, then delete it.
+    s.ok(&["adm", "set", "secret", "db", "--cluster-wide"]);
+    assert_eq!(s.submit("DB_PASSWORD=SECRET:db,password").0, 0);
+    let out = s.ok(&["secret", "delete", "db", "-n", "runai"]);
+    assert!(out.contains("secret runai/db deleted"), "{out}");
+    assert!(
+        out.contains("copies were removed from 1 project namespace(s): runai-team-a"),
+        "{out}"
+    );
+    let (code, r) = s.submit("DB_PASSWORD=SECRET:db,password");
+    assert_eq!(code, 1, "{r}");
+    assert_eq!(r[0]["violations"][0]["code"], "secret-not-found");
+    assert!(!s.ok(&["secret", "list"]).contains("runai/db"));
+    // The project's own secret survived every step, untouched, and shadows nothing now.
     let list = s.ok(&["secret", "list", "-n", "runai-team-b"]);
+    assert!(!list.contains("shadows"), "{list}");
     assert!(
         list.contains("runai-team-b") && list.contains("token") && list.contains("own"),
         "{list}"
@@ -140,6 +154,17 @@ fn cluster_wide_propagation_scenario() {
 fn errors_change_nothing_and_exit_2() {
     let s = State::new("errors");
     s.ok(&["project", "create", "team-a"]);
+    s.ok(&["project", "create", "team-b"]);
+    s.ok(&["apply", "-f", &s.file("shared.yaml", SHARED)]);
+    s.ok(&["adm", "set", "secret", "db", "--cluster-wide"]);
+    s.ok(&[
+        "apply",
+        "-f",
+        &s.file(
+            "token.yaml",
+            "apiVersion: v1\nkind: Secret\nmetadata: {name: token, namespace: runai-team-b}\n",
+        ),
+    ]);
     let before = s.state_json();
     let bad = s.file(
         "bad.yaml",
@@ -162,6 +187,19 @@ fn errors_change_nothing_and_exit_2() {
         (vec!["project", "create", "team-a"], "already exists"),
         (vec!["project", "create", "Team_A"], "not a DNS-1123 label"),
         (vec!["project", "delete", "nope"], "does not exist"),
+        (
+            vec!["secret", "delete", "db", "-n", "runai-team-a"],
+            "is a copy of runai/db, kept there by its cluster-wide propagation",
+        ),
+        (
+            vec!["secret", "delete", "nope", "-n", "runai"],
+            "there is no secret `nope` in namespace runai",
+        ),
+        (
+            vec!["secret", "delete", "token", "-n", "runai"],
+            "there is no secret `token` in namespace runai (it exists in runai-team-b)",
+        ),
+        (vec!["secret", "delete", "db"], "--namespace"),
         (
             vec!["apply", "-f", &bad],
             "`metadata.name` `Bad_Name` is not a DNS-1123 subdomain",

@@ -1,4 +1,4 @@
-//! apply, project, secret list, adm: the commands that change or show the state.
+//! apply, project, secret list|delete, adm: the commands that change or show the state.
 
 use super::evaluate::load_plugin;
 use crate::cluster::ops::Propagation;
@@ -108,6 +108,19 @@ pub fn secret_list(dir: &Path, only: Option<&str>) -> Result<u8> {
                 s.keys.join(",")
             );
         }
+    }
+    Ok(0)
+}
+
+pub fn secret_delete(dir: &Path, namespace: &str, name: &str) -> Result<u8> {
+    let d = StateDir::new(dir).update(|c| c.delete_secret(namespace, name))?;
+    println!("secret {namespace}/{name} deleted");
+    if !d.copies.is_empty() {
+        println!(
+            "its cluster-wide copies were removed from {} project namespace(s): {}",
+            d.copies.len(),
+            d.copies.join(", ")
+        );
     }
     Ok(0)
 }

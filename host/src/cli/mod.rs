@@ -88,7 +88,7 @@ enum Command {
     /// Create, delete or list projects in the state.
     #[command(subcommand)]
     Project(ProjectCommand),
-    /// List secrets in the state: names, keys, type and origin, never values.
+    /// List secrets in the state (names, keys, type and origin, never values), or delete one.
     #[command(subcommand)]
     Secret(SecretCommand),
     /// Administrator commands, as `runai-adm`.
@@ -146,10 +146,19 @@ enum ProjectCommand {
 
 #[derive(Subcommand)]
 enum SecretCommand {
+    /// Names, keys, type and origin of the secrets per namespace, never values.
     List {
         /// Only this namespace [default: all]
         #[arg(short = 'n', long)]
         namespace: Option<String>,
+    },
+    /// Delete a namespace's own secret; deleting a cluster-wide source in `runai`
+    /// removes its copies from every project namespace.
+    Delete {
+        name: String,
+        /// The secret's namespace.
+        #[arg(short = 'n', long, required = true)]
+        namespace: String,
     },
 }
 
@@ -264,6 +273,9 @@ fn run(cli: Cli) -> Result<u8> {
         }
         Command::Secret(SecretCommand::List { namespace }) => {
             cluster_state::secret_list(&state_dir(cli.state), namespace.as_deref())
+        }
+        Command::Secret(SecretCommand::Delete { name, namespace }) => {
+            cluster_state::secret_delete(&state_dir(cli.state), &namespace, &name)
         }
         Command::Adm(AdmCommand::Set(AdmObject::Secret { name, .. })) => {
             cluster_state::set_cluster_wide(&state_dir(cli.state), &name)

@@ -1,5 +1,5 @@
-//! Changes to the cluster: projects, and `runai-adm set|remove secret NAME
-//! --cluster-wide` (SPEC §5). Copies are derived from the labelled source (see
+//! Changes to the cluster: projects, deleting secrets, and `runai-adm set|remove secret
+//! NAME --cluster-wide` (SPEC §5). Copies are derived from the labelled source (see
 //! `Cluster::catalog`), so these only change the source and report what follows.
 
 use super::secret::CLUSTER_WIDE_LABEL;
@@ -19,25 +19,38 @@ pub struct Propagation {
     pub conflicts: Vec<String>,
 }
 
+/// What `secret delete` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deletion {
+    /// Project namespaces whose propagated copy went with a cluster-wide source.
+    pub copies: Vec<String>,
+}
+
 impl Cluster {
+    /// Namespaces other than `except` that hold their own secret `name`, as a hint
+    /// for an error: " (it exists in a, b...)", or nothing.
+    fn found_elsewhere(&self, name: &str, except: &str, note: &str) -> String {
+        let elsewhere: Vec<&str> = self
+            .secrets
+            .keys()
+            .filter(|(ns, n)| n == name && ns != except)
+            .map(|(ns, _)| ns.as_str())
+            .collect();
+        if elsewhere.is_empty() {
+            String::new()
+        } else {
+            format!(" (it exists in {}{note})", elsewhere.join(", "))
+        }
+    }
+
     fn source_in_runai(&mut self, name: &str, verb: &str) -> Result<&mut super::secret::Secret> {
         let key = (SYSTEM_NAMESPACE.to_string(), name.to_string());
         if !self.secrets.contains_key(&key) {
-            // Only a failure looks through the other namespaces, for the hint.
-            let elsewhere: Vec<String> = self
-                .secrets
-                .keys()
-                .filter(|(ns, n)| n == name && ns != SYSTEM_NAMESPACE)
-                .map(|(ns, _)| ns.clone())
-                .collect();
-            let found = if elsewhere.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " (it exists in {}; only secrets in {SYSTEM_NAMESPACE} propagate)",
-                    elsewhere.join(", ")
-                )
-            };
+            let found = self.found_elsewhere(
+                name,
+                SYSTEM_NAMESPACE,
+                &format!("; only secrets in {SYSTEM_NAMESPACE} propagate"),
+            );
             bail!(
                 "cannot {verb} secret `{name}` cluster-wide: there is no secret `{name}` in namespace \
                  {SYSTEM_NAMESPACE}{found}; create it there first (`host apply -f secret.yaml`)"
@@ -46,6 +59,36 @@ impl Cluster {
         self.secrets
             .get_mut(&key)
             .ok_or_else(|| anyhow!("secret `{name}` vanished from namespace {SYSTEM_NAMESPACE}"))
+    }
+
+    /// Deletes a namespace's own secret. Deleting a cluster-wide source removes its
+    /// copies (SPEC §5); a copy itself cannot be deleted, only its source or the
+    /// propagation.
+    pub fn delete_secret(&mut self, namespace: &str, name: &str) -> Result<Deletion> {
+        let key = (namespace.to_string(), name.to_string());
+        let Some(secret) = self.secrets.get(&key) else {
+            if self
+                .catalog(namespace)
+                .iter()
+                .any(|s| s.name == name && s.cluster_wide_copy)
+            {
+                bail!(
+                    "secret `{name}` in namespace {namespace} is a copy of {SYSTEM_NAMESPACE}/{name}, \
+                     kept there by its cluster-wide propagation: delete the source \
+                     (`host secret delete {name} -n {SYSTEM_NAMESPACE}`) or stop propagating it \
+                     (`host adm remove secret {name} --cluster-wide`)"
+                );
+            }
+            let found = self.found_elsewhere(name, namespace, "");
+            bail!("there is no secret `{name}` in namespace {namespace}{found}");
+        };
+        let copies = if namespace == SYSTEM_NAMESPACE && secret.is_cluster_wide() {
+            self.spread(name).0
+        } else {
+            Vec::new()
+        };
+        self.secrets.remove(&key);
+        Ok(Deletion { copies })
     }
 
     /// Which project namespaces receive copies of `name`, and which keep their own.
