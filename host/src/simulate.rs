@@ -57,7 +57,7 @@ pub fn check_policies(plugin: &Plugin, cluster: &Cluster) -> Result<()> {
     bail!("invalid policies:\n  {}", lines.join("\n  "))
 }
 
-fn input_error(source: &str, e: InputError) -> anyhow::Error {
+pub fn input_error(source: &str, e: InputError) -> anyhow::Error {
     if e.field.is_empty() {
         anyhow!("{source}: {}", e.message)
     } else {
@@ -106,7 +106,11 @@ pub fn simulate_one(
 }
 
 /// The namespace and project a workload lands in, from what its document says.
-fn placement(cluster: &Cluster, id: &WorkloadId, source: &str) -> Result<(String, Option<String>)> {
+pub fn placement(
+    cluster: &Cluster,
+    id: &WorkloadId,
+    source: &str,
+) -> Result<(String, Option<String>)> {
     let known = || {
         let names: Vec<&str> = cluster.projects.keys().map(String::as_str).collect();
         if names.is_empty() {

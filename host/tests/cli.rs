@@ -470,4 +470,91 @@ fn bench_measures_every_scenario_with_the_command_line_limits() {
         ]
     );
     assert_eq!(report["ratios"].as_array().map(Vec::len), Some(5));
+    assert_eq!(report["workload"], "policies/bench/workload.yaml");
+    assert_eq!(
+        report["policies"],
+        "TrainingPolicy + V2Policy + SecretPolicy"
+    );
+    assert_eq!(report["regorus_skipped"], Value::Null);
+    assert_eq!(report["ratios"][0]["target"], "<= 2.0");
+}
+
+/// A policy author's own workload and policies, like `kwctl bench`: placed as `simulate`
+/// places it; regorus only where the Rego stands in for the plugin; no targets, which
+/// are stated for the built-in set-up.
+#[test]
+fn bench_measures_a_given_workload_on_a_given_cluster() {
+    let scenarios = |report: &Value| -> Vec<String> {
+        report["scenarios"]
+            .as_array()
+            .expect("scenarios")
+            .iter()
+            .map(|s| s["name"].as_str().expect("name").to_string())
+            .collect()
+    };
+    let bench = |args: &[&str]| -> Value {
+        let mut all = vec!["bench", "--seconds", "0.1", "--json"];
+        all.extend_from_slice(args);
+        let out = host(&all);
+        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+        serde_json::from_slice(&out.stdout).expect("a JSON report")
+    };
+
+    let crd = bench(&["policies/examples/train-ok.yaml"]);
+    assert_eq!(crd["workload"], "policies/examples/train-ok.yaml");
+    assert_eq!(crd["namespace"], "runai-team-a");
+    assert_eq!(crd["policies"], "SecretPolicy");
+    assert_eq!(scenarios(&crd).len(), 6, "{crd}");
+    assert!(
+        crd["ratios"]
+            .as_array()
+            .expect("ratios")
+            .iter()
+            .all(|r| r["target"].is_null())
+    );
+
+    let pod = bench(&["tests/workloads/pod-broken.yaml"]);
+    assert_eq!(scenarios(&pod).len(), 5, "{pod}");
+    assert!(!scenarios(&pod).iter().any(|s| s.contains("regorus")));
+    assert_eq!(
+        pod["regorus_skipped"],
+        "the Rego policy reads Run:ai workload CRDs only"
+    );
+    assert_eq!(pod["ratios"].as_array().map(Vec::len), Some(4));
+
+    // A policy default the Rego cannot see (it reads the workload as submitted): the
+    // Rego no longer finds what the plugin finds, so it is not measured.
+    let policy = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-default.yaml");
+    std::fs::write(
+        &policy,
+        "apiVersion: run.ai/v2alpha1\nkind: TrainingPolicy\nmetadata: {name: d, namespace: runai-team-a}\n\
+         spec: {environment: {items: {API_TOKEN: {value: plain-text}}}}\n",
+    )
+    .expect("write the policy");
+    let policy = policy.display().to_string();
+    let defaulted = bench(&["policies/examples/train-ok.yaml", "--policy", &policy]);
+    assert_eq!(scenarios(&defaulted).len(), 5, "{defaulted}");
+    assert!(
+        defaulted["regorus_skipped"]
+            .as_str()
+            .is_some_and(|r| r.contains("differ from the plugin's")),
+        "{defaulted}"
+    );
+
+    // The benchmark workload on the demo cluster plus one more policy file.
+    let extra = bench(&["--policy", "policies/bench/policies.yaml"]);
+    assert_eq!(extra["workload"], "policies/bench/workload.yaml");
+    assert_eq!(
+        extra["policies"],
+        "TrainingPolicy + V2Policy + SecretPolicy"
+    );
+
+    for (args, needle) in [
+        (&["bench", "nope.yaml"][..], "nope.yaml"),
+        (&["bench", "--cluster", "nope.yaml"][..], "nope.yaml"),
+    ] {
+        let out = host(args);
+        assert_eq!(code(&out), 2, "{args:?}");
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+    }
 }

@@ -152,10 +152,37 @@ pub fn test(
 
 /// `host bench`, run from the repository (the Rego agreement reads its fixtures). The
 /// plugin and limits of the command line are "containment on".
-pub fn bench(args: &PluginArgs, seconds: f64, json: bool) -> Result<u8> {
+/// `host bench`: the built-in set-up, or a workload and cluster chosen as `simulate`
+/// chooses them (with no workload, the benchmark workload on that cluster).
+pub fn bench(
+    args: &PluginArgs,
+    state: Option<&PathBuf>,
+    cluster: &ClusterArgs,
+    workload: Option<&PathBuf>,
+    seconds: f64,
+    json: bool,
+) -> Result<u8> {
     if !(seconds > 0.0 && seconds.is_finite()) {
         bail!("--seconds {seconds}: expected a positive number of seconds");
     }
+    let customised = state.is_some() || cluster.cluster.is_some() || !cluster.policies.is_empty();
+    let setup = match (workload, customised) {
+        (None, false) => crate::bench::Setup::builtin()?,
+        (workload, _) => {
+            let doc = match workload {
+                Some(path) => manifest::read_file(path)?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| anyhow::anyhow!("{}: no document to measure", path.display()))?,
+                None => crate::bench::Setup::builtin()?.doc,
+            };
+            crate::bench::Setup {
+                cluster: load_cluster(state, cluster)?,
+                doc,
+                builtin: false,
+            }
+        }
+    };
     let (plugin, bytes, name) = load_plugin(args)?;
     let report = crate::bench::run(
         std::path::Path::new("."),
@@ -163,6 +190,7 @@ pub fn bench(args: &PluginArgs, seconds: f64, json: bool) -> Result<u8> {
         &plugin,
         &bytes,
         &name,
+        &setup,
     )?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -108,6 +108,12 @@ enum Command {
     /// Evaluations per second and latency percentiles of the plugin, side by side with
     /// the same logic compiled natively and an equivalent Rego policy on regorus.
     Bench {
+        /// A workload to measure (YAML or JSON, any form `simulate` reads; the first
+        /// document) [default: the built-in benchmark workload and policies]
+        #[arg(value_name = "WORKLOAD")]
+        workload: Option<PathBuf>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
         /// Seconds to measure each scenario.
         #[arg(long, default_value_t = 2.0)]
         seconds: f64,
@@ -250,7 +256,19 @@ fn run(cli: Cli) -> Result<u8> {
             evaluate::submit(&plugin, cli.state.as_ref(), &cluster, args, output)
         }
         Command::Inspect => evaluate::inspect(&plugin),
-        Command::Bench { seconds, json } => evaluate::bench(&plugin, seconds, json),
+        Command::Bench {
+            workload,
+            cluster,
+            seconds,
+            json,
+        } => evaluate::bench(
+            &plugin,
+            cli.state.as_ref(),
+            &cluster,
+            workload.as_ref(),
+            seconds,
+            json,
+        ),
         Command::Test {
             paths,
             format,

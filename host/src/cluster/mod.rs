@@ -183,10 +183,15 @@ impl Cluster {
     }
 
     /// The policies that apply in `namespace`: its own and those of `runai`.
-    pub fn policies_for(&self, namespace: &str) -> Vec<PolicyDocument> {
+    /// The policies that apply in `namespace`: its own and the system namespace's.
+    pub fn policies_in<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = &'a Policy> {
         self.policies
             .iter()
-            .filter(|p| p.namespace == namespace || p.namespace == SYSTEM_NAMESPACE)
+            .filter(move |p| p.namespace == namespace || p.namespace == SYSTEM_NAMESPACE)
+    }
+
+    pub fn policies_for(&self, namespace: &str) -> Vec<PolicyDocument> {
+        self.policies_in(namespace)
             .map(|p| PolicyDocument {
                 source: p.source.clone(),
                 json: p.json.clone(),

@@ -31,10 +31,9 @@ impl Cluster {
     /// for an error: " (it exists in a, b...)", or nothing.
     fn found_elsewhere(&self, name: &str, except: &str, note: &str) -> String {
         let elsewhere: Vec<&str> = self
-            .secrets
-            .keys()
-            .filter(|(ns, n)| n == name && ns != except)
-            .map(|(ns, _)| ns.as_str())
+            .namespaces_with_secret(name, except)
+            .into_iter()
+            .map(|s| s.namespace.as_str())
             .collect();
         if elsewhere.is_empty() {
             String::new()
