@@ -39,16 +39,8 @@ fn evaluate(c: &mut Criterion) {
             b.iter(|| black_box(plugin.evaluate(&sub).expect("evaluates")))
         });
     }
-    let data = rego::data(
-        &sub.secrets,
-        &[
-            "*PASSWORD*".into(),
-            "*TOKEN*".into(),
-            "*SECRET*".into(),
-            "*_KEY".into(),
-        ],
-    )
-    .expect("data");
+    let globs = bench::sensitive_globs(&cluster).expect("the baseline's globs");
+    let data = rego::data(&sub.secrets, &globs).expect("data");
     let mut rvm = rego::Rvm::new(data).expect("rvm");
     group.bench_function("regorus RVM", |b| {
         b.iter(|| black_box(rvm.eval(&sub.workload).expect("evaluates")))

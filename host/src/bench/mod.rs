@@ -235,7 +235,7 @@ pub fn submission_in(cluster: &Cluster, workload: String, namespace: &str) -> Su
 }
 
 /// The SecretPolicy globs the Rego data carries, from the demo baseline.
-fn sensitive_globs(cluster: &Cluster) -> Result<Vec<String>> {
+pub fn sensitive_globs(cluster: &Cluster) -> Result<Vec<String>> {
     let baseline = cluster
         .policies
         .iter()
