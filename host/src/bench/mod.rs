@@ -1,8 +1,10 @@
 //! `host bench`: the plugin's evaluation speed, side by side in one run: the same
 //! logic compiled natively, the component in a reused instance and in a fresh
 //! instance per evaluation (each with containment on and off), and regorus running
-//! an equivalent Rego policy. The Rego policy must agree with the plugin on every
-//! fixture first: a benchmark of a policy that decides differently proves nothing.
+//! an equivalent Rego policy; on the built-in set-up or on a given workload and cluster.
+//! Every path must decide alike first (the native logic and the component in every
+//! field, the Rego policy on every fixture and on the workload measured): a benchmark of
+//! logic that decides differently proves nothing.
 
 pub mod native;
 pub mod rego;
