@@ -31,6 +31,9 @@ pub struct Step {
     /// `adm: {set: NAME}` / `adm: {remove: NAME}`: `runai-adm ... secret NAME --cluster-wide`.
     #[serde(default)]
     pub adm: Option<AdmStep>,
+    /// `secret: {delete: NAME, namespace: NS}`: `host secret delete NAME -n NS`.
+    #[serde(default)]
+    pub secret: Option<SecretStep>,
     #[serde(default)]
     pub submit: Option<SubmitStep>,
     /// A workload of any form: a file or an inline document.
@@ -65,6 +68,13 @@ pub struct AdmStep {
     pub set: Option<String>,
     #[serde(default)]
     pub remove: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretStep {
+    pub delete: String,
+    pub namespace: String,
 }
 
 #[derive(Debug, Deserialize)]

@@ -114,6 +114,8 @@ fn step_name(step: &Step, i: usize) -> String {
             "project {}",
             p.create.as_deref().map_or("delete", |_| "create")
         )
+    } else if let Some(d) = &step.secret {
+        format!("secret delete {}/{}", d.namespace, d.delete)
     } else {
         "adm".to_string()
     };
@@ -147,6 +149,8 @@ fn change(step: &Step, cluster: &mut Cluster, dir: &Path, at: &str, plugin: &Plu
             (None, Some(name)) => drop(cluster.remove_cluster_wide(name)?),
             _ => bail!("`{at}.adm`: expected exactly one of `set` and `remove`"),
         }
+    } else if let Some(d) = &step.secret {
+        cluster.delete_secret(&d.namespace, &d.delete)?;
     }
     Ok(())
 }
@@ -220,6 +224,7 @@ pub fn run(plugin: &Plugin, path: &Path, suite: &Suite) -> SuiteResult {
             step.apply.is_some(),
             step.project.is_some(),
             step.adm.is_some(),
+            step.secret.is_some(),
             step.submit.is_some(),
             step.simulate.is_some(),
         ];
@@ -227,7 +232,7 @@ pub fn run(plugin: &Plugin, path: &Path, suite: &Suite) -> SuiteResult {
             cases.push(CaseResult {
                 name: case,
                 failures: vec![format!(
-                    "  `{at}`: expected exactly one of apply, project, adm, submit, simulate\n"
+                    "  `{at}`: expected exactly one of apply, project, adm, secret, submit, simulate\n"
                 )],
             });
             break;
