@@ -103,12 +103,12 @@ pub fn check_native_agreement(plugin: &Plugin, sub: &Submission) -> Result<()> {
         let through_wasm = plugin.evaluate(&asked)?.map_err(|e| anyhow!("{e:?}"))?;
         if let Some(part) = native::first_difference(&reference, &native::decision(&through_wasm)) {
             bail!(
-                "the native logic and the plugin decide the benchmark workload differently: \
+                "the native logic and the plugin decide the workload measured differently: \
                  their {part} differ (with-env {with_env})"
             );
         }
         if !with_env && !reference.env.is_empty() {
-            bail!("the benchmark workload's environment is resolved though not asked for");
+            bail!("the environment of the workload measured is resolved though not asked for");
         }
     }
     Ok(())
