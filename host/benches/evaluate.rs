@@ -5,15 +5,12 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use host::bench::{self, rego};
-use host::manifest;
 use host::plugin::{BUILTIN, Limits, Options, Plugin};
 use std::hint::black_box;
 
 fn evaluate(c: &mut Criterion) {
     let cluster = bench::cluster().expect("cluster");
-    let doc = manifest::parse(bench::WORKLOAD, "workload.yaml")
-        .expect("workload")
-        .remove(0);
+    let doc = bench::workload().expect("workload");
     let sub = bench::submission(&cluster, &doc).expect("submission");
     let native = bench::native::submission(&sub);
     let mut group = c.benchmark_group("evaluate");

@@ -1,13 +1,11 @@
 //! Evaluates the benchmark workload with the plugin's logic compiled natively, in a
 //! loop, for a profiler: `valgrind --tool=callgrind target/release/examples/profile_native 300`.
 
-use host::{bench, manifest};
+use host::bench;
 
 fn main() {
     let cluster = bench::cluster().expect("cluster");
-    let doc = manifest::parse(bench::WORKLOAD, "workload.yaml")
-        .expect("workload")
-        .remove(0);
+    let doc = bench::workload().expect("workload");
     let native = bench::native::submission(&bench::submission(&cluster, &doc).expect("submission"));
     let n: usize = std::env::args()
         .nth(1)

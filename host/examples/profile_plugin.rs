@@ -6,8 +6,8 @@
 //! instantiates and drops another one before each call), `instantiate` only creates and
 //! drops instances.
 
+use host::bench;
 use host::plugin::{Limits, Options, Plugin};
-use host::{bench, manifest};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -26,9 +26,7 @@ fn main() {
     let plugin = Plugin::load_with(host::plugin::BUILTIN, "built-in plugin", &options)
         .expect("plugin loads");
     let cluster = bench::cluster().expect("cluster");
-    let doc = manifest::parse(bench::WORKLOAD, "workload.yaml")
-        .expect("workload")
-        .remove(0);
+    let doc = bench::workload().expect("workload");
     let submission = bench::submission(&cluster, &doc).expect("submission");
     if flags.iter().any(|f| f == "instantiate") {
         for _ in 0..n {

@@ -277,9 +277,7 @@ fn the_patch_text_is_the_same_natively_and_in_the_plugin() {
 #[test]
 fn the_benchmark_refuses_a_plugin_that_decides_otherwise() {
     let cluster = host::bench::cluster().expect("cluster");
-    let doc = host::manifest::parse(host::bench::WORKLOAD, "workload.yaml")
-        .expect("workload")
-        .remove(0);
+    let doc = host::bench::workload().expect("workload");
     let sub = host::bench::submission(&cluster, &doc).expect("submission");
     host::bench::check_native_agreement(plugin(), &sub).expect("the built-in plugin agrees");
     let other = Plugin::load(

@@ -11,7 +11,7 @@ pub mod rego;
 
 use crate::cluster::{Cluster, load_documents};
 use crate::manifest::{self, Document};
-use crate::plugin::{Instance, Limits, Options, Plugin, Submission};
+use crate::plugin::{Decision, Instance, Limits, Options, Plugin, Submission};
 use crate::{demo, simulate};
 use anyhow::{Result, anyhow, bail};
 use serde::Serialize;
@@ -91,8 +91,10 @@ fn fresh<'a>(plugin: &'a Plugin, sub: &'a Submission) -> Run<'a> {
 }
 
 /// The native logic and `plugin` decide `sub` alike in every field, with the environment
-/// asked for (so that it is compared too) and without it (what a gateway asks).
-pub fn check_native_agreement(plugin: &Plugin, sub: &Submission) -> Result<()> {
+/// asked for (so that it is compared too) and without it (what a gateway asks, and what
+/// is measured). Returns the plugin's decision of `sub` as given.
+pub fn check_native_agreement(plugin: &Plugin, sub: &Submission) -> Result<Decision> {
+    let mut measured = None;
     for with_env in [true, false] {
         let asked = Submission {
             with_env,
@@ -110,8 +112,11 @@ pub fn check_native_agreement(plugin: &Plugin, sub: &Submission) -> Result<()> {
         if !with_env && !reference.env.is_empty() {
             bail!("the environment of the workload measured is resolved though not asked for");
         }
+        if with_env == sub.with_env {
+            measured = Some(through_wasm);
+        }
     }
-    Ok(())
+    measured.ok_or_else(|| anyhow!("the workload measured was not evaluated"))
 }
 
 /// Runs every scenario for about `budget` in all, interleaved in short rounds so that
@@ -167,6 +172,31 @@ pub fn cluster() -> Result<Cluster> {
     Ok(cluster)
 }
 
+/// The benchmark workload, as the document `policies/bench/workload.yaml`.
+pub fn workload() -> Result<Document> {
+    manifest::parse(WORKLOAD, "policies/bench/workload.yaml")?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow!("policies/bench/workload.yaml holds no document"))
+}
+
+/// Whether `doc` is a Run:ai workload CRD (form A), the only form the Rego reads.
+fn is_workload_crd(doc: &Document) -> bool {
+    doc.str_at("/apiVersion")
+        .is_some_and(|v| v.starts_with("run.ai/"))
+        && doc.kind().ends_with("Workload")
+}
+
+/// The plugin's findings of the codes the Rego implements, in the Rego's shape.
+fn plugin_findings(decision: &Decision) -> rego::Findings {
+    decision
+        .violations
+        .iter()
+        .filter(|v| REGO_CODES.contains(&v.code.as_str()))
+        .map(|v| (v.code.clone(), v.field.clone()))
+        .collect()
+}
+
 /// What is measured: one workload document on a cluster.
 pub struct Setup {
     pub cluster: Cluster,
@@ -180,7 +210,7 @@ impl Setup {
     pub fn builtin() -> Result<Self> {
         Ok(Setup {
             cluster: cluster()?,
-            doc: manifest::parse(WORKLOAD, "policies/bench/workload.yaml")?.remove(0),
+            doc: workload()?,
             builtin: true,
         })
     }
@@ -254,7 +284,7 @@ pub fn sensitive_globs(cluster: &Cluster) -> Result<Vec<String>> {
 
 /// Form A workload fixtures of the repository (the forms the Rego policy reads).
 pub fn fixtures(root: &Path) -> Result<Vec<Document>> {
-    let mut docs = manifest::parse(WORKLOAD, "policies/bench/workload.yaml")?;
+    let mut docs = vec![workload()?];
     for dir in ["policies/examples", "tests/workloads", "tests/fixtures"] {
         let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
             continue;
@@ -266,11 +296,7 @@ pub fn fixtures(root: &Path) -> Result<Vec<Document>> {
             .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         {
             for doc in manifest::read_file(&path)? {
-                if doc
-                    .str_at("/apiVersion")
-                    .is_some_and(|v| v.starts_with("run.ai/"))
-                    && doc.kind().ends_with("Workload")
-                {
+                if is_workload_crd(&doc) {
                     docs.push(doc);
                 }
             }
@@ -287,13 +313,7 @@ pub fn check_agreement(plugin: &Plugin, docs: &[Document]) -> Result<usize> {
     let mut checked = 0;
     for doc in docs {
         let outcome = simulate::simulate_one(plugin, &cluster, doc, None)?;
-        let ours: rego::Findings = outcome
-            .decision
-            .violations
-            .iter()
-            .filter(|v| REGO_CODES.contains(&v.code.as_str()))
-            .map(|v| (v.code.clone(), v.field.clone()))
-            .collect();
+        let ours = plugin_findings(&outcome.decision);
         let data = rego::data(&cluster.catalog(&outcome.namespace), &globs)?;
         let json = doc.value.to_string();
         let rvm = rego::Rvm::new(data.clone())?.findings(&json)?;
@@ -318,13 +338,12 @@ pub fn check_agreement(plugin: &Plugin, docs: &[Document]) -> Result<usize> {
 /// The Rego baseline for this set-up, or why it cannot stand in for the plugin here:
 /// the Rego reads Run:ai workload CRDs only, mirrors only the SecretPolicy checks, and
 /// must find what the plugin finds on this very workload.
-fn rego_for(plugin: &Plugin, setup: &Setup, sub: &Submission) -> Result<Result<rego::Rvm, String>> {
-    let doc = &setup.doc;
-    if !(doc
-        .str_at("/apiVersion")
-        .is_some_and(|v| v.starts_with("run.ai/"))
-        && doc.kind().ends_with("Workload"))
-    {
+fn rego_for(
+    setup: &Setup,
+    sub: &Submission,
+    decision: &Decision,
+) -> Result<Result<rego::Rvm, String>> {
+    if !is_workload_crd(&setup.doc) {
         return Ok(Err(
             "the Rego policy reads Run:ai workload CRDs only".to_string()
         ));
@@ -337,17 +356,8 @@ fn rego_for(plugin: &Plugin, setup: &Setup, sub: &Submission) -> Result<Result<r
         Ok(data) => data,
         Err(e) => return Ok(Err(e.to_string())),
     };
-    let decision = plugin
-        .evaluate(sub)?
-        .map_err(|e| simulate::input_error(&doc.source, e))?;
-    let ours: rego::Findings = decision
-        .violations
-        .iter()
-        .filter(|v| REGO_CODES.contains(&v.code.as_str()))
-        .map(|v| (v.code.clone(), v.field.clone()))
-        .collect();
     let mut rvm = rego::Rvm::new(data)?;
-    if rvm.findings(&sub.workload)? != ours {
+    if rvm.findings(&sub.workload)? != plugin_findings(decision) {
         return Ok(Err(
             "the Rego policy's findings on this workload differ from the plugin's (policy \
              defaults and rules beyond the SecretPolicy's checks are the plugin's alone)"
@@ -383,8 +393,8 @@ pub fn run(
     let sub = submission_for(contained, &setup.cluster, &setup.doc)?;
     let native_sub = native::submission(&sub);
     // The same decision on every path, or the comparison is meaningless.
-    check_native_agreement(contained, &sub)?;
-    let (mut rvm, regorus_skipped) = match rego_for(contained, setup, &sub)? {
+    let decision = check_native_agreement(contained, &sub)?;
+    let (mut rvm, regorus_skipped) = match rego_for(setup, &sub, &decision)? {
         Ok(rvm) => (Some(rvm), None),
         Err(reason) => (None, Some(reason)),
     };

@@ -150,10 +150,10 @@ pub fn test(
     Ok(if failed == 0 { 0 } else { 1 })
 }
 
-/// `host bench`, run from the repository (the Rego agreement reads its fixtures). The
-/// plugin and limits of the command line are "containment on".
 /// `host bench`: the built-in set-up, or a workload and cluster chosen as `simulate`
-/// chooses them (with no workload, the benchmark workload on that cluster).
+/// chooses them (with no workload, the benchmark workload on that cluster). The plugin
+/// and limits of the command line are "containment on"; the Rego's agreement is checked
+/// on the fixtures under the working directory (the repository's, when run from it).
 pub fn bench(
     args: &PluginArgs,
     state: Option<&PathBuf>,
@@ -174,7 +174,7 @@ pub fn bench(
                     .into_iter()
                     .next()
                     .ok_or_else(|| anyhow::anyhow!("{}: no document to measure", path.display()))?,
-                None => crate::bench::Setup::builtin()?.doc,
+                None => crate::bench::workload()?,
             };
             crate::bench::Setup {
                 cluster: load_cluster(state, cluster)?,

@@ -183,13 +183,13 @@ impl Cluster {
     }
 
     /// The policies that apply in `namespace`: its own and those of `runai`.
-    /// The policies that apply in `namespace`: its own and the system namespace's.
     pub fn policies_in<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = &'a Policy> {
         self.policies
             .iter()
             .filter(move |p| p.namespace == namespace || p.namespace == SYSTEM_NAMESPACE)
     }
 
+    /// Those policies as the plugin receives them.
     pub fn policies_for(&self, namespace: &str) -> Vec<PolicyDocument> {
         self.policies_in(namespace)
             .map(|p| PolicyDocument {
