@@ -91,32 +91,33 @@ fn fresh<'a>(plugin: &'a Plugin, sub: &'a Submission) -> Run<'a> {
 }
 
 /// The native logic and `plugin` decide `sub` alike in every field, with the environment
-/// asked for (so that it is compared too) and without it (what a gateway asks, and what
-/// is measured). Returns the plugin's decision of `sub` as given.
+/// asked for (so that it is compared too) and without it (what a gateway asks). Returns
+/// the plugin's decision of `sub` as given, the one measured.
 pub fn check_native_agreement(plugin: &Plugin, sub: &Submission) -> Result<Decision> {
-    let mut measured = None;
-    for with_env in [true, false] {
-        let asked = Submission {
-            with_env,
+    decide_alike(
+        plugin,
+        &Submission {
+            with_env: !sub.with_env,
             ..sub.clone()
-        };
-        let reference =
-            guest::evaluate(&native::submission(&asked)).map_err(|e| anyhow!("{e:?}"))?;
-        let through_wasm = plugin.evaluate(&asked)?.map_err(|e| anyhow!("{e:?}"))?;
-        if let Some(part) = native::first_difference(&reference, &native::decision(&through_wasm)) {
-            bail!(
-                "the native logic and the plugin decide the workload measured differently: \
-                 their {part} differ (with-env {with_env})"
-            );
-        }
-        if !with_env && !reference.env.is_empty() {
-            bail!("the environment of the workload measured is resolved though not asked for");
-        }
-        if with_env == sub.with_env {
-            measured = Some(through_wasm);
-        }
+        },
+    )?;
+    decide_alike(plugin, sub)
+}
+
+fn decide_alike(plugin: &Plugin, asked: &Submission) -> Result<Decision> {
+    let reference = guest::evaluate(&native::submission(asked)).map_err(|e| anyhow!("{e:?}"))?;
+    let through_wasm = plugin.evaluate(asked)?.map_err(|e| anyhow!("{e:?}"))?;
+    if let Some(part) = native::first_difference(&reference, &native::decision(&through_wasm)) {
+        bail!(
+            "the native logic and the plugin decide the workload measured differently: \
+             their {part} differ (with-env {})",
+            asked.with_env
+        );
     }
-    measured.ok_or_else(|| anyhow!("the workload measured was not evaluated"))
+    if !asked.with_env && !reference.env.is_empty() {
+        bail!("the environment of the workload measured is resolved though not asked for");
+    }
+    Ok(through_wasm)
 }
 
 /// Runs every scenario for about `budget` in all, interleaved in short rounds so that
