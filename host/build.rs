@@ -33,6 +33,7 @@ fn main() {
     }
 
     describe_native_build(&root);
+    ensure_wasm_target();
 
     let target_dir = root.join("target").join("guest-wasm");
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -82,6 +83,54 @@ fn main() {
         .join(PROFILE)
         .join("hostile_plugin.wasm");
     println!("cargo:rustc-env=HOSTILE_WASM={}", hostile.display());
+}
+
+/// rustup installs the targets of `rust-toolchain.toml` only when it installs the
+/// toolchain itself: where the pinned toolchain was already there (or linked), the wasm
+/// target is missing and the nested build fails with an obscure "can't find crate for
+/// `core`". Add it through rustup and say so; without rustup, stop with what to do.
+fn ensure_wasm_target() {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    let Some(sysroot) = sysroot else {
+        // Let the nested build report whatever is wrong with this rustc.
+        return;
+    };
+    if sysroot
+        .join("lib/rustlib")
+        .join(TARGET)
+        .join("lib")
+        .is_dir()
+    {
+        return;
+    }
+    let toolchain = env::var("RUSTUP_TOOLCHAIN").ok();
+    let mut rustup = Command::new("rustup");
+    rustup.args(["target", "add", TARGET]);
+    if let Some(toolchain) = &toolchain {
+        rustup.args(["--toolchain", toolchain]);
+    }
+    match rustup.status() {
+        Ok(status) if status.success() => println!(
+            "cargo:warning=the {TARGET} target was missing from toolchain {}: installed it with `rustup target add {TARGET}`",
+            toolchain.as_deref().unwrap_or("(default)")
+        ),
+        Ok(status) => panic!(
+            "the {TARGET} target is not installed and `rustup target add {TARGET}` failed \
+             ({status}); install it yourself, then build again"
+        ),
+        Err(_) => panic!(
+            "the {TARGET} target is not installed for {} and rustup is not available to \
+             add it: install the Rust standard library for {TARGET} (rust-toolchain.toml \
+             lists it), then build again",
+            sysroot.display()
+        ),
+    }
 }
 
 /// `host bench` compares the plugin with the same logic compiled into `host`: it says
