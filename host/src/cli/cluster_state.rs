@@ -16,7 +16,7 @@ pub fn apply(plugin: &super::PluginArgs, dir: &Path, files: &[PathBuf]) -> Resul
         docs.extend(manifest::read_file(file)?);
     }
     let (plugin, _, _) = load_plugin(plugin)?;
-    let count = StateDir::new(dir).update(|cluster| {
+    let count = StateDir::new(dir).create_or_update(|cluster| {
         load_documents(cluster, &docs)?;
         check_policies(&plugin, cluster)?;
         Ok(docs.len())
@@ -44,7 +44,8 @@ pub fn project_create(
     department: Option<String>,
     id: Option<String>,
 ) -> Result<u8> {
-    let ns = StateDir::new(dir).update(|c| c.create_project(name, namespace, department, id))?;
+    let ns = StateDir::new(dir)
+        .create_or_update(|c| c.create_project(name, namespace, department, id))?;
     println!("project {name} created (namespace {ns})");
     Ok(0)
 }

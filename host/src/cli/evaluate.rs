@@ -2,6 +2,7 @@
 
 use super::{ClusterArgs, PluginArgs};
 use crate::cluster::{Cluster, load_documents};
+use crate::input::{self, Limit};
 use crate::plugin::{Options, Plugin};
 use crate::report::{self, Format};
 use crate::simulate::{self, Outcome};
@@ -14,9 +15,8 @@ use std::path::PathBuf;
 pub fn load_plugin(args: &PluginArgs) -> Result<(Plugin, Vec<u8>, String)> {
     let (bytes, name) = match &args.path {
         Some(p) => (
-            std::fs::read(p)
-                .map_err(|e| anyhow::anyhow!("{}: cannot read the plugin: {e}", p.display()))?,
-            p.display().to_string(),
+            input::read_bytes(p, Limit::new("plugin", input::PLUGIN_CAP))?,
+            input::display(p),
         ),
         None => (crate::plugin::BUILTIN.to_vec(), "built-in".to_string()),
     };
