@@ -55,18 +55,20 @@ cat > api-extra.json <<Y
 Y
 python3 - <<'PY'
 open('deep-flow.yaml','w').write('a: ' + '[' * 100000 + ']' * 100000 + '\n')
-open('deep-block.yaml','w').write(''.join('  ' * i + 'a:\n' for i in range(5000)) + '  ' * 5000 + 'b: 1\n')
-open('bom.yaml','w', encoding='utf-8-sig').write('apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: runai-team-a}\nspec:\n  containers: [{name: c, image: x, env: [{name: A, value: 1}]}]\n')
+open('deep-block.yaml','w').write(''.join('  ' * i + 'a:\n' for i in range(3000)) + '  ' * 3000 + 'b: 1\n')
+open('bom.yaml','w', encoding='utf-8-sig').write('apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: runai-team-a}\nspec:\n  containers: [{name: c, image: x, env: [{name: A, value: "1"}]}]\n')
 open('flow.yaml','w').write('{apiVersion: v1, kind: Pod, metadata: {name: p, namespace: runai-team-a}, spec: {containers: [{name: c, image: x}]}}\n')
 open('dupkey.yaml','w').write('apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: runai-team-a}\nmetadata: {name: q, namespace: runai-team-b}\nspec: {containers: [{name: c, image: x}]}\n')
 open('nan.yaml','w').write('apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: runai-team-a}\nspec: {containers: [{name: c, image: x, env: [{name: A, value: .nan}]}]}\n')
 open('ansi.yaml','w').write('apiVersion: v1\nkind: Pod\nmetadata: {name: "p\\e[2K\\rADMITTED\\n", namespace: runai-team-a}\nspec: {containers: [{name: c, image: x}]}\n')
 open('longname.yaml','w').write('apiVersion: v1\nkind: Pod\nmetadata: {name: "' + 'a' * 100000 + '", namespace: runai-team-a}\nspec: {containers: [{name: c, image: x}]}\n')
 open('seed-secret.yaml','w').write('apiVersion: v1\nkind: Secret\n  name: my-secret\n  namespace: runai-team-a\n  username: YWRtaW4=\n  password: cGFzcw==\n')
+laughs = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + ''.join(f'{chr(98+i)}: &{chr(98+i)} [*{chr(97+i)},*{chr(97+i)},*{chr(97+i)},*{chr(97+i)},*{chr(97+i)},*{chr(97+i)},*{chr(97+i)},*{chr(97+i)},*{chr(97+i)}]\n' for i in range(9))
+open('laughs.yaml','w').write(laughs)
 open('binary.yaml','wb').write(bytes(range(256)) * 4)
 PY
 mkfifo fifo
-mkdir -p loop/a && ln -s .. loop/a/back && cp /dev/null loop/x.suite.yaml
+mkdir -p loop/a && ln -s .. loop/a/back && printf 'steps:\n  - submit: {project: team-a}\n    expect: {allowed: true}\n' > loop/x.suite.yaml
 
 row() { local name=$1; shift; python3 "$PROBE" "$name" /dev/null "$SECRET" "$@"; }
 rowin() { local name=$1 input=$2; shift 2; python3 "$PROBE" "$name" "$input" "$SECRET" "$@"; }
@@ -80,13 +82,13 @@ row 'REST API entry with an extra field' "$HOST" simulate api-extra.json
 row 'submit -e =VALUE' "$HOST" submit -p team-a -e "=$SECRET"
 rowin 'simulate - </dev/zero' /dev/zero "$HOST" simulate -
 row 'simulate /dev/zero' "$HOST" simulate /dev/zero
-row 'simulate --plugin /dev/zero' "$HOST" simulate --plugin /dev/zero empty.yaml
+row 'simulate --plugin /dev/zero' "$HOST" simulate --plugin /dev/zero crd-obj.yaml
 row 'simulate FIFO without writer' "$HOST" simulate fifo
 row 'simulate binary file' "$HOST" simulate binary.yaml
 row 'YAML 100k nested flow levels' "$HOST" simulate deep-flow.yaml
-row 'YAML 5k nested block levels' "$HOST" simulate deep-block.yaml
+row 'YAML 3k nested block levels' "$HOST" simulate deep-block.yaml
 row 'project create x --namespace runai' "$HOST" project create x --namespace runai
-row 'project create y --namespace runai-team-q (2nd claim)' bash -c "'$HOST' project create q >/dev/null && '$HOST' project create y --namespace runai-q"
+row 'two Projects claim one namespace (apply)' bash -c "printf 'apiVersion: run.ai/v2\nkind: Project\nmetadata: {name: p1}\nspec: {namespace: shared}\n---\napiVersion: run.ai/v2\nkind: Project\nmetadata: {name: p2}\nspec: {namespace: shared}\n' > two.yaml && '$HOST' apply -f two.yaml"
 row 'apply Secret to namespace nowhere' bash -c "printf 'apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: nowhere}\nstringData: {a: b}\n' > s.yaml && '$HOST' apply -f s.yaml"
 row 'test: directory symlink loop' "$HOST" test loop
 row 'simulate ANSI/newline name' "$HOST" simulate ansi.yaml
@@ -102,3 +104,9 @@ row "submit 'Bad_Name!'" "$HOST" submit 'Bad_Name!' -p team-a
 row 'project list on a mistyped --state' "$HOST" project list --state "$WORK/typo"
 row '100k-character name' "$HOST" simulate longname.yaml
 row 'Secret as the Run:ai page prints it' "$HOST" apply -f seed-secret.yaml
+row 'YAML alias bomb (billion laughs)' "$HOST" simulate laughs.yaml
+row 'adm set on 10,000 projects (output bytes)' bash -c "python3 -c \"
+import sys
+for i in range(10000): print(f'---\\napiVersion: run.ai/v2\\nkind: Project\\nmetadata: {{name: p{i}}}')
+print('---\\napiVersion: v1\\nkind: Secret\\nmetadata: {name: shared, namespace: runai}\\nstringData: {k: v}')
+\" > many.yaml && '$HOST' apply -f many.yaml >/dev/null && '$HOST' adm set secret shared --cluster-wide | wc -c"

@@ -88,47 +88,70 @@ fn escape_into(out: &mut String, c: char) {
 /// remains names the type found and what was expected; names of fields (map keys of
 /// the document, not values) stay, shown bounded.
 pub fn redact_serde_message(message: &str) -> String {
-    for prefix in ["invalid type: ", "invalid value: "] {
-        if let Some(rest) = message.strip_prefix(prefix) {
+    // Some decoders put the field's path before serde's text (`a.b: invalid type: ...`).
+    for pattern in ["invalid type: ", "invalid value: "] {
+        if let Some(at) = message.find(pattern) {
+            let (head, rest) = (&message[..at], &message[at + pattern.len()..]);
             let (found, expected) = match rest.rfind(", expected ") {
-                Some(at) => (&rest[..at], Some(&rest[at + ", expected ".len()..])),
+                Some(e) => (&rest[..e], Some(&rest[e + ", expected ".len()..])),
                 None => (rest, None),
             };
             let found = unexpected_kind(found);
+            let head = shown(head);
             return match expected {
-                Some(expected) => format!("{prefix}expected {}, found {found}", shown(expected)),
-                None => format!("{prefix}found {found}"),
+                Some(expected) => {
+                    // A decoder's position goes last: `..., found a string at line 3 column 9`.
+                    let (expected, position) = match expected.rfind(" at line ") {
+                        Some(p) => (&expected[..p], &expected[p..]),
+                        None => (expected, ""),
+                    };
+                    format!(
+                        "{head}{pattern}expected {}, found {found}{}",
+                        shown(&readable_expectation(expected)),
+                        shown(position)
+                    )
+                }
+                None => format!("{head}{pattern}found {found}"),
             };
         }
     }
-    if let Some(rest) = message.strip_prefix("unknown variant ") {
+    if let Some(at) = message.find("unknown variant ") {
         // The variant is a value the document gave; what is expected is ours.
-        let expected = rest
-            .find(", expected ")
-            .map(|at| &rest[at + 2..])
-            .unwrap_or("");
-        return if expected.is_empty() {
-            "unknown value".to_string()
-        } else {
-            format!("unknown value, {}", shown(expected))
+        let (head, rest) = (&message[..at], &message[at..]);
+        return match rest.find(", expected ") {
+            Some(e) => format!("{}unknown value, {}", shown(head), shown(&rest[e + 2..])),
+            None => format!("{}unknown value", shown(head)),
         };
     }
-    for prefix in [
+    // Field names (keys of the document, not values), serde_json's and the YAML
+    // parser's syntax errors (positions, not values), and this project's own messages
+    // are kept, escaped and bounded; anything else is kept short, as it may quote the
+    // input.
+    let kept = [
         "unknown field ",
         "missing field ",
         "duplicate field ",
         "invalid length ",
-    ] {
-        if message.starts_with(prefix) {
-            return shown_max(message, 400).into_owned();
-        }
-    }
-    // serde_json's and the YAML parser's syntax errors name positions, not values;
-    // anything else (a custom message) is kept short, as it may quote the input.
-    if is_syntax_message(message) {
+        "duplicate key ",
+        "are not valid values",
+        "are not valid keys",
+        "YAML tags",
+        "binary values are not supported",
+        "repetition limit exceeded",
+    ];
+    if kept.iter().any(|k| message.contains(k)) || is_syntax_message(message) {
         return shown_max(message, 400).into_owned();
     }
     shown(message).into_owned()
+}
+
+/// serde names a struct it expected by its Rust type (`struct EnvVarSource`): say
+/// "a map" and keep the name, which is the Kubernetes type's.
+fn readable_expectation(expected: &str) -> String {
+    match expected.strip_prefix("struct ") {
+        Some(name) => format!("a map ({name})"),
+        None => expected.to_string(),
+    }
 }
 
 /// What serde's `Unexpected` names, without the value it quotes.
@@ -231,6 +254,14 @@ mod tests {
                 "unknown field `valu`, expected `value` or `exclude`",
             ),
             ("missing field `name`", "missing field `name`"),
+            (
+                r#"spec.env[0].value: invalid type: string "hunter2", expected struct EnvVarSource at line 3 column 9"#,
+                "spec.env[0].value: invalid type: expected a map (EnvVarSource), found a string at line 3 column 9",
+            ),
+            (
+                "spec.mode: unknown variant `hunter2`, expected `a` or `b`",
+                "spec.mode: unknown value, expected `a` or `b`",
+            ),
             ("EOF while parsing a value", "EOF while parsing a value"),
         ];
         for (message, want) in cases {

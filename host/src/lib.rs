@@ -14,3 +14,4 @@ pub mod simulate;
 pub mod state;
 pub mod submit;
 pub mod suite;
+pub mod text;

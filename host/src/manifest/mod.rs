@@ -8,6 +8,7 @@ mod strict;
 use crate::input::{self, Limit};
 use anyhow::{Result, anyhow, bail};
 use guest::shown::redact_serde_message;
+use serde::Deserialize;
 use serde_json::Value;
 use std::path::Path;
 use strict::Strict;
@@ -135,17 +136,18 @@ fn parse_yaml(text: &str, name: &str) -> Result<Vec<Value>> {
     }
     let mut values = Vec::new();
     for (i, doc) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
-        match serde_path_to_error::deserialize::<_, Strict>(doc) {
+        // The YAML decoder puts the path before its own messages and the line after
+        // syntax errors: nothing to add.
+        match Strict::deserialize(doc) {
             Ok(Strict(value)) => values.push(value),
             Err(e) => {
-                let at = at_field(e.path());
-                let message = redact_serde_message(&e.into_inner().to_string());
+                let message = redact_serde_message(&e.to_string());
                 if message.contains("mapping values are not allowed")
                     && let Some(hint) = secret_hint::misindented_secret(text)
                 {
                     bail!("{name}: document {i}: not valid YAML: {hint}");
                 }
-                bail!("{name}: document {i}: not valid YAML: {message}{at}");
+                bail!("{name}: document {i}: not valid YAML: {message}");
             }
         }
     }

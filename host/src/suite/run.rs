@@ -113,9 +113,14 @@ fn step_name(step: &Step, i: usize) -> String {
         format!(
             "submit -p {} {}",
             s.project,
+            // Names only: a case name is printed in every report format, and a value
+            // may be a credential.
             s.env
                 .iter()
-                .map(|e| format!("-e {e}"))
+                .map(|e| format!(
+                    "-e {}=...",
+                    shown(e.split_once('=').map_or("?", |(n, _)| n))
+                ))
                 .collect::<Vec<_>>()
                 .join(" ")
         )
