@@ -261,20 +261,28 @@ impl PlacementError {
         }
     }
 
-    /// For a tenant (the gateway's answers): only what the submitter wrote, never
-    /// another project or namespace of the cluster.
-    pub fn describe_for_tenant(&self) -> String {
-        match self {
-            PlacementError::UnknownProject { project } => {
-                format!("project `{project}` does not exist in the cluster")
+    /// For a tenant (the gateway's answers): never another project or namespace of
+    /// the cluster, and, when the request has a namespace, the same words whether the
+    /// project it names exists elsewhere or not at all (no way to probe for projects).
+    pub fn describe_for_tenant(&self, namespace: Option<&str>) -> String {
+        match (self, namespace) {
+            (
+                PlacementError::UnknownProject { .. } | PlacementError::ProjectElsewhere { .. },
+                Some(ns),
+            ) => format!(
+                "the workload's project (its `project` label or `projectId`) is not the project of namespace {ns}"
+            ),
+            (PlacementError::UnknownProject { .. }, None) => {
+                "the workload's project (its `project` label or `projectId`) is not a project the gateway knows"
+                    .to_string()
             }
-            PlacementError::ProjectElsewhere {
-                namespace, project, ..
-            } => format!("project {project} does not run in namespace {namespace}"),
-            PlacementError::UnknownNamespace { namespace } => {
+            (PlacementError::ProjectElsewhere { namespace, .. }, None) => format!(
+                "the workload's project (its `project` label or `projectId`) is not the project of namespace {namespace}"
+            ),
+            (PlacementError::UnknownNamespace { namespace }, _) => {
                 format!("namespace `{namespace}` is not a namespace the gateway knows")
             }
-            PlacementError::Nowhere => self.describe(&Cluster::default()),
+            (PlacementError::Nowhere, _) => self.describe(&Cluster::default()),
         }
     }
 }

@@ -146,7 +146,7 @@ fn run(gw: &Gateway, job: Job) -> Answer {
         }
         Ok(Err(Refusal::Placement(e))) => Answer::Refused {
             field: String::new(),
-            message: e.describe_for_tenant(),
+            message: e.describe_for_tenant(job.namespace.as_deref()),
         },
         Err(e) => {
             // The host's own error (e.g. no instance could be made): logged here in

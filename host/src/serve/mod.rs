@@ -46,16 +46,15 @@ impl FailurePolicy {
         self == FailurePolicy::Ignore
     }
 
-    /// The answer's message for an evaluation that did not happen.
+    /// The answer's message for an evaluation that did not happen; the policy comes
+    /// first, so that a warning cut to 120 characters still says what happened.
     pub fn explain(self, failure: &str) -> String {
         match self {
             FailurePolicy::Fail => {
-                format!("{failure}; rejected by the gateway's failure policy (fail)")
+                format!("rejected by the gateway's failure policy (fail): {failure}")
             }
             FailurePolicy::Ignore => {
-                format!(
-                    "{failure}; not evaluated, admitted by the gateway's failure policy (ignore)"
-                )
+                format!("admitted unevaluated by the gateway's failure policy (ignore): {failure}")
             }
         }
     }
@@ -432,5 +431,25 @@ impl<F: Future> Future for CatchUnwind<F> {
             Ok(Poll::Pending) => Poll::Pending,
             Err(_) => Poll::Ready(Err(())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CatchUnwind;
+
+    #[test]
+    fn a_panicking_handler_becomes_an_error_not_a_dead_runtime() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let bug = rt.block_on(CatchUnwind(Box::pin(async {
+            if std::hint::black_box(true) {
+                panic!("a handler bug");
+            }
+            1
+        })));
+        assert_eq!(bug, Err(()));
+        assert_eq!(rt.block_on(CatchUnwind(Box::pin(async { 2 }))), Ok(2));
     }
 }
