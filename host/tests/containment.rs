@@ -285,7 +285,10 @@ fn a_fail_closed_report_reads_without_empty_parts() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
     let first = text.lines().next().unwrap_or_default();
-    assert!(first.starts_with("TrainingWorkload hostile-trap ("), "{text}");
+    assert!(
+        first.starts_with("TrainingWorkload hostile-trap ("),
+        "{text}"
+    );
     assert!(text.contains("    x plugin-trap\n"), "{text}");
     assert!(!text.contains(" at \n") && !text.contains(" /"), "{text}");
 }

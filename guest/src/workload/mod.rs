@@ -3,6 +3,8 @@
 //! the submitted document so violations can point at it.
 
 mod kubernetes;
+/// The Kubernetes kinds the plugin reads, with their apiVersion (a gateway routes by them).
+pub use kubernetes::KINDS as KUBERNETES_KINDS;
 mod map_entries;
 mod runai_api;
 pub mod runai_crd;

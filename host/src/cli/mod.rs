@@ -2,6 +2,9 @@
 
 mod cluster_state;
 mod evaluate;
+mod serve;
+
+pub(crate) use evaluate::load_cluster_from;
 
 use crate::report::{EXIT_INPUT_ERROR, Format};
 use anyhow::Result;
@@ -123,6 +126,9 @@ enum Command {
     },
     /// Show the plugin's WIT world, imports, size and SHA-256.
     Inspect,
+    /// The admission gateway: AdmissionReview v1 on /validate and /mutate, any workload
+    /// on /v1/evaluate, over HTTPS; /healthz, /readyz, /metrics.
+    Serve(Box<serve::ServeArgs>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -256,6 +262,7 @@ fn run(cli: Cli) -> Result<u8> {
             evaluate::submit(&plugin, cli.state.as_ref(), &cluster, args, output)
         }
         Command::Inspect => evaluate::inspect(&plugin),
+        Command::Serve(args) => serve::serve(&plugin, cli.state, *args),
         Command::Bench {
             workload,
             cluster,
