@@ -28,7 +28,12 @@ pub struct SuiteResult {
 pub fn load(path: &Path) -> Result<Suite> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("{}: cannot read the suite", path.display()))?;
-    let suite: Suite = serde_yaml_ng::from_str(&text)
+    parse(&text, path)
+}
+
+/// A suite from its text; `path` names the file in errors (public for the fuzzer).
+pub fn parse(text: &str, path: &Path) -> Result<Suite> {
+    let suite: Suite = serde_yaml_ng::from_str(text)
         .map_err(|e| anyhow!("{}: not a valid suite: {e}", path.display()))?;
     for (i, step) in suite.steps.iter().enumerate() {
         let Some(expect) = &step.expect else { continue };
