@@ -179,16 +179,19 @@ pub fn secret_ref(data: &[u8]) {
     // ...as a sensitive one, and as a literal of a sensitive name in a pod.
     let d = crd_decision("DB_PASSWORD", value);
     if !matches!(parsed, Parsed::Reference { .. }) {
-        let code = if matches!(parsed, Parsed::Malformed(_)) {
-            "secret-ref-syntax"
-        } else {
-            "sensitive-literal"
+        // An empty value carries nothing sensitive: it is not a finding.
+        let code = match parsed {
+            Parsed::Malformed(_) => Some("secret-ref-syntax"),
+            _ if value.is_empty() => None,
+            _ => Some("sensitive-literal"),
         };
-        assert!(
-            d.violations.iter().any(|v| v.code == code),
-            "{value:?}: {:?}",
-            d.violations
-        );
+        if let Some(code) = code {
+            assert!(
+                d.violations.iter().any(|v| v.code == code),
+                "{value:?}: {:?}",
+                d.violations
+            );
+        }
         if distinctive(value) {
             assert_not_in(&decision_text(&d), value, "a sensitive literal");
         }
@@ -413,11 +416,19 @@ pub fn manifest(data: &[u8]) {
     }
 }
 
-/// Equal, with floats compared as the plugin reads them (a float's shortest text reads
-/// back to the same float).
+/// Equal, floats to within one unit in the last place: serde_json (without its
+/// `float_roundtrip` feature, which the plugin does without) may read a float's shortest
+/// text back one ULP off (found by the fuzzer: `a: 1333...336`, 66 digits). No
+/// decision depends on a float.
 fn same_json(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
+        (Value::Number(x), Value::Number(y)) => {
+            x == y
+                || match (x.as_f64(), y.as_f64()) {
+                    (Some(x), Some(y)) => x.to_bits().abs_diff(y.to_bits()) <= 1,
+                    _ => false,
+                }
+        }
         (Value::Array(x), Value::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_json(a, b))
         }
@@ -447,7 +458,21 @@ pub fn secrets(data: &[u8]) {
     match load_documents(&mut cluster, &docs) {
         Err(e) => {
             let message = format!("{e:#}");
-            for v in &values {
+            // The same documents with every value emptied: what their error says
+            // then is the message's own text (a value `SecretPolicy` is in the list
+            // of kinds an error shows), not a leak.
+            let emptied: Vec<_> = docs
+                .iter()
+                .map(|d| manifest::Document {
+                    source: d.source.clone(),
+                    value: without_values(&d.value),
+                })
+                .collect();
+            let template = load_documents(&mut CLUSTER.clone(), &emptied)
+                .err()
+                .map(|e| format!("{e:#}"))
+                .unwrap_or_default();
+            for v in values.iter().filter(|v| !template.contains(v.as_str())) {
                 assert_not_in(&message, v, "a Secret's value");
             }
         }
@@ -466,6 +491,21 @@ pub fn secrets(data: &[u8]) {
             check_cluster(&cluster);
         }
     }
+}
+
+/// A Secret manifest with every `data` and `stringData` value emptied.
+fn without_values(doc: &Value) -> Value {
+    let mut doc = doc.clone();
+    if let Value::Object(map) = &mut doc {
+        for field in ["data", "stringData"] {
+            if let Some(Value::Object(items)) = map.get_mut(field) {
+                for value in items.values_mut().filter(|v| v.is_string()) {
+                    *value = Value::String(String::new());
+                }
+            }
+        }
+    }
+    doc
 }
 
 /// The values of the Secrets among `docs` (`data` and `stringData`) that appear
