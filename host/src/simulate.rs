@@ -6,6 +6,7 @@ use crate::manifest::Document;
 use crate::plugin::{
     Decision, Failure, InputError, Plugin, Startup, Submission, Violation, WorkloadForm, WorkloadId,
 };
+use crate::text::shown;
 use anyhow::{Result, anyhow, bail};
 use std::collections::BTreeMap;
 
@@ -57,11 +58,14 @@ pub fn check_policies(plugin: &Plugin, cluster: &Cluster) -> Result<()> {
     bail!("invalid policies:\n  {}", lines.join("\n  "))
 }
 
+/// The plugin's messages already show names bounded; the field path may hold any
+/// map key of the document.
 pub fn input_error(source: &str, e: InputError) -> anyhow::Error {
+    let message = crate::text::shown_max(&e.message, 2000);
     if e.field.is_empty() {
-        anyhow!("{source}: {}", e.message)
+        anyhow!("{source}: {message}")
     } else {
-        anyhow!("{source}: `{}`: {}", e.field, e.message)
+        anyhow!("{source}: `{}`: {message}", shown(&e.field))
     }
 }
 
@@ -113,16 +117,13 @@ pub fn placement(
 ) -> Result<(String, Option<String>)> {
     let known = || {
         let names: Vec<&str> = cluster.projects.keys().map(String::as_str).collect();
-        if names.is_empty() {
-            "none".to_string()
-        } else {
-            names.join(", ")
-        }
+        crate::text::some(&names)
     };
     let project = match &id.project {
         Some(p) => Some(cluster.find_project(p).ok_or_else(|| {
             anyhow!(
-                "{source}: project `{p}` does not exist in the cluster (projects: {})",
+                "{source}: project `{}` does not exist in the cluster (projects: {})",
+                shown(p),
                 known()
             )
         })?),
@@ -133,7 +134,8 @@ pub fn placement(
             let expected = cluster.project_namespace(p);
             if *ns != expected {
                 bail!(
-                    "{source}: `metadata.namespace` is {ns} but project {} runs in namespace {expected}",
+                    "{source}: `metadata.namespace` is {} but project {} runs in namespace {expected}",
+                    shown(ns),
                     p.name
                 );
             }
@@ -143,8 +145,9 @@ pub fn placement(
         (Some(ns), None) => {
             if !cluster.namespace_exists(ns) {
                 bail!(
-                    "{source}: namespace `{ns}` does not exist in the cluster: expected a project namespace \
+                    "{source}: namespace `{}` does not exist in the cluster: expected a project namespace \
                      (projects: {}) or {SYSTEM_NAMESPACE}",
+                    shown(ns),
                     known()
                 );
             }

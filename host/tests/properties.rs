@@ -11,7 +11,11 @@
 //!   (only the `runai/cluster-wide` label of a source in `runai` changes);
 //! - every project namespace sees exactly its own secrets plus a copy of every
 //!   `runai` secret labelled cluster-wide whose name it does not own; `runai` and
-//!   other namespaces see only their own.
+//!   other namespaces see only their own;
+//! - no namespace is visible to two projects, and `runai` and `kube-*` to none.
+//!
+//! Manifests are applied as every caller applies them: to a copy of the cluster, kept
+//! only when the whole file applies.
 
 use host::cluster::secret::CLUSTER_WIDE_LABEL;
 use host::cluster::{Cluster, QUEUE_LABEL, SYSTEM_NAMESPACE, load_documents};
@@ -21,8 +25,9 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
 const PROJECTS: &[&str] = &["p0", "p1", "p2", "p3"];
-/// Namespaces: `runai`, the default namespaces of the projects, and two others that a
-/// Namespace's `runai/queue` label or a project's `spec.namespace` may give a project.
+/// Namespaces: `runai`, the default namespaces of the projects, two others that a
+/// Namespace's `runai/queue` label or a project's `spec.namespace` may give a project,
+/// and a `kube-*` one, which (like `runai`) no project may have.
 const NAMESPACES: &[&str] = &["runai", "runai-p0", "runai-p1", "runai-p2", "ns-x", "ns-y"];
 const SECRETS: &[&str] = &["s0", "s1", "s2", "s3"];
 const KEYS: &[&str] = &["k0", "k1", "k2"];
@@ -58,10 +63,13 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     let ns = 0..NAMESPACES.len();
+    // Secrets live in `runai` or a project namespace (others are refused): `runai` or a
+    // project's default namespace most of the time.
+    let secret_ns = prop_oneof![2 => Just(0), 2 => 1..4usize, 1 => ns.clone()];
     let secret = 0..SECRETS.len();
     let project = 0..PROJECTS.len();
     prop_oneof![
-        4 => (ns.clone(), secret.clone(), proptest::collection::vec(0..KEYS.len(), 0..3), any::<bool>())
+        4 => (secret_ns.clone(), secret.clone(), proptest::collection::vec(0..KEYS.len(), 0..3), any::<bool>())
             .prop_map(|(namespace, name, keys, cluster_wide)| Op::ApplySecret { namespace, name, keys, cluster_wide }),
         2 => (project.clone(), proptest::option::weighted(0.3, ns.clone()))
             .prop_map(|(name, namespace)| Op::ApplyProject { name, namespace }),
@@ -71,8 +79,8 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(name, namespace)| Op::CreateProject { name, namespace }),
         1 => project.prop_map(Op::DeleteProject),
         3 => secret.clone().prop_map(Op::SetClusterWide),
-        1 => secret.clone().prop_map(Op::RemoveClusterWide),
-        1 => (ns, secret).prop_map(|(namespace, name)| Op::DeleteSecret { namespace, name }),
+        2 => secret.clone().prop_map(Op::RemoveClusterWide),
+        2 => (secret_ns, secret).prop_map(|(namespace, name)| Op::DeleteSecret { namespace, name }),
     ]
 }
 
@@ -142,6 +150,15 @@ fn doc(value: Value) -> Vec<Document> {
     }]
 }
 
+/// Applies manifests as every caller does: to a copy, kept only when all of it applies
+/// (`load_documents` may leave its cluster half-changed on an error).
+fn apply(cluster: &mut Cluster, value: Value) -> anyhow::Result<()> {
+    let mut next = cluster.clone();
+    load_documents(&mut next, &doc(value))?;
+    *cluster = next;
+    Ok(())
+}
+
 fn snapshot(c: &Cluster) -> Vec<u8> {
     host::state::to_text(c).expect("the state serialises")
 }
@@ -167,11 +184,9 @@ fn step(cluster: &mut Cluster, model: &mut Model, op: &Op) -> Result<(), TestCas
             if *cluster_wide {
                 metadata["labels"] = json!({CLUSTER_WIDE_LABEL: "true"});
             }
-            let r = load_documents(
+            let r = apply(
                 cluster,
-                &doc(
-                    json!({"apiVersion": "v1", "kind": "Secret", "metadata": metadata, "data": data}),
-                ),
+                json!({"apiVersion": "v1", "kind": "Secret", "metadata": metadata, "data": data}),
             );
             if r.is_ok() {
                 model
@@ -187,7 +202,7 @@ fn step(cluster: &mut Cluster, model: &mut Model, op: &Op) -> Result<(), TestCas
             if let Some(ns) = ns {
                 project["spec"] = json!({"namespace": ns});
             }
-            let r = load_documents(cluster, &doc(project));
+            let r = apply(cluster, project);
             if r.is_ok() {
                 model
                     .projects
@@ -202,7 +217,7 @@ fn step(cluster: &mut Cluster, model: &mut Model, op: &Op) -> Result<(), TestCas
             if let Some(q) = queue {
                 namespace["metadata"]["labels"] = json!({QUEUE_LABEL: q});
             }
-            let r = load_documents(cluster, &doc(namespace));
+            let r = apply(cluster, namespace);
             if r.is_ok() {
                 model
                     .namespaces
@@ -302,6 +317,28 @@ fn step(cluster: &mut Cluster, model: &mut Model, op: &Op) -> Result<(), TestCas
 
 /// The properties of the module doc, on the cluster against the model.
 fn check(cluster: &Cluster, model: &Model) -> Result<(), TestCaseError> {
+    // Tenancy: no namespace belongs to two projects; `runai` and `kube-*` to none.
+    let mut owners: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for p in cluster.projects.values() {
+        owners
+            .entry(cluster.project_namespace(p))
+            .or_default()
+            .push(&p.name);
+    }
+    for (ns, projects) in &owners {
+        prop_assert!(
+            projects.len() == 1,
+            "namespace {} is visible to projects {:?}",
+            ns,
+            projects
+        );
+        prop_assert!(
+            ns != SYSTEM_NAMESPACE && !ns.starts_with("kube-"),
+            "project {:?} has namespace {}",
+            projects,
+            ns
+        );
+    }
     // Own secrets: exactly those applied and not deleted, with their keys and label.
     let own: BTreeMap<(String, String), (BTreeSet<String>, bool)> = cluster
         .secrets
@@ -331,12 +368,12 @@ fn check(cluster: &Cluster, model: &Model) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    // ~1,000 sequences of up to 30 changes: about a second in a debug build.
+    // 1,000 sequences of up to 40 changes: a few seconds in a debug build.
     #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
 
     #[test]
     fn every_project_namespace_sees_exactly_its_secrets_and_the_cluster_wide_copies(
-        ops in proptest::collection::vec(op(), 1..30)
+        ops in proptest::collection::vec(op(), 1..40)
     ) {
         let mut cluster = Cluster::default();
         let mut model = Model::default();
