@@ -9,7 +9,8 @@
 
 use super::map_entries::{MapEntries, Str};
 use super::{
-    Arg, Container, EnvEntry, EnvFrom, EnvLayout, EnvValue, Loc, SecretRef, SecretUse, UseKind, Workload,
+    Arg, Container, EnvEntry, EnvFrom, EnvLayout, EnvValue, Loc, SecretRef, SecretUse, UseKind,
+    Workload,
 };
 use crate::decision::{InputError, WorkloadForm, WorkloadId};
 use serde::Deserialize;
@@ -309,10 +310,14 @@ fn container(c: K8sContainer, path: &str) -> Container {
     let args = [("command", c.command), ("args", c.args)]
         .into_iter()
         .flat_map(|(list, items)| {
-            items.into_iter().flatten().enumerate().map(move |(i, v)| Arg {
-                field: format!("{path}.{list}[{i}]"),
-                value: v.to_string(),
-            })
+            items
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .map(move |(i, v)| Arg {
+                    field: format!("{path}.{list}[{i}]"),
+                    value: v.to_string(),
+                })
         })
         .collect();
     Container {
