@@ -110,28 +110,32 @@ pub fn detect(value: &str, detectors: &[Detector], entropy: &Entropy) -> Option<
         .find(|d| fires(*d, bytes, value, entropy))
 }
 
+// Every token format has a bounded body: counting stops past what the format needs,
+// so a value made of one prefix repeated (`AKIAAKIA...`) is scanned in linear time.
 fn fires(d: Detector, b: &[u8], s: &str, entropy: &Entropy) -> bool {
+    let alnum = |c: u8| c.is_ascii_alphanumeric();
     match d {
         Detector::AwsAccessKeyId => ["AKIA", "ASIA", "ABIA", "ACCA", "A3T"].iter().any(|p| {
+            let body = 20 - p.len();
             prefixed(b, p.as_bytes(), |rest| {
-                let body = 20 - p.len();
-                run(rest, |c| c.is_ascii_uppercase() || c.is_ascii_digit()) == body
+                run(
+                    rest,
+                    |c| c.is_ascii_uppercase() || c.is_ascii_digit(),
+                    body + 1,
+                ) == body
             })
         }),
         Detector::GithubToken => {
-            ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"].iter().any(|p| {
-                prefixed(b, p.as_bytes(), |rest| {
-                    run(rest, |c| c.is_ascii_alphanumeric()) >= 36
+            ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"]
+                .iter()
+                .any(|p| prefixed(b, p.as_bytes(), |rest| run(rest, alnum, 36) == 36))
+                || prefixed(b, b"github_pat_", |rest| {
+                    run(rest, |c| alnum(c) || c == b'_', 50) == 50
                 })
-            }) || prefixed(b, b"github_pat_", |rest| {
-                run(rest, |c| c.is_ascii_alphanumeric() || c == b'_') >= 50
-            })
         }
         Detector::GitlabToken => ["glpat-", "gldt-", "glrt-", "glptt-"].iter().any(|p| {
             prefixed(b, p.as_bytes(), |rest| {
-                run(rest, |c| {
-                    c.is_ascii_alphanumeric() || c == b'_' || c == b'-'
-                }) >= 20
+                run(rest, |c| alnum(c) || c == b'_' || c == b'-', 20) == 20
             })
         }),
         Detector::SlackToken => {
@@ -139,18 +143,14 @@ fn fires(d: Detector, b: &[u8], s: &str, entropy: &Entropy) -> bool {
                 .iter()
                 .any(|p| {
                     prefixed(b, p.as_bytes(), |rest| {
-                        run(rest, |c| c.is_ascii_alphanumeric() || c == b'-') >= 10
+                        run(rest, |c| alnum(c) || c == b'-', 10) == 10
                     })
                 })
                 || s.contains("hooks.slack.com/services/T")
         }
-        Detector::HuggingfaceToken => prefixed(b, b"hf_", |rest| {
-            run(rest, |c| c.is_ascii_alphanumeric()) >= 30
-        }),
+        Detector::HuggingfaceToken => prefixed(b, b"hf_", |rest| run(rest, alnum, 30) == 30),
         Detector::OpenaiApiKey => prefixed(b, b"sk-", |rest| {
-            let n = run(rest, |c| {
-                c.is_ascii_alphanumeric() || c == b'_' || c == b'-'
-            });
+            let n = run(rest, |c| alnum(c) || c == b'_' || c == b'-', 64);
             let body = &rest[..n];
             n >= 32
                 && body.iter().any(u8::is_ascii_digit)
@@ -167,7 +167,7 @@ fn fires(d: Detector, b: &[u8], s: &str, entropy: &Entropy) -> bool {
 }
 
 /// Whether `prefix` occurs at a token boundary (not right after a letter, digit or
-/// `_`) and `rest` (the bytes after it, up to the next boundary) satisfies `body`.
+/// `_`) and the bytes after it satisfy `body`.
 fn prefixed(b: &[u8], prefix: &[u8], body: impl Fn(&[u8]) -> bool) -> bool {
     let mut from = 0;
     while let Some(at) = find(&b[from..], prefix) {
@@ -182,9 +182,9 @@ fn prefixed(b: &[u8], prefix: &[u8], body: impl Fn(&[u8]) -> bool) -> bool {
     false
 }
 
-/// Length of the leading run of bytes satisfying `ok`.
-fn run(b: &[u8], ok: impl Fn(u8) -> bool) -> usize {
-    b.iter().take_while(|c| ok(**c)).count()
+/// Length of the leading run of bytes satisfying `ok`, counted up to `max`.
+fn run(b: &[u8], ok: impl Fn(u8) -> bool, max: usize) -> usize {
+    b.iter().take(max).take_while(|c| ok(**c)).count()
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -196,23 +196,22 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
         .find(|&i| haystack[i] == first && haystack[i..].starts_with(needle))
 }
 
-/// `eyJ<header>.eyJ<payload>.<signature>`: base64url of `{"` starts both.
+/// `eyJ<header>.eyJ<payload>.<signature>` (base64url of `{"` starts both), as one
+/// token of base64url characters and dots: each token is looked at once.
 fn jwt(b: &[u8]) -> bool {
     let url = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
-    prefixed(b, b"eyJ", |rest| {
-        let h = run(rest, url);
-        if h < 10 || rest.get(h) != Some(&b'.') {
+    b.split(|c| !(url(*c) || *c == b'.')).any(|token| {
+        let mut parts = token.split(|c| *c == b'.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return false;
-        }
-        let rest = &rest[h + 1..];
-        if !rest.starts_with(b"eyJ") {
-            return false;
-        }
-        let p = run(rest, url);
-        if p < 10 || rest.get(p) != Some(&b'.') {
-            return false;
-        }
-        run(&rest[p + 1..], url) >= 10
+        };
+        header.starts_with(b"eyJ")
+            && payload.starts_with(b"eyJ")
+            && header.len() >= 13
+            && payload.len() >= 13
+            && signature.len() >= 10
     })
 }
 
@@ -252,7 +251,7 @@ fn high_entropy(b: &[u8], rule: &Entropy) -> bool {
     let token = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'=' | b'_' | b'-');
     let mut i = 0;
     while i < b.len() {
-        let n = run(&b[i..], token);
+        let n = run(&b[i..], token, usize::MAX);
         if n == 0 {
             i += 1;
             continue;
