@@ -243,6 +243,70 @@ fn url_password(s: &str) -> bool {
     false
 }
 
+/// The decoded bytes of a base64 (or base64url) token when they are printable text.
+fn base64_text(token: &[u8]) -> Option<Vec<u8>> {
+    let body = token
+        .strip_suffix(b"==")
+        .or_else(|| token.strip_suffix(b"="))
+        .unwrap_or(token);
+    let std = body.iter().any(|c| matches!(c, b'+' | b'/'));
+    let url = body.iter().any(|c| matches!(c, b'-' | b'_'));
+    if std && url {
+        return None;
+    }
+    let mut out = Vec::with_capacity(body.len() * 3 / 4);
+    let (mut bits, mut n) = (0u32, 0);
+    for c in body {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        };
+        bits = (bits << 6) | u32::from(v);
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+        }
+    }
+    let printable = out
+        .iter()
+        .filter(|b| (0x20..0x7f).contains(*b) || matches!(b, b'\n' | b'\t'))
+        .count();
+    (!out.is_empty() && printable * 100 >= out.len() * 95).then_some(out)
+}
+
+/// `user:password` with nothing else: what HTTP basic authentication encodes.
+fn basic_auth(text: &[u8]) -> bool {
+    let mut parts = text.split(|c| *c == b':');
+    let (Some(user), Some(password), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    !user.is_empty()
+        && !password.is_empty()
+        && !text
+            .iter()
+            .any(|c| c.is_ascii_whitespace() || matches!(c, b'{' | b'"'))
+}
+
+/// At least two `/`-separated segments that are lower-case words (`locations`,
+/// `us-central1`): a random base64 string has mixed case between its rare slashes.
+fn path_like(token: &[u8]) -> bool {
+    token
+        .split(|c| *c == b'/')
+        .filter(|seg| {
+            seg.iter().filter(|c| c.is_ascii_lowercase()).count() >= 3
+                && seg.iter().all(|c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'-' | b'_')
+                })
+        })
+        .nth(1)
+        .is_some()
+}
+
 /// Shannon entropy per character of each maximal base64/base64url token.
 fn high_entropy(b: &[u8], rule: &Entropy) -> bool {
     if b.len() < rule.min_length {
@@ -261,13 +325,21 @@ fn high_entropy(b: &[u8], rule: &Entropy) -> bool {
         if n < rule.min_length {
             continue;
         }
-        // Paths and model names (`org/model-name`) are not random strings.
-        if t.iter().filter(|c| **c == b'/').count() > 1 {
+        // Paths (`/usr/lib/...`, what follows `s3:`, `projects/x/locations/y/...`)
+        // are not random strings: absolute, or two lower-case words between slashes.
+        if t[0] == b'/' || path_like(t) {
             continue;
         }
         let letters = t.iter().any(u8::is_ascii_alphabetic);
         let digits = t.iter().any(u8::is_ascii_digit);
         if !(letters && digits) {
+            continue;
+        }
+        // Base64 of text (a JSON config passed through env) is encoded data, not a
+        // secret, unless the text is `user:password` (HTTP basic credentials).
+        if let Some(text) = base64_text(t)
+            && !basic_auth(&text)
+        {
             continue;
         }
         let mut counts = [0u32; 128];
@@ -357,6 +429,16 @@ mod tests {
                 Some(Detector::UrlPassword),
             ),
             (token("", random, 40), Some(Detector::HighEntropy)),
+            // Basic credentials, base64-encoded: `admin:s3cr3t-Passw0rd-2024`.
+            (
+                "YWRtaW46czNjcjN0LVBhc3N3MHJkLTIwMjQtbG9uZw==".to_string(),
+                Some(Detector::HighEntropy),
+            ),
+            // A JSON config, base64-encoded, is data.
+            (
+                "eyJsciI6IDAuMDAwMywgIndhcm11cCI6IDI3OSwgInNjaGVkIjogImNvc2luZSJ9".to_string(),
+                None,
+            ),
             // Not credentials.
             ("postgres://app:$(DB_PASSWORD)@db:5432/x".to_string(), None),
             ("postgres://app@db:5432/x".to_string(), None),
