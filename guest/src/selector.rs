@@ -14,7 +14,7 @@ use std::fmt;
 pub struct LabelSelector {
     #[serde(default)]
     pub match_labels: BTreeMap<String, String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::workload::map_only::vec")]
     pub match_expressions: Vec<Requirement>,
 }
 

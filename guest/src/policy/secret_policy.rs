@@ -104,8 +104,9 @@ struct Document {
     api_version: String,
     #[allow(dead_code)]
     kind: String,
+    #[serde(deserialize_with = "crate::workload::map_only::plain")]
     metadata: Metadata,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::workload::map_only::plain")]
     spec: Spec,
 }
 
@@ -141,7 +142,7 @@ struct Spec {
     allowed_secret_selector: Option<LabelSelector>,
     #[serde(default)]
     allow_secrets_in_args: Option<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::workload::map_only::opt")]
     credential_literals: Option<CredentialLiteralsField>,
 }
 

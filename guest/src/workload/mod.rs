@@ -6,6 +6,7 @@ mod kubernetes;
 /// The Kubernetes kinds the plugin reads, with their apiVersion (a gateway routes by them).
 pub use kubernetes::KINDS as KUBERNETES_KINDS;
 mod map_entries;
+pub(crate) mod map_only;
 mod runai_api;
 pub mod runai_crd;
 
@@ -200,7 +201,7 @@ struct Head<'a> {
     kind: Option<Str<'a>>,
     #[serde(rename = "projectId", default)]
     project_id: Option<IgnoredAny>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::workload::map_only::opt")]
     spec: Option<HeadSpec>,
 }
 
@@ -287,7 +288,7 @@ pub fn parse(json: &str) -> Result<Workload, InputError> {
 
 #[derive(Deserialize)]
 struct Review<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "crate::workload::map_only::opt")]
     request: Option<ReviewRequest<'a>>,
 }
 
@@ -346,30 +347,32 @@ const EXPECTED_FORMS: &str = "expected a Run:ai workload (TrainingWorkload, Inte
 
 /// Deserialises JSON; on failure, says which field was wrong and what was expected.
 pub fn parse_json<'a, T: Deserialize<'a>>(json: &'a str) -> Result<T, InputError> {
-    serde_json::from_str(json).map_err(|_| {
-        // Re-run with path tracking only on the error path: it costs on every call.
-        let de = &mut serde_json::Deserializer::from_str(json);
-        match serde_path_to_error::deserialize::<_, T>(de) {
-            Ok(_) => InputError::new("", "the document could not be read"),
-            Err(err) => {
-                let path = err.path().to_string();
-                let message = crate::shown::redact_serde_message(&without_position(
-                    &err.into_inner().to_string(),
-                ));
-                // serde reports a missing field at its parent: name the field itself.
-                let missing = message
-                    .strip_prefix("missing field `")
-                    .and_then(|rest| rest.strip_suffix('`'));
-                let field = match (path.as_str(), missing) {
-                    (".", Some(name)) => name.to_string(),
-                    (".", None) => String::new(),
-                    (_, Some(name)) => format!("{path}.{name}"),
-                    (_, None) => path,
-                };
-                InputError::new(field, message)
+    serde_json::from_str::<map_only::MapOnly<T>>(json)
+        .map(|m| m.0)
+        .map_err(|_| {
+            // Re-run with path tracking only on the error path: it costs on every call.
+            let de = &mut serde_json::Deserializer::from_str(json);
+            match serde_path_to_error::deserialize::<_, map_only::MapOnly<T>>(de) {
+                Ok(_) => InputError::new("", "the document could not be read"),
+                Err(err) => {
+                    let path = err.path().to_string();
+                    let message = crate::shown::redact_serde_message(&without_position(
+                        &err.into_inner().to_string(),
+                    ));
+                    // serde reports a missing field at its parent: name the field itself.
+                    let missing = message
+                        .strip_prefix("missing field `")
+                        .and_then(|rest| rest.strip_suffix('`'));
+                    let field = match (path.as_str(), missing) {
+                        (".", Some(name)) => name.to_string(),
+                        (".", None) => String::new(),
+                        (_, Some(name)) => format!("{path}.{name}"),
+                        (_, None) => path,
+                    };
+                    InputError::new(field, message)
+                }
             }
-        }
-    })
+        })
 }
 
 /// serde_json appends "at line L column C" of the JSON text, which is not the user's

@@ -13,14 +13,14 @@ struct Request<'a> {
     name: Option<Str<'a>>,
     #[serde(default)]
     project_id: Option<Id>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     spec: Option<Spec<'a>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Spec<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt_vec")]
     environment_variables: Option<Vec<Variable<'a>>>,
     #[serde(borrow, default)]
     command: Option<Str<'a>>,
@@ -35,13 +35,13 @@ struct Variable<'a> {
     name: Option<Str<'a>>,
     #[serde(borrow, default)]
     value: Option<Str<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     secret: Option<NameKey<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     config_map: Option<NameKey<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     pod_field_ref: Option<FieldPath<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     user_credential: Option<NameKey<'a>>,
     #[serde(default)]
     exclude: Option<bool>,

@@ -1,6 +1,7 @@
 //! Form A: Run:ai workload CRDs (`run.ai/v2alpha1`), where every spec field is
 //! wrapped as `{value: ...}` and env is `spec.environment.items.NAME.value`.
 
+use super::map_only::MapOnly;
 use super::{
     Arg, Container, EnvEntry, EnvLayout, EnvValue, Loc, MapEntries, SecretRef, Str, Workload,
 };
@@ -14,9 +15,9 @@ struct Crd<'a> {
     api_version: Option<Str<'a>>,
     #[serde(borrow)]
     kind: Str<'a>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::plain")]
     metadata: Metadata<'a>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     spec: Option<Spec<'a>>,
 }
 
@@ -32,28 +33,28 @@ pub(super) struct Metadata<'a> {
 
 #[derive(Deserialize, Default)]
 struct Spec<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     name: Option<Wrapped<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     environment: Option<Environment<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     command: Option<Wrapped<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     arguments: Option<Wrapped<'a>>,
     /// A DistributedWorkload's master and workers, each with an environment of its own.
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     master: Option<Role<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     worker: Option<Role<'a>>,
 }
 
 #[derive(Deserialize, Default)]
 struct Role<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     environment: Option<Environment<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     command: Option<Wrapped<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     arguments: Option<Wrapped<'a>>,
 }
 
@@ -66,7 +67,7 @@ struct Wrapped<'a> {
 #[derive(Deserialize, Default)]
 struct Environment<'a> {
     #[serde(borrow, default)]
-    items: Option<MapEntries<'a, Item<'a>>>,
+    items: Option<MapEntries<'a, MapOnly<Item<'a>>>>,
 }
 
 #[derive(Deserialize)]
@@ -84,7 +85,7 @@ pub fn parse(json: &str) -> Result<Workload, InputError> {
 /// One pass for the common case, a well-formed Run:ai workload; `None` sends anything
 /// else through the general path, which also words the errors.
 pub fn try_parse(json: &str) -> Option<Workload> {
-    let crd: Crd = serde_json::from_str(json).ok()?;
+    let MapOnly(crd): MapOnly<Crd> = serde_json::from_str(json).ok()?;
     let runai = super::runai_workload_type(&crd.kind).is_some()
         && crd
             .api_version
@@ -171,8 +172,8 @@ fn items(environment: Option<Environment>, loc: Loc) -> Vec<EnvEntry> {
         .map(|(env_name, item)| EnvEntry {
             name: env_name.into_owned(),
             loc: loc.clone(),
-            value: item.value.map_or(EnvValue::Unset, |v| classify(&v)),
-            excluded: item.exclude,
+            value: item.0.value.map_or(EnvValue::Unset, |v| classify(&v)),
+            excluded: item.0.exclude,
             sources: Vec::new(),
             origin: None,
         })
