@@ -791,3 +791,15 @@ fn serve_needs_a_certificate_or_insecure_http() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--insecure-http"));
 }
+
+#[test]
+fn the_load_tests_review_wraps_the_benchmark_workload() {
+    let root = gateway_support::root();
+    let review: Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("loadtest/review.json")).unwrap())
+            .unwrap();
+    let text = std::fs::read_to_string(root.join("policies/bench/workload.yaml")).unwrap();
+    let workload = host::manifest::parse(&text, "workload.yaml").unwrap();
+    assert_eq!(review["request"]["object"], workload[0].value);
+    assert_eq!(review["apiVersion"], "admission.k8s.io/v1");
+}
