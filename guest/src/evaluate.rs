@@ -11,6 +11,7 @@ use crate::policy::PolicySet;
 use crate::policy::secret_policy::{Enforcement, SecretPolicy};
 use crate::request::{Catalog, Submission};
 use crate::secret_ref::EXPECTED_FORM;
+use crate::shown::Shown;
 use crate::workload::{self, EnvEntry, EnvFrom, EnvValue, SecretRef, SecretUse, UseKind, Workload};
 
 pub fn evaluate(submission: &Submission) -> Result<Decision, InputError> {
@@ -223,7 +224,7 @@ fn check_workload(workload: &Workload, catalog: &Catalog, rules: &Rules, out: &m
                     entry.name_field(),
                     format!(
                         "env name `{}` is not valid: expected {}",
-                        entry.name.escape_debug(),
+                        Shown(&entry.name),
                         rules.env_names.expected()
                     ),
                 ));
@@ -235,7 +236,8 @@ fn check_workload(workload: &Workload, catalog: &Catalog, rules: &Rules, out: &m
                     entry.name_field(),
                     format!(
                         "`{}` is set more than once in container {}; the last one wins",
-                        entry.name, container.name
+                        Shown(&entry.name),
+                        Shown(&container.name)
                     ),
                 ));
             }
@@ -245,7 +247,7 @@ fn check_workload(workload: &Workload, catalog: &Catalog, rules: &Rules, out: &m
                     entry.field(),
                     format!(
                         "`{}` sets {}: expected exactly one source",
-                        entry.name,
+                        Shown(&entry.name),
                         entry.sources.join(" and ")
                     ),
                 ));
@@ -259,6 +261,7 @@ fn check_workload(workload: &Workload, catalog: &Catalog, rules: &Rules, out: &m
 
 fn check_value(entry: &EnvEntry, catalog: &Catalog, rules: &Rules, out: &mut Findings) {
     let env_name = entry.name.as_str();
+    let shown_name = Shown(env_name);
     match &entry.value {
         EnvValue::Literal {
             value,
@@ -269,7 +272,7 @@ fn check_value(entry: &EnvEntry, catalog: &Catalog, rules: &Rules, out: &mut Fin
                     "secret-ref-case",
                     entry.value_field(),
                     format!(
-                        "`{env_name}` starts like a secret reference but the prefix is case-sensitive, \
+                        "`{shown_name}` starts like a secret reference but the prefix is case-sensitive, \
                          so it is taken as a literal; to reference a secret write {EXPECTED_FORM}"
                     ),
                 ));
@@ -283,7 +286,7 @@ fn check_value(entry: &EnvEntry, catalog: &Catalog, rules: &Rules, out: &mut Fin
                             "sensitive-literal",
                             entry.value_field(),
                             format!(
-                                "`{env_name}` is a sensitive name and must come from a secret, \
+                                "`{shown_name}` is a sensitive name and must come from a secret, \
                                  not a literal value: use {EXPECTED_FORM}"
                             ),
                         ),
@@ -295,7 +298,7 @@ fn check_value(entry: &EnvEntry, catalog: &Catalog, rules: &Rules, out: &mut Fin
             "secret-ref-syntax",
             entry.value_field(),
             format!(
-                "malformed secret reference for `{env_name}` ({problem}): expected {EXPECTED_FORM}"
+                "malformed secret reference for `{shown_name}` ({problem}): expected {EXPECTED_FORM}"
             ),
         )),
         EnvValue::Secret(r) => check_secret_ref(entry, r, catalog, rules, out),
@@ -316,7 +319,7 @@ fn check_secret_ref(
     rules: &Rules,
     out: &mut Findings,
 ) {
-    let env_name = entry.name.as_str();
+    let shown_name = Shown(entry.name.as_str());
     let name_field = || entry.secret_field("name");
     let name_ok = names::is_dns1123_subdomain(&r.name);
     if !name_ok {
@@ -325,7 +328,7 @@ fn check_secret_ref(
             name_field(),
             format!(
                 "`{}` is not a valid secret name: expected {SECRET_NAME_RULE}",
-                r.name.escape_debug()
+                Shown(&r.name)
             ),
         ));
     }
@@ -337,7 +340,7 @@ fn check_secret_ref(
             format!(
                 "`{}` is not a valid secret key: expected letters, digits, '-', '_' and '.', \
                  at most 253 characters, not `.` or `..` or starting with `..`",
-                r.key.escape_debug()
+                Shown(&r.key)
             ),
         ));
     }
@@ -353,7 +356,7 @@ fn check_secret_ref(
                 "secret-not-found",
                 name_field(),
                 format!(
-                    "`{env_name}` references secret `{}`, which does not exist in namespace {}",
+                    "`{shown_name}` references secret `{}`, which does not exist in namespace {}",
                     r.name, catalog.namespace
                 ),
             )
@@ -366,7 +369,7 @@ fn check_secret_ref(
                 "secret-key-not-found",
                 entry.secret_field("key"),
                 format!(
-                    "`{env_name}` references key `{}` of secret {}/{}, which has keys [{}]",
+                    "`{shown_name}` references key `{}` of secret {}/{}, which has keys [{}]",
                     r.key,
                     catalog.namespace,
                     r.name,
@@ -387,7 +390,7 @@ fn check_env_from(from: &EnvFrom, catalog: &Catalog, rules: &Rules, out: &mut Fi
             &name_field,
             format!(
                 "`{}` is not a valid secret name: expected {SECRET_NAME_RULE}",
-                from.secret.escape_debug()
+                Shown(&from.secret)
             ),
         ));
         return;
@@ -472,7 +475,7 @@ fn check_secret_use(u: &SecretUse, catalog: &Catalog, rules: &Rules, out: &mut F
             &u.field,
             format!(
                 "`{}` is not a valid secret name: expected {SECRET_NAME_RULE}",
-                u.secret.escape_debug()
+                Shown(&u.secret)
             ),
         ));
         return;
@@ -481,12 +484,12 @@ fn check_secret_use(u: &SecretUse, catalog: &Catalog, rules: &Rules, out: &mut F
         out.builtin(finding(
             "invalid-secret-key",
             field,
-            format!("`{}` is not a valid secret key", key.escape_debug()),
+            format!("`{}` is not a valid secret key", Shown(key)),
         ));
     }
     check_policy_on_reference(&u.secret, u.optional, &|| u.field.clone(), rules, out);
     let what = match &u.kind {
-        UseKind::Volume(volume) => format!("volume `{volume}`"),
+        UseKind::Volume(volume) => format!("volume `{}`", Shown(volume)),
         UseKind::ImagePull => "imagePullSecrets".to_string(),
     };
     let Some(secret) = catalog.get(&u.secret) else {

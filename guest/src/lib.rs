@@ -14,6 +14,7 @@ pub mod patch;
 pub mod policy;
 pub mod request;
 pub mod secret_ref;
+pub mod shown;
 pub mod workload;
 
 #[cfg(target_arch = "wasm32")]

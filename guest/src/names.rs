@@ -32,6 +32,40 @@ pub fn is_secret_key(key: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
 }
 
+/// Why the API server would refuse `name` for an object of `kind`, if it would. Run:ai
+/// workloads name the pods, services and labels made for them, so their names are
+/// DNS-1123 labels; a Job's name becomes a label value (63); a CronJob's gets an
+/// 11-character suffix for its Jobs (52); other objects take a DNS-1123 subdomain.
+pub fn object_name_problem(kind: &str, name: &str) -> Option<String> {
+    let (max, label) = match kind {
+        "TrainingWorkload"
+        | "InteractiveWorkload"
+        | "DistributedWorkload"
+        | "InferenceWorkload"
+        | "TrainingCreationRequest" => (63, true),
+        "CronJob" => (52, false),
+        "Job" => (63, false),
+        _ => (253, false),
+    };
+    let valid = name.len() <= max
+        && if label {
+            is_dns1123_label(name)
+        } else {
+            is_dns1123_subdomain(name)
+        };
+    let rule = if label {
+        "a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit)"
+    } else {
+        "a DNS-1123 subdomain (lower-case letters, digits, '-' and '.', starting and ending with a letter or digit)"
+    };
+    (!valid).then(|| {
+        format!(
+            "`{}` is not a valid {kind} name: expected {rule}, at most {max} characters",
+            crate::shown::Shown(name)
+        )
+    })
+}
+
 /// How env var names are validated: Kubernetes 1.34+ relaxed by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum EnvNameValidation {
@@ -81,6 +115,31 @@ mod tests {
         for bad in ["", "My", "-a", "a-", "a..b", "a_b", ".a", &"a".repeat(254)] {
             assert!(!is_dns1123_subdomain(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn object_names_per_kind() {
+        // (kind, name, accepted)
+        let cases = [
+            ("Pod", "web-1.a", true),
+            ("Pod", "Bad_Name!", false),
+            ("Pod", "", false),
+            ("TrainingWorkload", "train1", true),
+            ("TrainingWorkload", "train.1", false),
+            ("CronJob", &"c".repeat(52), true),
+            ("CronJob", &"c".repeat(53), false),
+            ("Job", &"j".repeat(64), false),
+            ("Deployment", &"d".repeat(253), true),
+        ];
+        for (kind, name, ok) in cases {
+            assert_eq!(
+                object_name_problem(kind, name).is_none(),
+                ok,
+                "{kind} {name}"
+            );
+        }
+        let long = object_name_problem("Pod", &"a".repeat(100_000)).unwrap();
+        assert!(long.len() < 400, "bounded: {}", long.len());
     }
 
     #[test]

@@ -3,9 +3,13 @@
 
 use crate::plugin::{EnvSource, WorkloadForm};
 use crate::simulate::{Outcome, SECRET_NOT_FOUND};
+use crate::text::{shown, shown_max};
 use anyhow::Result;
 use serde::Serialize;
 use std::fmt::Write as _;
+
+/// Characters of a message the text form shows (the plugin bounds the names in it).
+const MESSAGE_CHARS: usize = 2000;
 
 pub const EXIT_ADMITTED: u8 = 0;
 pub const EXIT_REJECTED: u8 = 1;
@@ -258,19 +262,33 @@ pub fn render(outcomes: &[Outcome], format: Format) -> Result<String> {
     })
 }
 
+/// The text form. Every string that came from an input or from the plugin is shown
+/// through `text::shown` (names) or `text::shown_max` (messages): a name holding an
+/// escape sequence or a newline cannot forge a line such as `ADMITTED`.
 fn text(r: &Report) -> String {
+    let n = |s: &str| shown(s).into_owned();
+    let m = |s: &str| shown_max(s, MESSAGE_CHARS).into_owned();
+    let at = |field: &str| {
+        if field.is_empty() {
+            String::new()
+        } else {
+            format!(" at {}", m(field))
+        }
+    };
     let mut s = String::new();
     let w = &r.workload;
     let project = w
         .project
         .as_deref()
-        .map(|p| format!(", project {p}"))
+        .map(|p| format!(", project {}", n(p)))
         .unwrap_or_default();
-    let _ = writeln!(
-        s,
-        "{} {}/{} ({}{project})",
-        w.kind, w.namespace, w.name, w.file
-    );
+    // A workload that failed closed before it was placed has no namespace.
+    let place = if w.namespace.is_empty() {
+        n(&w.name)
+    } else {
+        format!("{}/{}", n(&w.namespace), n(&w.name))
+    };
+    let _ = writeln!(s, "{} {place} ({}{project})", n(&w.kind), m(&w.file));
     let verdict = match (r.allowed, r.startup.starts) {
         (false, _) => "REJECTED",
         (true, true) => "ADMITTED, would start",
@@ -281,37 +299,45 @@ fn text(r: &Report) -> String {
         let _ = writeln!(s, "  violations:");
         for v in &r.violations {
             let by = if v.policy.is_empty() {
-                "built-in check"
+                "built-in check".to_string()
             } else {
-                &v.policy
+                n(&v.policy)
             };
             let _ = writeln!(
                 s,
-                "    x {} at {}\n      {}\n      ({by})",
-                v.code, v.field, v.message
+                "    x {}{}\n      {}\n      ({by})",
+                n(&v.code),
+                at(&v.field),
+                m(&v.message)
             );
             if let Some(h) = &v.hint {
-                let _ = writeln!(s, "      hint: {h}");
+                let _ = writeln!(s, "      hint: {}", m(h));
             }
         }
     }
     if !r.warnings.is_empty() {
         let _ = writeln!(s, "  warnings:");
         for v in &r.warnings {
-            let _ = writeln!(s, "    ! {} at {}\n      {}", v.code, v.field, v.message);
+            let _ = writeln!(
+                s,
+                "    ! {}{}\n      {}",
+                n(&v.code),
+                at(&v.field),
+                m(&v.message)
+            );
             if let Some(h) = &v.hint {
-                let _ = writeln!(s, "      hint: {h}");
+                let _ = writeln!(s, "      hint: {}", m(h));
             }
         }
     }
     let mut container = None;
     for e in &r.env {
         if container != Some(&e.container) {
-            let _ = writeln!(s, "  env of container {}:", e.container);
+            let _ = writeln!(s, "  env of container {}:", n(&e.container));
             container = Some(&e.container);
         }
         let source = match (&e.source, &e.value) {
-            (SourceOut::Literal(_), Some(v)) => format!("= {v:?}"),
+            (SourceOut::Literal(_), Some(v)) => format!("= \"{}\"", m(v).replace('"', "\\\"")),
             (SourceOut::Literal(_), None) => "= (literal)".to_string(),
             (
                 SourceOut::Secret {
@@ -322,22 +348,26 @@ fn text(r: &Report) -> String {
                 _,
             ) => {
                 format!(
-                    "<- secret {name}, key {key}{}",
+                    "<- secret {}, key {}{}",
+                    n(name),
+                    n(key),
                     if *optional { " (optional)" } else { "" }
                 )
             }
-            (SourceOut::ConfigMap { name, key }, _) => format!("<- configMap {name}, key {key}"),
-            (SourceOut::FieldRef { path }, _) => format!("<- field {path}"),
+            (SourceOut::ConfigMap { name, key }, _) => {
+                format!("<- configMap {}, key {}", n(name), n(key))
+            }
+            (SourceOut::FieldRef { path }, _) => format!("<- field {}", n(path)),
             (SourceOut::UserCredential { name, key }, _) => {
-                format!("<- user credential {name}, key {key}")
+                format!("<- user credential {}, key {}", n(name), n(key))
             }
         };
         let origin = if e.origin == ORIGIN_WORKLOAD {
             String::new()
         } else {
-            format!("  [{}]", e.origin)
+            format!("  [{}]", n(&e.origin))
         };
-        let _ = writeln!(s, "    {} {source}{origin}", e.name);
+        let _ = writeln!(s, "    {} {source}{origin}", n(&e.name));
     }
     if let Some(ops) = r.patch.as_array().filter(|ops| !ops.is_empty()) {
         let _ = writeln!(s, "  patch (policy defaults, RFC 6902):");
@@ -345,21 +375,30 @@ fn text(r: &Report) -> String {
             let _ = writeln!(
                 s,
                 "    {} {} {}",
-                op["op"].as_str().unwrap_or("?"),
-                op["path"].as_str().unwrap_or("?"),
-                op.get("value").map(ToString::to_string).unwrap_or_default()
+                n(op["op"].as_str().unwrap_or("?")),
+                m(op["path"].as_str().unwrap_or("?")),
+                op.get("value")
+                    .map(|v| m(&v.to_string()))
+                    .unwrap_or_default()
             );
         }
     }
     let _ = writeln!(s, "  start-up:");
     for c in &r.startup.containers {
         if c.reason.is_empty() {
-            let _ = writeln!(s, "    {}: {}", c.name, c.state);
+            let _ = writeln!(s, "    {}: {}", n(&c.name), n(&c.state));
         } else {
-            let _ = writeln!(s, "    {}: {} {}: {}", c.name, c.state, c.reason, c.message);
+            let _ = writeln!(
+                s,
+                "    {}: {} {}: {}",
+                n(&c.name),
+                n(&c.state),
+                n(&c.reason),
+                m(&c.message)
+            );
         }
         if let Some(h) = &c.hint {
-            let _ = writeln!(s, "      hint: {h}");
+            let _ = writeln!(s, "      hint: {}", m(h));
         }
     }
     s

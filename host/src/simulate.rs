@@ -7,6 +7,7 @@ use crate::plugin::{
     Decision, Failure, InputError, Plugin, Startup, Submission, Violation, Warning, WorkloadForm,
     WorkloadId,
 };
+use crate::text::shown;
 use anyhow::{Result, anyhow, bail};
 use std::collections::BTreeMap;
 
@@ -58,11 +59,14 @@ pub fn check_policies(plugin: &Plugin, cluster: &Cluster) -> Result<()> {
     bail!("invalid policies:\n  {}", lines.join("\n  "))
 }
 
+/// The plugin's messages already show names bounded; the field path may hold any
+/// map key of the document.
 pub fn input_error(source: &str, e: InputError) -> anyhow::Error {
+    let message = crate::text::shown_max(&e.message, 2000);
     if e.field.is_empty() {
-        anyhow!("{source}: {}", e.message)
+        anyhow!("{source}: {message}")
     } else {
-        anyhow!("{source}: `{}`: {}", e.field, e.message)
+        anyhow!("{source}: `{}`: {message}", shown(&e.field))
     }
 }
 
@@ -232,15 +236,12 @@ impl PlacementError {
     pub fn describe(&self, cluster: &Cluster) -> String {
         let known = || {
             let names: Vec<&str> = cluster.projects.keys().map(String::as_str).collect();
-            if names.is_empty() {
-                "none".to_string()
-            } else {
-                names.join(", ")
-            }
+            crate::text::some(&names)
         };
         match self {
             PlacementError::UnknownProject { project } => format!(
-                "project `{project}` does not exist in the cluster (projects: {})",
+                "project `{}` does not exist in the cluster (projects: {})",
+                shown(project),
                 known()
             ),
             PlacementError::ProjectElsewhere {
@@ -248,11 +249,13 @@ impl PlacementError {
                 project,
                 expected,
             } => format!(
-                "`metadata.namespace` is {namespace} but project {project} runs in namespace {expected}"
+                "`metadata.namespace` is {} but project {project} runs in namespace {expected}",
+                shown(namespace)
             ),
             PlacementError::UnknownNamespace { namespace } => format!(
-                "namespace `{namespace}` does not exist in the cluster: expected a project namespace \
+                "namespace `{}` does not exist in the cluster: expected a project namespace \
                  (projects: {}) or {SYSTEM_NAMESPACE}",
+                shown(namespace),
                 known()
             ),
             PlacementError::Nowhere => "the workload names no namespace or project: set \
@@ -270,17 +273,19 @@ impl PlacementError {
                 PlacementError::UnknownProject { .. } | PlacementError::ProjectElsewhere { .. },
                 Some(ns),
             ) => format!(
-                "the workload's project (its `project` label or `projectId`) is not the project of namespace {ns}"
+                "the workload's project (its `project` label or `projectId`) is not the project of namespace {}",
+                shown(ns)
             ),
             (PlacementError::UnknownProject { .. }, None) => {
                 "the workload's project (its `project` label or `projectId`) is not a project the gateway knows"
                     .to_string()
             }
             (PlacementError::ProjectElsewhere { namespace, .. }, None) => format!(
-                "the workload's project (its `project` label or `projectId`) is not the project of namespace {namespace}"
+                "the workload's project (its `project` label or `projectId`) is not the project of namespace {}",
+                shown(namespace)
             ),
             (PlacementError::UnknownNamespace { namespace }, _) => {
-                format!("namespace `{namespace}` is not a namespace the gateway knows")
+                format!("namespace `{}` is not a namespace the gateway knows", shown(namespace))
             }
             (PlacementError::Nowhere, _) => self.describe(&Cluster::default()),
         }

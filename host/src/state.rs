@@ -7,7 +7,8 @@
 use crate::cluster::Cluster;
 use crate::cluster::secret::Secret;
 use crate::cluster::{Namespace, Policy, Project};
-use anyhow::{Context, Result, bail};
+use crate::input::{self, Limit};
+use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -80,10 +81,21 @@ impl StateDir {
         self.dir.join(STATE_FILE)
     }
 
-    fn lock(&self, exclusive: bool) -> Result<File> {
-        fs::create_dir_all(&self.dir).with_context(|| {
-            format!("{}: cannot create the state directory", self.dir.display())
-        })?;
+    /// Only the commands that build a state (`apply`, `project create`) make its
+    /// directory: anywhere else a missing one is a mistyped `--state`, and reading it
+    /// as an empty cluster would report wrong answers.
+    fn lock(&self, exclusive: bool, create: bool) -> Result<File> {
+        if create {
+            fs::create_dir_all(&self.dir).with_context(|| {
+                format!("{}: cannot create the state directory", self.dir.display())
+            })?;
+        } else if !self.dir.is_dir() {
+            bail!(
+                "{}: no such state directory: create one with `host project create` or `host apply -f`, \
+                 or point --state (or RUNAI_SIM_STATE) at an existing one",
+                crate::input::display(&self.dir)
+            );
+        }
         let path = self.dir.join(LOCK_FILE);
         let file = OpenOptions::new()
             .create(true)
@@ -102,18 +114,15 @@ impl StateDir {
 
     fn load(&self) -> Result<Cluster> {
         let path = self.path();
-        let text = match fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Cluster::default()),
-            Err(e) => {
-                return Err(e)
-                    .with_context(|| format!("{}: cannot read the state", path.display()));
-            }
-        };
-        let file: StateFile = serde_json::from_str(&text).with_context(|| {
-            format!(
-                "{}: not a state file of this version of host (remove the directory to start over)",
-                path.display()
+        if !path.exists() {
+            return Ok(Cluster::default());
+        }
+        let text = input::read_text(&path, Limit::new("state file", input::STATE_CAP))?;
+        let file: StateFile = serde_json::from_str(&text).map_err(|e| {
+            anyhow!(
+                "{}: not a state file of this version of host ({}); remove the directory to start over",
+                path.display(),
+                guest::shown::redact_serde_message(&e.to_string())
             )
         })?;
         if file.version != FORMAT_VERSION {
@@ -128,14 +137,23 @@ impl StateDir {
 
     /// The current state, read under a shared lock.
     pub fn read(&self) -> Result<Cluster> {
-        let _lock = self.lock(false)?;
+        let _lock = self.lock(false, false)?;
         self.load()
     }
 
     /// Reads, changes and writes the state under an exclusive lock. When `change`
-    /// fails, nothing is written.
+    /// fails, nothing is written. The directory must exist.
     pub fn update<T>(&self, change: impl FnOnce(&mut Cluster) -> Result<T>) -> Result<T> {
-        let _lock = self.lock(true)?;
+        self.change(false, change)
+    }
+
+    /// `update`, making the directory when it does not exist yet.
+    pub fn create_or_update<T>(&self, change: impl FnOnce(&mut Cluster) -> Result<T>) -> Result<T> {
+        self.change(true, change)
+    }
+
+    fn change<T>(&self, create: bool, change: impl FnOnce(&mut Cluster) -> Result<T>) -> Result<T> {
+        let _lock = self.lock(true, create)?;
         let mut cluster = self.load()?;
         let result = change(&mut cluster)?;
         self.write(&cluster)?;

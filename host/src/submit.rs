@@ -19,16 +19,18 @@ pub struct SubmitArgs {
 
 /// Splits `-e NAME=VALUE` on the first `=` only: the value may hold more (the legacy
 /// CLI dropped everything after a second `=`).
-pub fn split_env(arg: &str) -> Result<(&str, &str)> {
+/// Errors name the `-e` by its position (1-based) and never show the argument: a
+/// value may be a credential, and so may a password passed where `NAME=` was meant.
+pub fn split_env(arg: &str, position: usize) -> Result<(&str, &str)> {
     match arg.split_once('=') {
-        Some(("", _)) => {
-            bail!(
-                "-e {arg:?}: the name before `=` is empty: expected NAME=VALUE or NAME=SECRET:<secret-name>,<secret-key>"
-            )
-        }
+        Some(("", _)) => bail!(
+            "-e #{position}: the name before `=` is empty (the argument is not shown): expected \
+             NAME=VALUE or NAME=SECRET:<secret-name>,<secret-key>"
+        ),
         Some(pair) => Ok(pair),
         None => bail!(
-            "-e {arg:?}: no `=`: expected NAME=VALUE or NAME=SECRET:<secret-name>,<secret-key>"
+            "-e #{position}: no `=` (the argument is not shown): expected NAME=VALUE or \
+             NAME=SECRET:<secret-name>,<secret-key>"
         ),
     }
 }
@@ -36,8 +38,8 @@ pub fn split_env(arg: &str) -> Result<(&str, &str)> {
 /// The workload `runai submit` would create in the project's namespace.
 pub fn workload(args: &SubmitArgs, namespace: &str) -> Result<Document> {
     let mut items = Map::new();
-    for arg in &args.environment {
-        let (name, value) = split_env(arg)?;
+    for (i, arg) in args.environment.iter().enumerate() {
+        let (name, value) = split_env(arg, i + 1)?;
         // A repeated -e replaces the earlier one, as the CLI does.
         items.insert(name.to_string(), json!({ "value": value }));
     }
@@ -76,20 +78,19 @@ mod tests {
 
     #[test]
     fn splits_on_the_first_equals_only() {
-        assert_eq!(split_env("A=b=c").unwrap(), ("A", "b=c"));
-        assert_eq!(split_env("U=SECRET:s,k").unwrap(), ("U", "SECRET:s,k"));
-        assert_eq!(split_env("EMPTY=").unwrap(), ("EMPTY", ""));
+        assert_eq!(split_env("A=b=c", 1).unwrap(), ("A", "b=c"));
+        assert_eq!(split_env("U=SECRET:s,k", 1).unwrap(), ("U", "SECRET:s,k"));
+        assert_eq!(split_env("EMPTY=", 1).unwrap(), ("EMPTY", ""));
         assert!(
-            split_env("NOVALUE")
+            split_env("hunter2", 2)
                 .unwrap_err()
                 .to_string()
-                .contains("no `=`")
+                .starts_with("-e #2: no `=` (the argument is not shown)")
         );
+        let empty_name = split_env("=hunter2", 1).unwrap_err().to_string();
         assert!(
-            split_env("=x")
-                .unwrap_err()
-                .to_string()
-                .contains("name before `=` is empty")
+            empty_name.contains("the name before `=` is empty") && !empty_name.contains("hunter2"),
+            "{empty_name}"
         );
     }
 

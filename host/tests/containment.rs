@@ -264,3 +264,31 @@ fn the_limits_are_set_on_the_command_line() {
         assert_eq!(reports[0]["violations"][0]["code"], code, "{flags:?}");
     }
 }
+
+#[test]
+fn a_fail_closed_report_reads_without_empty_parts() {
+    // The plugin trapped before it said where the workload goes: no `kind /name`, no
+    // `at ` with nothing after it.
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile-text");
+    std::fs::create_dir_all(&dir).unwrap();
+    let workload = dir.join("w.yaml");
+    std::fs::write(
+        &workload,
+        "apiVersion: run.ai/v2alpha1\nkind: TrainingWorkload\nmetadata: {name: hostile-trap, namespace: runai-team-a}\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_host"))
+        .args(["simulate", "--plugin", env!("HOSTILE_WASM")])
+        .arg(&workload)
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let first = text.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("TrainingWorkload hostile-trap ("),
+        "{text}"
+    );
+    assert!(text.contains("    x plugin-trap\n"), "{text}");
+    assert!(!text.contains(" at \n") && !text.contains(" /"), "{text}");
+}

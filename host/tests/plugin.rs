@@ -107,7 +107,7 @@ fn policy_check_reports_field_and_expectation() {
         (
             r#"{"apiVersion":"secrets.policy.run.ai/v1alpha1","kind":"SecretPolicy","metadata":{"name":"p"},"spec":{"enforcement":"block"}}"#,
             "spec.enforcement",
-            "unknown variant `block`, expected one of `enforce`, `warn`, `audit`",
+            "unknown value, expected one of `enforce`, `warn`, `audit`",
         ),
         (
             r#"{"apiVersion":"secrets.policy.run.ai/v1alpha1","kind":"SecretPolicy","metadata":{"name":"p"},"spec":{"sensitiveEnvName":["*"]}}"#,

@@ -60,14 +60,16 @@ fn a_failing_suite_reports_each_difference() {
         "    - secret-not-found (message contains \"no such\")",
         "    - */U = \"x\"\n    + job/U <- secret my-secret/username [workload]",
         "    + job: Running",
-        "test result: FAILED. 1 passed; 3 failed",
+        "test deliberately failing :: step 5: submit -p team-a -e DB_PASSWORD=... ... ok",
+        "              \"DB_PASSWORD\": {\n                \"value\": \"<redacted>\"\n    -         },",
+        "test result: FAILED. 2 passed; 4 failed",
     ] {
         assert!(report.contains(line), "{line:?} not in:\n{report}");
     }
-    assert_eq!(report.lines().last(), Some("1 passed, 3 failed"));
+    assert_eq!(report.lines().last(), Some("2 passed, 4 failed"));
     let xml = std::fs::read_to_string(&junit).expect("junit written");
     assert!(
-        xml.contains("<testsuites name=\"host test\" tests=\"4\" failures=\"3\">"),
+        xml.contains("<testsuites name=\"host test\" tests=\"6\" failures=\"4\">"),
         "{xml}"
     );
     assert!(
@@ -82,9 +84,14 @@ fn a_failing_suite_reports_each_difference() {
         "json",
     ]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
-    assert_eq!(json["passed"], 1);
-    assert_eq!(json["failed"], 3);
+    assert_eq!(json["passed"], 2);
+    assert_eq!(json["failed"], 4);
     assert_eq!(json["suites"][0]["cases"][3]["status"], "passed");
+    // The sensitive literals of the last two cases are in no report format.
+    let everything = format!("{report}{xml}{}", String::from_utf8_lossy(&out.stdout));
+    for canary in ["leak-canary-case-name-5t6y", "leak-canary-patched-8u9i"] {
+        assert!(!everything.contains(canary), "{canary} printed");
+    }
 }
 
 #[test]

@@ -88,7 +88,8 @@ pub fn parse(doc: &PolicyDocument) -> Result<Policy, Diagnostic> {
                 "apiVersion",
                 "policy-invalid",
                 format!(
-                    "`{api_version}` for kind SecretPolicy: expected {}",
+                    "`{}` for kind SecretPolicy: expected {}",
+                    crate::shown::Shown(api_version),
                     secret_policy::API_VERSION
                 ),
             ));
@@ -104,7 +105,10 @@ pub fn parse(doc: &PolicyDocument) -> Result<Policy, Diagnostic> {
         &doc.source,
         "kind",
         "policy-invalid",
-        format!("unsupported policy kind `{kind}`: {EXPECTED_KINDS}"),
+        format!(
+            "unsupported policy kind `{}`: {EXPECTED_KINDS}",
+            crate::shown::Shown(kind)
+        ),
     ))
 }
 

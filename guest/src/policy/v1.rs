@@ -5,6 +5,7 @@
 use super::env_rules::{CanAdd, DefaultValue, EnvDefault, EnvRules, ItemRule};
 use crate::decision::InputError;
 use crate::names;
+use crate::shown::Shown;
 use crate::workload::{MapEntries, is_runai_api_version};
 use serde::Deserialize;
 
@@ -99,14 +100,15 @@ pub fn parse(json: &str) -> Result<V1Policy, InputError> {
             "apiVersion",
             format!(
                 "`{}` for kind {}: expected run.ai/v2alpha1 or run.ai/v1alpha1",
-                doc.api_version, doc.kind
+                Shown(&doc.api_version),
+                Shown(&doc.kind)
             ),
         ));
     }
     let Some(&(_, workload_type)) = KINDS.iter().find(|(k, _)| *k == doc.kind) else {
         return Err(InputError::new(
             "kind",
-            format!("`{}` is not a V1 policy kind", doc.kind),
+            format!("`{}` is not a V1 policy kind", Shown(&doc.kind)),
         ));
     };
     let namespace = doc
@@ -185,14 +187,18 @@ pub fn check_secret_names(
     if !names::is_dns1123_subdomain(name) {
         return Err(InputError::new(
             field(),
-            format!("`{name}` is not a valid secret name: expected a DNS-1123 subdomain"),
+            format!(
+                "`{}` is not a valid secret name: expected a DNS-1123 subdomain",
+                Shown(name)
+            ),
         ));
     }
     if !names::is_secret_key(key) {
         return Err(InputError::new(
             field(),
             format!(
-                "`{key}` is not a valid secret key: expected letters, digits, '-', '_' and '.'"
+                "`{}` is not a valid secret key: expected letters, digits, '-', '_' and '.'",
+                Shown(key)
             ),
         ));
     }

@@ -298,7 +298,7 @@ pub fn parse(json: &str, source: &str) -> Result<V2Policy, InputError> {
                 field,
                 format!(
                     "default `{}` sets {} sources: expected exactly one of value, secret, configMap, podFieldRef, userCredential",
-                    var.name,
+                    crate::shown::Shown(&var.name),
                     values.len()
                 ),
             ));

@@ -243,10 +243,28 @@ pub fn parse(json: &str, kind: &str) -> Result<Workload, InputError> {
     let spec =
         spec.ok_or_else(|| InputError::new(path, format!("missing: a {kind} needs a pod spec")))?;
     let metadata = metadata.unwrap_or_default();
-    let name = metadata
-        .name
-        .or(metadata.generate_name)
-        .ok_or_else(|| InputError::new("metadata.name", "missing: the object needs a name"))?;
+    // A controller's pods carry `generateName` (a prefix the API server completes).
+    let (name, problem) = match (metadata.name, metadata.generate_name) {
+        (Some(name), _) if !name.is_empty() => {
+            let problem =
+                crate::names::object_name_problem(kind, &name).map(|p| ("metadata.name", p));
+            (name, problem)
+        }
+        (_, Some(prefix)) => {
+            let problem = crate::names::object_name_problem(kind, &format!("{}x", &*prefix))
+                .map(|p| ("metadata.generateName", p));
+            (prefix, problem)
+        }
+        _ => {
+            return Err(InputError::new(
+                "metadata.name",
+                "missing: the object needs a name",
+            ));
+        }
+    };
+    if let Some((field, problem)) = problem {
+        return Err(InputError::new(field, problem));
+    }
     let project = metadata
         .labels
         .and_then(|l| l.0.into_iter().find(|(k, _)| k == "project"))

@@ -10,6 +10,7 @@ mod runai_api;
 pub mod runai_crd;
 
 use crate::decision::{InputError, WorkloadId};
+use crate::shown::Shown;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
@@ -233,7 +234,9 @@ pub fn parse(json: &str) -> Result<Workload, InputError> {
             return Err(InputError::new(
                 "apiVersion",
                 format!(
-                    "`{api_version}` for kind {kind}: expected run.ai/v2alpha1 or run.ai/v1alpha1"
+                    "`{}` for kind {}: expected run.ai/v2alpha1 or run.ai/v1alpha1",
+                    Shown(api_version),
+                    Shown(kind)
                 ),
             ));
         }
@@ -243,7 +246,11 @@ pub fn parse(json: &str) -> Result<Workload, InputError> {
         if api_version != *expected {
             return Err(InputError::new(
                 "apiVersion",
-                format!("`{api_version}` for kind {kind}: expected {expected}"),
+                format!(
+                    "`{}` for kind {}: expected {expected}",
+                    Shown(api_version),
+                    Shown(kind)
+                ),
             ));
         }
         return kubernetes::parse(json, kind);
@@ -253,7 +260,11 @@ pub fn parse(json: &str) -> Result<Workload, InputError> {
     }
     Err(InputError::new(
         "kind",
-        format!("unsupported kind `{kind}` (apiVersion `{api_version}`): {EXPECTED_FORMS}"),
+        format!(
+            "unsupported kind `{}` (apiVersion `{}`): {EXPECTED_FORMS}",
+            Shown(kind),
+            Shown(api_version)
+        ),
     ))
 }
 
@@ -277,7 +288,10 @@ fn admission_review(json: &str, api_version: &str) -> Result<Workload, InputErro
     if api_version != "admission.k8s.io/v1" {
         return Err(InputError::new(
             "apiVersion",
-            format!("`{api_version}` for kind AdmissionReview: expected admission.k8s.io/v1"),
+            format!(
+                "`{}` for kind AdmissionReview: expected admission.k8s.io/v1",
+                Shown(api_version)
+            ),
         ));
     }
     let review: Review = parse_json(json)?;
@@ -322,7 +336,9 @@ pub fn parse_json<'a, T: Deserialize<'a>>(json: &'a str) -> Result<T, InputError
             Ok(_) => InputError::new("", "the document could not be read"),
             Err(err) => {
                 let path = err.path().to_string();
-                let message = without_position(&err.into_inner().to_string());
+                let message = crate::shown::redact_serde_message(&without_position(
+                    &err.into_inner().to_string(),
+                ));
                 // serde reports a missing field at its parent: name the field itself.
                 let missing = message
                     .strip_prefix("missing field `")

@@ -65,12 +65,18 @@ enum Id {
     Number(u64),
 }
 
+/// How reports name a REST API request.
+const KIND: &str = "TrainingCreationRequest";
+
 pub fn parse(json: &str) -> Result<Workload, InputError> {
     let request: Request = super::parse_json(json)?;
     let name = request
         .name
         .map(|n| n.to_string())
         .ok_or_else(|| InputError::new("name", "missing: the workload request needs a `name`"))?;
+    if let Some(problem) = crate::names::object_name_problem(KIND, &name) {
+        return Err(InputError::new("name", problem));
+    }
     let layout = EnvLayout::RunaiApi {
         has_spec: request.spec.is_some(),
         has_list: request
@@ -90,7 +96,7 @@ pub fn parse(json: &str) -> Result<Workload, InputError> {
         layout,
         id: WorkloadId {
             form: WorkloadForm::RunaiApi,
-            kind: "TrainingCreationRequest".to_string(),
+            kind: KIND.to_string(),
             name: name.clone(),
             namespace: None,
             project: request.project_id.map(|id| match id {

@@ -86,13 +86,20 @@ fn from_crd(crd: Crd) -> Result<Workload, InputError> {
             .is_some_and(|e| e.items.is_some()),
     };
     let spec = crd.spec.unwrap_or_default();
-    let name = spec
-        .name
-        .as_ref()
-        .map(|n| &*n.value)
-        .or(crd.metadata.name.as_deref())
-        .ok_or_else(|| InputError::new("metadata.name", "missing: the workload needs a name"))?
-        .to_string();
+    let (name, field) = match (spec.name.as_ref(), crd.metadata.name.as_deref()) {
+        (Some(n), _) => (&*n.value, "spec.name.value"),
+        (None, Some(n)) => (n, "metadata.name"),
+        (None, None) => {
+            return Err(InputError::new(
+                "metadata.name",
+                "missing: the workload needs a name",
+            ));
+        }
+    };
+    if let Some(problem) = crate::names::object_name_problem(&crd.kind, name) {
+        return Err(InputError::new(field, problem));
+    }
+    let name = name.to_string();
     let project = crd
         .metadata
         .labels

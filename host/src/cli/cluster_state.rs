@@ -3,9 +3,11 @@
 use super::evaluate::load_plugin;
 use crate::cluster::ops::Propagation;
 use crate::cluster::{SYSTEM_NAMESPACE, load_documents};
+use crate::input;
 use crate::manifest;
 use crate::simulate::check_policies;
 use crate::state::StateDir;
+use crate::text::{shown, shown_max, some};
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 
@@ -16,7 +18,7 @@ pub fn apply(plugin: &super::PluginArgs, dir: &Path, files: &[PathBuf]) -> Resul
         docs.extend(manifest::read_file(file)?);
     }
     let (plugin, _, _) = load_plugin(plugin)?;
-    let count = StateDir::new(dir).update(|cluster| {
+    let count = StateDir::new(dir).create_or_update(|cluster| {
         load_documents(cluster, &docs)?;
         check_policies(&plugin, cluster)?;
         Ok(docs.len())
@@ -31,9 +33,14 @@ pub fn apply(plugin: &super::PluginArgs, dir: &Path, files: &[PathBuf]) -> Resul
         } else {
             doc.kind()
         };
-        println!("{kind} {name} applied ({})", doc.source);
+        println!(
+            "{} {} applied ({})",
+            shown(kind),
+            shown(name),
+            shown(&doc.source)
+        );
     }
-    println!("{count} object(s) applied to {}", dir.display());
+    println!("{count} object(s) applied to {}", input::display(dir));
     Ok(0)
 }
 
@@ -44,8 +51,9 @@ pub fn project_create(
     department: Option<String>,
     id: Option<String>,
 ) -> Result<u8> {
-    let ns = StateDir::new(dir).update(|c| c.create_project(name, namespace, department, id))?;
-    println!("project {name} created (namespace {ns})");
+    let ns = StateDir::new(dir)
+        .create_or_update(|c| c.create_project(name, namespace, department, id))?;
+    println!("project {name} created (namespace {})", shown(&ns));
     Ok(0)
 }
 
@@ -61,10 +69,10 @@ pub fn project_list(dir: &Path) -> Result<u8> {
     for (namespace, p) in cluster.project_namespaces() {
         println!(
             "{:<24} {:<28} {:<16} {}",
-            p.name,
-            namespace,
-            p.department.as_deref().unwrap_or("-"),
-            p.id.as_deref().unwrap_or("-")
+            shown(&p.name),
+            shown(&namespace),
+            shown(p.department.as_deref().unwrap_or("-")),
+            shown(p.id.as_deref().unwrap_or("-"))
         );
     }
     Ok(0)
@@ -102,10 +110,11 @@ pub fn secret_list(dir: &Path, only: Option<&str>) -> Result<u8> {
                 "own".to_string()
             };
             println!(
-                "{ns:<24} {:<28} {:<12} {:<32} {origin}",
-                s.name,
-                s.secret_type,
-                s.keys.join(",")
+                "{:<24} {:<28} {:<12} {:<32} {origin}",
+                shown(ns),
+                shown(&s.name),
+                shown(&s.secret_type),
+                shown_max(&s.keys.join(","), 400)
             );
         }
     }
@@ -114,30 +123,25 @@ pub fn secret_list(dir: &Path, only: Option<&str>) -> Result<u8> {
 
 pub fn secret_delete(dir: &Path, namespace: &str, name: &str) -> Result<u8> {
     let d = StateDir::new(dir).update(|c| c.delete_secret(namespace, name))?;
-    println!("secret {namespace}/{name} deleted");
+    println!("secret {}/{} deleted", shown(namespace), shown(name));
     if !d.copies.is_empty() {
         println!(
             "its cluster-wide copies were removed from {} project namespace(s): {}",
             d.copies.len(),
-            d.copies.join(", ")
+            some(&d.copies)
         );
     }
     Ok(0)
 }
 
 fn report(p: &Propagation, verb: &str) {
-    let source = format!("{SYSTEM_NAMESPACE}/{}", p.secret);
+    let source = format!("{SYSTEM_NAMESPACE}/{}", shown(&p.secret));
     if p.unchanged {
         println!("secret {source} was already {verb}; nothing changed");
         return;
     }
-    let list = |v: &[String]| {
-        if v.is_empty() {
-            "none".to_string()
-        } else {
-            v.join(", ")
-        }
-    };
+    // `some` cuts a long list: 10,000 namespaces are not one line (`secret list` has all).
+    let list = |v: &[String]| some(v);
     match verb {
         "cluster-wide" => println!(
             "secret {source} is cluster-wide: copied to {} project namespace(s): {}",
@@ -150,10 +154,20 @@ fn report(p: &Propagation, verb: &str) {
             list(&p.namespaces)
         ),
     }
+    if p.conflicts.len() > crate::text::LIST_SHOWN {
+        println!(
+            "conflict: {} project namespaces have their own secret `{}`, left as they are: {}",
+            p.conflicts.len(),
+            shown(&p.secret),
+            some(&p.conflicts)
+        );
+        return;
+    }
     for ns in &p.conflicts {
         println!(
-            "conflict: {ns} has its own secret `{}`; it is left as it is",
-            p.secret
+            "conflict: {} has its own secret `{}`; it is left as it is",
+            shown(ns),
+            shown(&p.secret)
         );
     }
 }

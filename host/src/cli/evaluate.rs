@@ -2,6 +2,7 @@
 
 use super::{ClusterArgs, PluginArgs};
 use crate::cluster::{Cluster, load_documents};
+use crate::input::{self, Limit};
 use crate::plugin::{Options, Plugin};
 use crate::report::{self, Format};
 use crate::simulate::{self, Outcome};
@@ -14,9 +15,8 @@ use std::path::PathBuf;
 pub fn load_plugin(args: &PluginArgs) -> Result<(Plugin, Vec<u8>, String)> {
     let (bytes, name) = match &args.path {
         Some(p) => (
-            std::fs::read(p)
-                .map_err(|e| anyhow::anyhow!("{}: cannot read the plugin: {e}", p.display()))?,
-            p.display().to_string(),
+            input::read_bytes(p, Limit::new("plugin", input::PLUGIN_CAP))?,
+            input::display(p),
         ),
         None => (crate::plugin::BUILTIN.to_vec(), "built-in".to_string()),
     };
@@ -53,6 +53,14 @@ pub fn load_cluster_from(
     Ok(cluster)
 }
 
+/// Policies in a state were checked when applied, but the plugin may have changed
+/// since: a bad one is reported with the state file it is in.
+fn check_state_policies(plugin: &Plugin, cluster: &Cluster, state: Option<&PathBuf>) -> Result<()> {
+    let Some(dir) = state else { return Ok(()) };
+    simulate::check_policies(plugin, cluster)
+        .map_err(|e| anyhow::anyhow!("{}: {e:#}", input::display(&StateDir::new(dir).path())))
+}
+
 fn print(outcomes: &[Outcome], output: Format) -> Result<u8> {
     let rendered = report::render(outcomes, output)?;
     std::io::stdout().write_all(rendered.as_bytes())?;
@@ -70,9 +78,19 @@ pub fn simulate(
     let cluster = load_cluster(state, args)?;
     let mut docs = Vec::new();
     for path in workloads {
-        docs.extend(manifest::read_file(path)?);
+        let read = manifest::read_file(path)?;
+        // An empty file is not "nothing to reject": a pipeline that produced nothing
+        // must not pass as admitted (kubectl apply says "no objects passed").
+        if read.is_empty() {
+            bail!(
+                "no workload documents in {}: expected at least one workload (YAML or JSON)",
+                input::display(path)
+            );
+        }
+        docs.extend(read);
     }
     let (plugin, _, _) = load_plugin(plugin)?;
+    check_state_policies(&plugin, &cluster, state)?;
     let outcomes = simulate::simulate(&plugin, &cluster, &docs, workload_type)?;
     print(&outcomes, output)
 }
@@ -86,20 +104,17 @@ pub fn submit(
 ) -> Result<u8> {
     let cluster = load_cluster(state, args)?;
     let Some(project) = cluster.find_project(&submit_args.project) else {
+        let known: Vec<&str> = cluster.projects.keys().map(String::as_str).collect();
         bail!(
             "-p {}: no such project (projects: {})",
-            submit_args.project,
-            cluster
-                .projects
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
+            crate::text::shown(&submit_args.project),
+            crate::text::some(&known)
         );
     };
     submit_args.project = project.name.clone();
     let doc = submit_cmd::workload(&submit_args, &cluster.project_namespace(project))?;
     let (plugin, _, _) = load_plugin(plugin)?;
+    check_state_policies(&plugin, &cluster, state)?;
     let outcomes = simulate::simulate(&plugin, &cluster, &[doc], None)?;
     print(&outcomes, output)
 }
@@ -158,6 +173,10 @@ pub fn test(
     Ok(if failed == 0 { 0 } else { 1 })
 }
 
+/// Per scenario: an hour is more than any measurement needs, and far from the
+/// `Duration` overflow (`--seconds 1e300` panicked).
+const MAX_BENCH_SECONDS: f64 = 3600.0;
+
 /// `host bench`: the built-in set-up, or a workload and cluster chosen as `simulate`
 /// chooses them (with no workload, the benchmark workload on that cluster). The plugin
 /// and limits of the command line are "containment on"; the Rego's agreement is checked
@@ -170,8 +189,8 @@ pub fn bench(
     seconds: f64,
     json: bool,
 ) -> Result<u8> {
-    if !(seconds > 0.0 && seconds.is_finite()) {
-        bail!("--seconds {seconds}: expected a positive number of seconds");
+    if !(seconds > 0.0 && seconds <= MAX_BENCH_SECONDS) {
+        bail!("--seconds: expected a number of seconds above 0 and at most {MAX_BENCH_SECONDS}");
     }
     let customised = state.is_some() || cluster.cluster.is_some() || !cluster.policies.is_empty();
     let setup = match (workload, customised) {

@@ -312,6 +312,25 @@ fn run(cli: Cli) -> Result<u8> {
 }
 
 pub fn main() -> ExitCode {
+    // No panic should be reachable from the command line; should one be, it ends as an
+    // input error without its message, which could quote the input (a value).
+    std::panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "error: internal error{at}; this is a bug in host, please report it with the command \
+             that caused it (the panic message is not shown: it may quote the input)"
+        );
+    }));
+    match std::panic::catch_unwind(main_inner) {
+        Ok(code) => code,
+        Err(_) => ExitCode::from(EXIT_INPUT_ERROR),
+    }
+}
+
+fn main_inner() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -322,7 +341,10 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Names in messages are escaped where they are put in; this is the net
+            // under them (newlines are kept: some messages list one problem a line).
+            let message = format!("{e:#}");
+            eprintln!("error: {}", crate::text::escape_controls(&message, true));
             ExitCode::from(EXIT_INPUT_ERROR)
         }
     }

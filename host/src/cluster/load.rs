@@ -6,6 +6,7 @@ use super::{Cluster, Namespace, Policy, Project, SYSTEM_NAMESPACE};
 use crate::manifest::Document;
 use anyhow::{Result, anyhow, bail};
 use guest::names::is_dns1123_label;
+use guest::shown::shown;
 use serde_json::{Map, Value};
 
 /// Policy kinds the cluster stores and hands to the plugin.
@@ -21,9 +22,18 @@ pub const POLICY_KINDS: &[&str] = &[
 pub const V2_KIND: &str = "V2Policy";
 
 /// Applies manifests to a cluster, in order; later objects replace earlier ones.
+/// Tenancy is checked once all are in (a file may hold a Secret before the Project
+/// whose namespace it lives in). On an error the cluster may be half-changed:
+/// callers apply to a copy or drop it.
 pub fn load_documents(cluster: &mut Cluster, docs: &[Document]) -> Result<()> {
     for doc in docs {
         apply(cluster, doc)?;
+    }
+    cluster.check_tenancy(None)?;
+    let projects = cluster.project_namespaces();
+    for doc in docs.iter().filter(|d| d.kind() == "Secret") {
+        let namespace = doc.str_at("/metadata/namespace").unwrap_or("");
+        Cluster::check_secret_namespace(namespace, &doc.source, &projects)?;
     }
     Ok(())
 }
@@ -118,8 +128,9 @@ fn apply(cluster: &mut Cluster, doc: &Document) -> Result<()> {
             POLICY_KINDS.join(", ")
         ),
         other => bail!(
-            "{src}: unsupported kind `{other}` in a cluster file: expected one of Namespace, Project, \
+            "{src}: unsupported kind `{}` in a cluster file: expected one of Namespace, Project, \
              Department, Secret, {}",
+            shown(other),
             POLICY_KINDS.join(", ")
         ),
     }
@@ -148,6 +159,7 @@ fn name_and_metadata<'a>(
 fn project(map: &Map<String, Value>, src: &str) -> Result<Project> {
     let (name, _) = name_and_metadata(map, src, "Project")?;
     if !is_dns1123_label(name) {
+        let name = shown(name);
         bail!(
             "{src}: Project: `metadata.name` `{name}` is not a DNS-1123 label (lower-case letters, digits \
              and '-', at most 63 characters)"
@@ -162,6 +174,7 @@ fn project(map: &Map<String, Value>, src: &str) -> Result<Project> {
     let namespace = str_field(spec, "namespace", src, "spec.namespace")?.map(str::to_string);
     let effective = namespace.clone().unwrap_or_else(|| format!("runai-{name}"));
     if effective.len() > 63 || !is_dns1123_label(&effective) {
+        let effective = shown(&effective);
         bail!(
             "{src}: Project {name}: namespace `{effective}` is not a valid namespace name (a DNS-1123 label \
              of at most 63 characters); set `spec.namespace` or choose a shorter project name"

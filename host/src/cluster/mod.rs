@@ -6,6 +6,8 @@ pub mod ops;
 pub mod secret;
 
 use crate::plugin::{PolicyDocument, ProjectInfo, SecretMetadata};
+use anyhow::{Result, bail};
+use guest::shown::shown;
 use secret::Secret;
 use std::collections::BTreeMap;
 
@@ -57,7 +59,88 @@ pub struct Conflict {
     pub secret: String,
 }
 
+/// Namespaces that belong to no project: the system namespace, and Kubernetes' own.
+pub fn is_reserved_namespace(namespace: &str) -> bool {
+    namespace == SYSTEM_NAMESPACE || namespace.starts_with("kube-")
+}
+
 impl Cluster {
+    /// Tenancy (SPEC §1): a namespace belongs to at most one project, `runai` and
+    /// `kube-*` to none, and a project's namespace is claimed by at most one
+    /// `runai/queue` label. `extra` is a project about to be added.
+    pub fn check_tenancy(&self, extra: Option<&Project>) -> Result<()> {
+        let mut labelled: BTreeMap<&str, &str> = BTreeMap::new();
+        for ns in self.namespaces.values() {
+            if let Some(project) = ns.labels.get(QUEUE_LABEL)
+                && let Some(other) = labelled.insert(project, &ns.name)
+            {
+                bail!(
+                    "namespaces {} and {} are both labelled {QUEUE_LABEL}={}: a project has one namespace",
+                    shown(other),
+                    shown(&ns.name),
+                    shown(project)
+                );
+            }
+        }
+        let mut owners: BTreeMap<String, &Project> = BTreeMap::new();
+        for project in self.projects.values().chain(extra) {
+            let namespace = Self::namespace_with(project, &labelled);
+            if is_reserved_namespace(&namespace) {
+                bail!(
+                    "project `{}` ({}) would run in namespace {}, which belongs to no project \
+                     ({SYSTEM_NAMESPACE} holds cluster-wide secrets and fallback policies; kube-* are Kubernetes' own)",
+                    shown(&project.name),
+                    shown(&project.source),
+                    shown(&namespace)
+                );
+            }
+            if let Some(other) = owners.insert(namespace.clone(), project)
+                && other.name != project.name
+            {
+                bail!(
+                    "namespace {} is claimed by project `{}` ({}) and project `{}` ({}): a namespace \
+                     belongs to at most one project, and its secrets only to that project",
+                    shown(&namespace),
+                    shown(&other.name),
+                    shown(&other.source),
+                    shown(&project.name),
+                    shown(&project.source)
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Where a Secret may be stored: `runai`, or a project's namespace (`projects`:
+    /// `project_namespaces()`, computed once for many secrets).
+    pub fn check_secret_namespace(
+        namespace: &str,
+        source: &str,
+        projects: &BTreeMap<String, &Project>,
+    ) -> Result<()> {
+        if namespace == SYSTEM_NAMESPACE || projects.contains_key(namespace) {
+            return Ok(());
+        }
+        let what = if namespace.is_empty() {
+            "an empty namespace".to_string()
+        } else if !guest::names::is_dns1123_label(namespace) {
+            format!(
+                "namespace `{}`, which is not a valid namespace name (a DNS-1123 label)",
+                shown(namespace)
+            )
+        } else {
+            format!(
+                "namespace {}, which is neither {SYSTEM_NAMESPACE} nor a project's namespace",
+                shown(namespace)
+            )
+        };
+        bail!(
+            "{}: a Secret in {what}: expected {SYSTEM_NAMESPACE} (cluster-wide secrets) or the namespace of \
+             a project (create the project first)",
+            shown(source)
+        )
+    }
+
     /// Namespaces that claim a project with the `runai/queue` label, by project.
     fn queue_labels(&self) -> BTreeMap<&str, &str> {
         self.namespaces

@@ -6,6 +6,7 @@ use super::secret::CLUSTER_WIDE_LABEL;
 use super::{Cluster, Project, SYSTEM_NAMESPACE};
 use anyhow::{Result, anyhow, bail};
 use guest::names::is_dns1123_label;
+use guest::shown::shown;
 
 /// What `set secret --cluster-wide` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +39,7 @@ impl Cluster {
         if elsewhere.is_empty() {
             String::new()
         } else {
-            format!(" (it exists in {}{note})", elsewhere.join(", "))
+            format!(" (it exists in {}{note})", crate::text::some(&elsewhere))
         }
     }
 
@@ -50,14 +51,18 @@ impl Cluster {
                 SYSTEM_NAMESPACE,
                 &format!("; only secrets in {SYSTEM_NAMESPACE} propagate"),
             );
+            let name = shown(name);
             bail!(
                 "cannot {verb} secret `{name}` cluster-wide: there is no secret `{name}` in namespace \
                  {SYSTEM_NAMESPACE}{found}; create it there first (`host apply -f secret.yaml`)"
             );
         }
-        self.secrets
-            .get_mut(&key)
-            .ok_or_else(|| anyhow!("secret `{name}` vanished from namespace {SYSTEM_NAMESPACE}"))
+        self.secrets.get_mut(&key).ok_or_else(|| {
+            anyhow!(
+                "secret `{}` vanished from namespace {SYSTEM_NAMESPACE}",
+                shown(name)
+            )
+        })
     }
 
     /// Deletes a namespace's own secret. Deleting a cluster-wide source removes its
@@ -66,20 +71,21 @@ impl Cluster {
     pub fn delete_secret(&mut self, namespace: &str, name: &str) -> Result<Deletion> {
         let key = (namespace.to_string(), name.to_string());
         let Some(secret) = self.secrets.get(&key) else {
+            let (shown_name, shown_ns) = (shown(name), shown(namespace));
             if self
                 .catalog(namespace)
                 .iter()
                 .any(|s| s.name == name && s.cluster_wide_copy)
             {
                 bail!(
-                    "secret `{name}` in namespace {namespace} is a copy of {SYSTEM_NAMESPACE}/{name}, \
+                    "secret `{shown_name}` in namespace {shown_ns} is a copy of {SYSTEM_NAMESPACE}/{shown_name}, \
                      kept there by its cluster-wide propagation: delete the source \
-                     (`host secret delete {name} -n {SYSTEM_NAMESPACE}`) or stop propagating it \
-                     (`host adm remove secret {name} --cluster-wide`)"
+                     (`host secret delete {shown_name} -n {SYSTEM_NAMESPACE}`) or stop propagating it \
+                     (`host adm remove secret {shown_name} --cluster-wide`)"
                 );
             }
             let found = self.found_elsewhere(name, namespace, "");
-            bail!("there is no secret `{name}` in namespace {namespace}{found}");
+            bail!("there is no secret `{shown_name}` in namespace {shown_ns}{found}");
         };
         let copies = if namespace == SYSTEM_NAMESPACE && secret.is_cluster_wide() {
             self.spread(name).0
@@ -149,11 +155,12 @@ impl Cluster {
     ) -> Result<String> {
         if !is_dns1123_label(name) {
             bail!(
-                "project name `{name}` is not a DNS-1123 label (lower-case letters, digits and '-', at most 63)"
+                "project name `{}` is not a DNS-1123 label (lower-case letters, digits and '-', at most 63)",
+                shown(name)
             );
         }
         if self.projects.contains_key(name) {
-            bail!("project `{name}` already exists");
+            bail!("project `{}` already exists", shown(name));
         }
         let project = Project {
             name: name.to_string(),
@@ -165,7 +172,8 @@ impl Cluster {
         let ns = self.project_namespace(&project);
         if ns.len() > 63 || !is_dns1123_label(&ns) {
             bail!(
-                "namespace `{ns}` of project `{name}` is not a valid namespace name (a DNS-1123 label of at most 63 characters)"
+                "namespace `{}` of project `{name}` is not a valid namespace name (a DNS-1123 label of at most 63 characters)",
+                shown(&ns)
             );
         }
         if let Some(other) = self.project_namespaces().get(&ns) {
@@ -174,6 +182,7 @@ impl Cluster {
                 other.name
             );
         }
+        self.check_tenancy(Some(&project))?;
         self.projects.insert(name.to_string(), project);
         Ok(ns)
     }
@@ -181,7 +190,7 @@ impl Cluster {
     /// Deletes the project; its namespace's own objects stay, as in Run:ai.
     pub fn delete_project(&mut self, name: &str) -> Result<()> {
         if self.projects.remove(name).is_none() {
-            bail!("project `{name}` does not exist");
+            bail!("project `{}` does not exist", shown(name));
         }
         Ok(())
     }

@@ -5,6 +5,7 @@
 use crate::manifest::{Document, type_name};
 use anyhow::{Result, anyhow, bail};
 use guest::names::{is_dns1123_subdomain, is_secret_key};
+use guest::shown::shown;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -75,9 +76,13 @@ pub fn from_document(doc: &Document) -> Result<Secret> {
                 "`data` is missing: expected `data` (base64 values) or `stringData` (plain values)".to_string()
             } else {
                 format!(
-                    "`data` is missing: {} at the top level {} secret keys that belong under `data` (base64) or `stringData`",
-                    keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "),
-                    if keys.len() == 1 { "looks like a" } else { "look like" }
+                    "`data` is missing: {} at the top level {} under `data` (base64) or `stringData`",
+                    keys.iter().map(|k| format!("`{}`", shown(k))).collect::<Vec<_>>().join(", "),
+                    if keys.len() == 1 {
+                        "looks like a secret key that belongs"
+                    } else {
+                        "look like secret keys that belong"
+                    }
                 )
             });
         }
@@ -93,7 +98,8 @@ pub fn from_document(doc: &Document) -> Result<Secret> {
     }
     if let Some(field) = misplaced.first() {
         bail!(
-            "{src}: Secret: unknown field `{field}` at the top level: expected one of {}",
+            "{src}: Secret: unknown field `{}` at the top level: expected one of {}",
+            shown(field),
             TOP_LEVEL.join(", ")
         );
     }
@@ -103,6 +109,7 @@ pub fn from_document(doc: &Document) -> Result<Secret> {
     let name = str_field(metadata, "name", src, "metadata.name")?
         .ok_or_else(|| anyhow!("{src}: Secret: `metadata.name` is missing"))?;
     if !is_dns1123_subdomain(name) {
+        let name = shown(name);
         bail!(
             "{src}: Secret: `metadata.name` `{name}` is not a DNS-1123 subdomain (lower-case letters, digits, '-', '.')"
         );
@@ -124,7 +131,11 @@ pub fn from_document(doc: &Document) -> Result<Secret> {
                 )
             })?;
             let size = decoded_len(encoded).ok_or_else(|| {
-                anyhow!("{src}: Secret {name}: `{field}` is not valid base64 (use `stringData` for plain values)")
+                anyhow!(
+                    "{src}: Secret {name}: `{}` is not valid base64: expected standard base64 with `=` padding, \
+                     as the API server decodes it (use `stringData` for plain values)",
+                    shown(&field)
+                )
             })?;
             keys.insert(key.clone(), size);
         }
@@ -173,6 +184,7 @@ pub fn from_document(doc: &Document) -> Result<Secret> {
 
 fn check_key(key: &str, src: &str, field: &str) -> Result<()> {
     if !is_secret_key(key) {
+        let (key, field) = (shown(key), shown(field));
         bail!(
             "{src}: Secret: `{field}`: `{key}` is not a valid key: expected letters, digits, '-', '_' and '.', not `.`, `..` or starting with `..`"
         );
@@ -223,7 +235,8 @@ pub fn string_map(
             .map(|(k, v)| match v {
                 Value::String(s) => Ok((k.clone(), s.clone())),
                 other => bail!(
-                    "{src}: `{field}.{k}` must be a string, found {}",
+                    "{src}: `{field}.{}` must be a string, found {}",
+                    shown(k),
                     type_name(other)
                 ),
             })
@@ -235,22 +248,27 @@ pub fn string_map(
     }
 }
 
-/// The decoded length of standard base64 (padding optional), or `None` when invalid.
-/// Only the length is needed: the value itself is never kept.
+/// The decoded length of `data` base64, or `None` where the API server would refuse it.
+/// Go's `encoding/json` decodes `[]byte` with `base64.StdEncoding`: padding is required
+/// (the length a multiple of 4, at most two `=` and only at the end), `\r` and `\n`
+/// anywhere are skipped, and unused trailing bits are not checked. Only the length is
+/// needed: the value itself is never kept.
 fn decoded_len(encoded: &str) -> Option<usize> {
-    let body = encoded.trim_end_matches('=');
-    let padding = encoded.len() - body.len();
-    let valid = body
+    let body: Vec<u8> = encoded
         .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/');
-    if !valid
-        || padding > 2
-        || body.len() % 4 == 1
-        || (padding > 0 && !encoded.len().is_multiple_of(4))
-    {
+        .filter(|b| !matches!(b, b'\r' | b'\n'))
+        .collect();
+    if !body.len().is_multiple_of(4) {
         return None;
     }
-    Some(body.len() * 3 / 4)
+    let padding = body.iter().rev().take_while(|b| **b == b'=').count();
+    if padding > 2 {
+        return None;
+    }
+    let valid = body[..body.len() - padding]
+        .iter()
+        .all(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/');
+    valid.then(|| body.len() / 4 * 3 - padding)
 }
 
 #[cfg(test)]
@@ -259,12 +277,27 @@ mod tests {
 
     #[test]
     fn base64_lengths() {
-        assert_eq!(decoded_len(""), Some(0));
-        assert_eq!(decoded_len("YWRtaW4="), Some(5));
-        assert_eq!(decoded_len("YWRtaW4"), Some(5));
-        assert_eq!(decoded_len("cGFzcw=="), Some(4));
-        assert_eq!(decoded_len("not base64!"), None);
-        assert_eq!(decoded_len("YWRtaW4==="), None);
-        assert_eq!(decoded_len("Y"), None);
+        // What Go's base64.StdEncoding.DecodeString gives (the API server's decoder).
+        let cases = [
+            ("", Some(0)),
+            ("YWRtaW4=", Some(5)),
+            ("cGFzcw==", Some(4)),
+            ("YWJj", Some(3)),
+            ("YWRt\naW4=", Some(5)),
+            ("YWRt\r\naW4=\n", Some(5)),
+            ("YR==", Some(1)),
+            ("YWRtaW4", None),
+            ("cGFzcw=", None),
+            ("not base64!", None),
+            ("YWRtaW4===", None),
+            ("Y===", None),
+            ("Y", None),
+            ("YQ==YQ==", None),
+            ("YW Jj", None),
+            ("YW-j", None),
+        ];
+        for (encoded, want) in cases {
+            assert_eq!(decoded_len(encoded), want, "{encoded:?}");
+        }
     }
 }

@@ -45,6 +45,9 @@ fn private(_path: &Path) -> bool {
     true
 }
 
+/// Compiled artifacts are larger than their component; anything this big is not ours.
+const ARTIFACT_CAP: u64 = 1 << 30;
+
 /// The component from the cache when a valid entry exists, else compiled (and the
 /// entry written). The flag says whether it came from the cache.
 pub fn load_or_compile(
@@ -57,7 +60,8 @@ pub fn load_or_compile(
     if path.is_file() && private(&path) && private(dir) {
         // Read into memory rather than mapped: a file changed under a mapping would
         // bring the process down (SIGBUS).
-        if let Ok(artifact) = std::fs::read(&path) {
+        let limit = crate::input::Limit::new("compiled plugin", ARTIFACT_CAP);
+        if let Ok(artifact) = crate::input::read_bytes(&path, limit) {
             // SAFETY: the entry is keyed by the plugin's hash and this engine's
             // compatibility hash, lives in a directory only this user can write, and
             // wasmtime checks its header against the engine before using it.

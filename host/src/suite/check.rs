@@ -6,6 +6,7 @@ use crate::plugin::EnvSource;
 use crate::report;
 use crate::simulate::Outcome;
 use serde_json::Value;
+use std::collections::HashSet;
 
 /// Lines only in `expected` get `-`, only in `actual` `+`, both a space.
 pub fn diff(what: &str, expected: &[String], actual: &[String]) -> String {
@@ -211,6 +212,56 @@ fn json_lines(v: &Value) -> Vec<String> {
     }
 }
 
+/// The variables whose literal values the decision shows as `<redacted>`.
+fn redacted_names(outcome: &Outcome) -> HashSet<&str> {
+    outcome
+        .decision
+        .env
+        .iter()
+        .flat_map(|c| &c.vars)
+        .filter(
+            |v| matches!(&v.source, EnvSource::Literal(value) if value == guest::kubelet::REDACTED),
+        )
+        .map(|v| v.name.as_str())
+        .collect()
+}
+
+/// A copy of a workload document with the literal values of `names` redacted wherever
+/// an env entry holds one: `{name: N, value: V}` list entries (pod env, the REST API)
+/// and `N: {value: V}` map items (Run:ai CRDs).
+fn redact_literals(doc: &Value, names: &HashSet<&str>) -> Value {
+    let redacted = || Value::String(guest::kubelet::REDACTED.to_string());
+    match doc {
+        Value::Object(map) => {
+            let entry_name = map.get("name").and_then(Value::as_str);
+            let is_entry = entry_name.is_some_and(|n| names.contains(n));
+            Value::Object(
+                map.iter()
+                    .map(|(k, v)| {
+                        let v = match v {
+                            Value::String(_) if is_entry && k == "value" => redacted(),
+                            Value::Object(item)
+                                if names.contains(k.as_str())
+                                    && item.get("value").is_some_and(Value::is_string) =>
+                            {
+                                let mut item = item.clone();
+                                item.insert("value".to_string(), redacted());
+                                Value::Object(item)
+                            }
+                            other => redact_literals(other, names),
+                        };
+                        (k.clone(), v)
+                    })
+                    .collect(),
+            )
+        }
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| redact_literals(v, names)).collect())
+        }
+        other => other.clone(),
+    }
+}
+
 /// Every mismatch between the expectation and the outcome, as diff blocks.
 pub fn outcome(expect: &Expect, outcome: &Outcome, submitted: &Value) -> Vec<String> {
     let d = &outcome.decision;
@@ -263,7 +314,14 @@ pub fn outcome(expect: &Expect, outcome: &Outcome, submitted: &Value) -> Vec<Str
         match applied {
             Err(e) => failures.push(format!("  patched:\n    the patch does not apply: {e}\n")),
             Ok(()) if doc != *want => {
-                failures.push(diff("patched", &json_lines(want), &json_lines(&doc)))
+                // Both sides are shown with sensitive literals redacted, as the decision
+                // shows them: the workload's own values must not reach the report.
+                let names = redacted_names(outcome);
+                failures.push(diff(
+                    "patched",
+                    &json_lines(&redact_literals(want, &names)),
+                    &json_lines(&redact_literals(&doc, &names)),
+                ))
             }
             Ok(()) => {}
         }

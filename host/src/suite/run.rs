@@ -3,11 +3,13 @@
 use super::check;
 use super::model::{Expect, Step, Suite};
 use crate::cluster::{Cluster, load_documents};
+use crate::input::{self, Limit};
 use crate::manifest::{self, Document};
 use crate::plugin::Plugin;
 use crate::simulate::{check_policies, simulate_one};
 use crate::{demo, submit};
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
+use guest::shown::{redact_serde_message, shown};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -26,10 +28,24 @@ pub struct SuiteResult {
 }
 
 pub fn load(path: &Path) -> Result<Suite> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read the suite", path.display()))?;
-    let suite: Suite = serde_yaml_ng::from_str(&text)
-        .map_err(|e| anyhow!("{}: not a valid suite: {e}", path.display()))?;
+    let name = input::display(path);
+    let text = input::read_text(path, Limit::new("suite", input::MANIFEST_CAP))?;
+    let mut docs = manifest::parse(&text, &name)?;
+    if docs.len() != 1 {
+        bail!(
+            "{name}: expected one suite (a YAML mapping with `steps`), found {} documents",
+            docs.len()
+        );
+    }
+    let suite: Suite = serde_path_to_error::deserialize(docs.remove(0).value).map_err(|e| {
+        let path = e.path().to_string();
+        let message = redact_serde_message(&e.into_inner().to_string());
+        if path == "." {
+            anyhow!("{name}: not a valid suite: {message}")
+        } else {
+            anyhow!("{name}: not a valid suite: `{}`: {message}", shown(&path))
+        }
+    })?;
     for (i, step) in suite.steps.iter().enumerate() {
         let Some(expect) = &step.expect else { continue };
         let findings = expect
@@ -97,9 +113,14 @@ fn step_name(step: &Step, i: usize) -> String {
         format!(
             "submit -p {} {}",
             s.project,
+            // Names only: a case name is printed in every report format, and a value
+            // may be a credential.
             s.env
                 .iter()
-                .map(|e| format!("-e {e}"))
+                .map(|e| format!(
+                    "-e {}=...",
+                    shown(e.split_once('=').map_or("?", |(n, _)| n))
+                ))
                 .collect::<Vec<_>>()
                 .join(" ")
         )
