@@ -5,7 +5,7 @@
 # HTTP+TLS+JSON floor) and with the plugin's logic called natively; then the gateway's
 # RSS before and after 1,000,000 requests. Not run by `cargo test`.
 #
-#   loadtest/run.sh [SECONDS_PER_POINT]        (default 10)
+#   loadtest/run.sh [SECONDS_PER_POINT]        (default 10; HOST=... to skip the build)
 #
 # Needs wrk (Debian: apt-get install -y wrk; installed here when run as root), openssl,
 # curl and awk. The gateway and wrk share this machine's cores, as the targets assume.
@@ -21,8 +21,11 @@ if ! command -v wrk >/dev/null; then
 fi
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk" >&2; exit 2; }
 
-cargo build --release -p host --locked >&2
-HOST=target/release/host
+# HOST=path/to/host uses that binary as it is (no build).
+if [ -z "${HOST:-}" ]; then
+  cargo build --release -p host --locked >&2
+  HOST=target/release/host
+fi
 WORK=$(mktemp -d)
 trap 'kill $GATEWAY 2>/dev/null || true; rm -rf "$WORK"' EXIT
 GATEWAY=
@@ -67,9 +70,11 @@ row() { # row LABEL CONNECTIONS RESULT
     "$(echo "$3" | field p50_us)" "$(echo "$3" | field p99_us)" "$(echo "$3" | field errors)"
 }
 
+echo "load average at the start (other work on the machine): $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
 echo "| gateway | connections | AdmissionReviews/s | p50 µs | p99 µs | errors |"
 echo "|---|---:|---:|---:|---:|---:|"
-for mode in "plugin|plugin (fuel + deadline)|" "plugin|plugin (deadline only)|--fuel 0" "native|native logic, no sandbox|" "none|no evaluation (HTTP+TLS+JSON floor)|"; do
+for mode in "plugin|plugin, deadline only (the default)|" "plugin|plugin, fuel + deadline|--fuel 1000000000" "native|native logic, no sandbox|" "none|no evaluation (HTTP+TLS+JSON floor)|"; do
   IFS='|' read -r evaluator label flags <<<"$mode"
   # shellcheck disable=SC2086
   start "$evaluator" $flags
@@ -80,17 +85,22 @@ for mode in "plugin|plugin (fuel + deadline)|" "plugin|plugin (deadline only)|--
   stop
 done
 
-# RSS over 1M requests at 64 connections, with the default limits (fuel + deadline).
+# RSS over 1M requests at 64 connections, with the default limits (the deadline alone).
 start plugin
 load 64 5 >/dev/null
 before=$(rss_kib)
-rate=$(load 64 5 | field requests)
-seconds=$(( SOAK_REQUESTS / (rate / 5) + 5 ))
-soak=$(load 64 "$seconds")
+total=0 errors=0
+while [ "$total" -lt "$SOAK_REQUESTS" ]; do
+  chunk=$(load 64 20)
+  total=$(( total + $(echo "$chunk" | field requests) ))
+  errors=$(( errors + $(echo "$chunk" | field errors) ))
+done
 after=$(rss_kib)
 stop
 echo
 echo "| RSS before | RSS after | requests | growth | errors |"
 echo "|---:|---:|---:|---:|---:|"
 printf '| %s MiB | %s MiB | %s | %+.1f%% | %s |\n' "$((before / 1024))" "$((after / 1024))" \
-  "$(echo "$soak" | field requests)" "$(awk "BEGIN {print ($after - $before) * 100 / $before}")" "$(echo "$soak" | field errors)"
+  "$total" "$(awk "BEGIN {print ($after - $before) * 100 / $before}")" "$errors"
+echo
+echo "load average at the end (other work on the machine): $(cut -d' ' -f1-3 /proc/loadavg)"

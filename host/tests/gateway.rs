@@ -369,7 +369,11 @@ fn malformed_and_oversized_bodies_are_refused_with_what_was_expected() {
     );
     // And the gateway still answers.
     assert_eq!(gw.call("GET", "/healthz", b"").status, 200);
-    assert_eq!(gw.call("GET", "/readyz", b"").json()["ready"], true);
+    let readyz = gw.call("GET", "/readyz", b"").json();
+    assert_eq!(readyz["ready"], true);
+    // The gateway's default containment: the deadline alone, no fuel.
+    let limits = readyz["plugin"]["limits"].as_str().unwrap();
+    assert!(limits.starts_with("no fuel, deadline 2000 ms"), "{limits}");
 }
 
 fn hostile_review(what: &str) -> Value {
