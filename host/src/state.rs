@@ -118,21 +118,7 @@ impl StateDir {
             return Ok(Cluster::default());
         }
         let text = input::read_text(&path, Limit::new("state file", input::STATE_CAP))?;
-        let file: StateFile = serde_json::from_str(&text).map_err(|e| {
-            anyhow!(
-                "{}: not a state file of this version of host ({}); remove the directory to start over",
-                path.display(),
-                guest::shown::redact_serde_message(&e.to_string())
-            )
-        })?;
-        if file.version != FORMAT_VERSION {
-            bail!(
-                "{}: state format {} is not {FORMAT_VERSION}",
-                path.display(),
-                file.version
-            );
-        }
-        Ok(file.into())
+        parse(&text, &path)
     }
 
     /// The current state, read under a shared lock.
@@ -163,7 +149,7 @@ impl StateDir {
     fn write(&self, cluster: &Cluster) -> Result<()> {
         let path = self.path();
         let tmp = self.dir.join(format!("{STATE_FILE}.tmp"));
-        let text = serde_json::to_vec_pretty(&StateFile::from(cluster))?;
+        let text = to_text(cluster)?;
         let mut file =
             File::create(&tmp).with_context(|| format!("{}: cannot write", tmp.display()))?;
         file.write_all(&text)?;
@@ -173,6 +159,31 @@ impl StateDir {
             .with_context(|| format!("{}: cannot replace the state", path.display()))?;
         sync_dir(&self.dir)
     }
+}
+
+/// The cluster a state file's text holds; `path` names the file in errors. This is what
+/// `StateDir::read` does once it has the text (public for the fuzzer and the tests).
+pub fn parse(text: &str, path: &Path) -> Result<Cluster> {
+    let file: StateFile = serde_json::from_str(text).map_err(|e| {
+        anyhow!(
+            "{}: not a state file of this version of host ({}); remove the directory to start over",
+            path.display(),
+            guest::shown::redact_serde_message(&e.to_string())
+        )
+    })?;
+    if file.version != FORMAT_VERSION {
+        bail!(
+            "{}: state format {} is not {FORMAT_VERSION}",
+            path.display(),
+            file.version
+        );
+    }
+    Ok(file.into())
+}
+
+/// The text of the state file that holds `cluster`, as `StateDir::update` writes it.
+pub fn to_text(cluster: &Cluster) -> Result<Vec<u8>> {
+    Ok(serde_json::to_vec_pretty(&StateFile::from(cluster))?)
 }
 
 /// The rename itself is durable only once the directory is synced.

@@ -28,9 +28,14 @@ pub struct SuiteResult {
 }
 
 pub fn load(path: &Path) -> Result<Suite> {
-    let name = input::display(path);
     let text = input::read_text(path, Limit::new("suite", input::MANIFEST_CAP))?;
-    let mut docs = manifest::parse(&text, &name)?;
+    parse(&text, path)
+}
+
+/// A suite from its text; `path` names the file in errors (public for the fuzzer).
+pub fn parse(text: &str, path: &Path) -> Result<Suite> {
+    let name = input::display(path);
+    let mut docs = manifest::parse(text, &name)?;
     if docs.len() != 1 {
         bail!(
             "{name}: expected one suite (a YAML mapping with `steps`), found {} documents",
