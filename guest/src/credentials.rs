@@ -110,28 +110,32 @@ pub fn detect(value: &str, detectors: &[Detector], entropy: &Entropy) -> Option<
         .find(|d| fires(*d, bytes, value, entropy))
 }
 
+// Every token format has a bounded body: counting stops past what the format needs,
+// so a value made of one prefix repeated (`AKIAAKIA...`) is scanned in linear time.
 fn fires(d: Detector, b: &[u8], s: &str, entropy: &Entropy) -> bool {
+    let alnum = |c: u8| c.is_ascii_alphanumeric();
     match d {
         Detector::AwsAccessKeyId => ["AKIA", "ASIA", "ABIA", "ACCA", "A3T"].iter().any(|p| {
+            let body = 20 - p.len();
             prefixed(b, p.as_bytes(), |rest| {
-                let body = 20 - p.len();
-                run(rest, |c| c.is_ascii_uppercase() || c.is_ascii_digit()) == body
+                run(
+                    rest,
+                    |c| c.is_ascii_uppercase() || c.is_ascii_digit(),
+                    body + 1,
+                ) == body
             })
         }),
         Detector::GithubToken => {
-            ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"].iter().any(|p| {
-                prefixed(b, p.as_bytes(), |rest| {
-                    run(rest, |c| c.is_ascii_alphanumeric()) >= 36
+            ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"]
+                .iter()
+                .any(|p| prefixed(b, p.as_bytes(), |rest| run(rest, alnum, 36) == 36))
+                || prefixed(b, b"github_pat_", |rest| {
+                    run(rest, |c| alnum(c) || c == b'_', 50) == 50
                 })
-            }) || prefixed(b, b"github_pat_", |rest| {
-                run(rest, |c| c.is_ascii_alphanumeric() || c == b'_') >= 50
-            })
         }
         Detector::GitlabToken => ["glpat-", "gldt-", "glrt-", "glptt-"].iter().any(|p| {
             prefixed(b, p.as_bytes(), |rest| {
-                run(rest, |c| {
-                    c.is_ascii_alphanumeric() || c == b'_' || c == b'-'
-                }) >= 20
+                run(rest, |c| alnum(c) || c == b'_' || c == b'-', 20) == 20
             })
         }),
         Detector::SlackToken => {
@@ -139,18 +143,14 @@ fn fires(d: Detector, b: &[u8], s: &str, entropy: &Entropy) -> bool {
                 .iter()
                 .any(|p| {
                     prefixed(b, p.as_bytes(), |rest| {
-                        run(rest, |c| c.is_ascii_alphanumeric() || c == b'-') >= 10
+                        run(rest, |c| alnum(c) || c == b'-', 10) == 10
                     })
                 })
                 || s.contains("hooks.slack.com/services/T")
         }
-        Detector::HuggingfaceToken => prefixed(b, b"hf_", |rest| {
-            run(rest, |c| c.is_ascii_alphanumeric()) >= 30
-        }),
+        Detector::HuggingfaceToken => prefixed(b, b"hf_", |rest| run(rest, alnum, 30) == 30),
         Detector::OpenaiApiKey => prefixed(b, b"sk-", |rest| {
-            let n = run(rest, |c| {
-                c.is_ascii_alphanumeric() || c == b'_' || c == b'-'
-            });
+            let n = run(rest, |c| alnum(c) || c == b'_' || c == b'-', 64);
             let body = &rest[..n];
             n >= 32
                 && body.iter().any(u8::is_ascii_digit)
@@ -167,7 +167,7 @@ fn fires(d: Detector, b: &[u8], s: &str, entropy: &Entropy) -> bool {
 }
 
 /// Whether `prefix` occurs at a token boundary (not right after a letter, digit or
-/// `_`) and `rest` (the bytes after it, up to the next boundary) satisfies `body`.
+/// `_`) and the bytes after it satisfy `body`.
 fn prefixed(b: &[u8], prefix: &[u8], body: impl Fn(&[u8]) -> bool) -> bool {
     let mut from = 0;
     while let Some(at) = find(&b[from..], prefix) {
@@ -182,9 +182,9 @@ fn prefixed(b: &[u8], prefix: &[u8], body: impl Fn(&[u8]) -> bool) -> bool {
     false
 }
 
-/// Length of the leading run of bytes satisfying `ok`.
-fn run(b: &[u8], ok: impl Fn(u8) -> bool) -> usize {
-    b.iter().take_while(|c| ok(**c)).count()
+/// Length of the leading run of bytes satisfying `ok`, counted up to `max`.
+fn run(b: &[u8], ok: impl Fn(u8) -> bool, max: usize) -> usize {
+    b.iter().take(max).take_while(|c| ok(**c)).count()
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -196,23 +196,22 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
         .find(|&i| haystack[i] == first && haystack[i..].starts_with(needle))
 }
 
-/// `eyJ<header>.eyJ<payload>.<signature>`: base64url of `{"` starts both.
+/// `eyJ<header>.eyJ<payload>.<signature>` (base64url of `{"` starts both), as one
+/// token of base64url characters and dots: each token is looked at once.
 fn jwt(b: &[u8]) -> bool {
     let url = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
-    prefixed(b, b"eyJ", |rest| {
-        let h = run(rest, url);
-        if h < 10 || rest.get(h) != Some(&b'.') {
+    b.split(|c| !(url(*c) || *c == b'.')).any(|token| {
+        let mut parts = token.split(|c| *c == b'.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return false;
-        }
-        let rest = &rest[h + 1..];
-        if !rest.starts_with(b"eyJ") {
-            return false;
-        }
-        let p = run(rest, url);
-        if p < 10 || rest.get(p) != Some(&b'.') {
-            return false;
-        }
-        run(&rest[p + 1..], url) >= 10
+        };
+        header.starts_with(b"eyJ")
+            && payload.starts_with(b"eyJ")
+            && header.len() >= 13
+            && payload.len() >= 13
+            && signature.len() >= 10
     })
 }
 
@@ -244,6 +243,70 @@ fn url_password(s: &str) -> bool {
     false
 }
 
+/// The decoded bytes of a base64 (or base64url) token when they are printable text.
+fn base64_text(token: &[u8]) -> Option<Vec<u8>> {
+    let body = token
+        .strip_suffix(b"==")
+        .or_else(|| token.strip_suffix(b"="))
+        .unwrap_or(token);
+    let std = body.iter().any(|c| matches!(c, b'+' | b'/'));
+    let url = body.iter().any(|c| matches!(c, b'-' | b'_'));
+    if std && url {
+        return None;
+    }
+    let mut out = Vec::with_capacity(body.len() * 3 / 4);
+    let (mut bits, mut n) = (0u32, 0);
+    for c in body {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        };
+        bits = (bits << 6) | u32::from(v);
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+        }
+    }
+    let printable = out
+        .iter()
+        .filter(|b| (0x20..0x7f).contains(*b) || matches!(b, b'\n' | b'\t'))
+        .count();
+    (!out.is_empty() && printable * 100 >= out.len() * 95).then_some(out)
+}
+
+/// `user:password` with nothing else: what HTTP basic authentication encodes.
+fn basic_auth(text: &[u8]) -> bool {
+    let mut parts = text.split(|c| *c == b':');
+    let (Some(user), Some(password), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    !user.is_empty()
+        && !password.is_empty()
+        && !text
+            .iter()
+            .any(|c| c.is_ascii_whitespace() || matches!(c, b'{' | b'"'))
+}
+
+/// At least two `/`-separated segments that are lower-case words (`locations`,
+/// `us-central1`): a random base64 string has mixed case between its rare slashes.
+fn path_like(token: &[u8]) -> bool {
+    token
+        .split(|c| *c == b'/')
+        .filter(|seg| {
+            seg.iter().filter(|c| c.is_ascii_lowercase()).count() >= 3
+                && seg.iter().all(|c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'-' | b'_')
+                })
+        })
+        .nth(1)
+        .is_some()
+}
+
 /// Shannon entropy per character of each maximal base64/base64url token.
 fn high_entropy(b: &[u8], rule: &Entropy) -> bool {
     if b.len() < rule.min_length {
@@ -252,7 +315,7 @@ fn high_entropy(b: &[u8], rule: &Entropy) -> bool {
     let token = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'=' | b'_' | b'-');
     let mut i = 0;
     while i < b.len() {
-        let n = run(&b[i..], token);
+        let n = run(&b[i..], token, usize::MAX);
         if n == 0 {
             i += 1;
             continue;
@@ -262,13 +325,21 @@ fn high_entropy(b: &[u8], rule: &Entropy) -> bool {
         if n < rule.min_length {
             continue;
         }
-        // Paths and model names (`org/model-name`) are not random strings.
-        if t.iter().filter(|c| **c == b'/').count() > 1 {
+        // Paths (`/usr/lib/...`, what follows `s3:`, `projects/x/locations/y/...`)
+        // are not random strings: absolute, or two lower-case words between slashes.
+        if t[0] == b'/' || path_like(t) {
             continue;
         }
         let letters = t.iter().any(u8::is_ascii_alphabetic);
         let digits = t.iter().any(u8::is_ascii_digit);
         if !(letters && digits) {
+            continue;
+        }
+        // Base64 of text (a JSON config passed through env) is encoded data, not a
+        // secret, unless the text is `user:password` (HTTP basic credentials).
+        if let Some(text) = base64_text(t)
+            && !basic_auth(&text)
+        {
             continue;
         }
         let mut counts = [0u32; 128];
@@ -358,6 +429,16 @@ mod tests {
                 Some(Detector::UrlPassword),
             ),
             (token("", random, 40), Some(Detector::HighEntropy)),
+            // Basic credentials, base64-encoded: `admin:s3cr3t-Passw0rd-2024`.
+            (
+                "YWRtaW46czNjcjN0LVBhc3N3MHJkLTIwMjQtbG9uZw==".to_string(),
+                Some(Detector::HighEntropy),
+            ),
+            // A JSON config, base64-encoded, is data.
+            (
+                "eyJsciI6IDAuMDAwMywgIndhcm11cCI6IDI3OSwgInNjaGVkIjogImNvc2luZSJ9".to_string(),
+                None,
+            ),
             // Not credentials.
             ("postgres://app:$(DB_PASSWORD)@db:5432/x".to_string(), None),
             ("postgres://app@db:5432/x".to_string(), None),

@@ -17,6 +17,14 @@ pub struct Shown {
     pub secrets: Vec<String>,
 }
 
+/// How much of an expanded value is kept. References can multiply a value (`$(A)`
+/// twenty thousand times, each a megabyte): the text is for reading, what matters is
+/// which secrets it carries, and that is tracked to the end.
+pub const MAX_TEXT: usize = 4096;
+
+/// Secrets named per expansion, at most.
+pub const MAX_SECRETS: usize = 8;
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Expansion {
     pub text: String,
@@ -33,18 +41,19 @@ pub fn has_references(input: &str) -> bool {
 pub fn expand<'a>(input: &str, lookup: impl Fn(&str) -> Option<&'a Shown>) -> Expansion {
     let b = input.as_bytes();
     let mut out = Expansion {
-        text: String::with_capacity(input.len()),
+        text: String::with_capacity(input.len().min(MAX_TEXT)),
         ..Expansion::default()
     };
+    let mut text = Bounded::default();
     let mut checkpoint = 0;
     let mut cursor = 0;
     while cursor < b.len() {
         if b[cursor] == b'$' && cursor + 1 < b.len() {
-            out.text.push_str(&input[checkpoint..cursor]);
+            text.push(&mut out.text, &input[checkpoint..cursor]);
             let rest = &input[cursor + 1..];
             let advance = match rest.as_bytes()[0] {
                 b'$' => {
-                    out.text.push('$');
+                    text.push(&mut out.text, "$");
                     1
                 }
                 b'(' => match rest[1..].find(')') {
@@ -52,30 +61,32 @@ pub fn expand<'a>(input: &str, lookup: impl Fn(&str) -> Option<&'a Shown>) -> Ex
                         let name = &rest[1..1 + end];
                         match lookup(name) {
                             Some(shown) => {
-                                out.text.push_str(&shown.text);
+                                text.push(&mut out.text, &shown.text);
                                 out.substituted = true;
+                                // A few names are enough to say which secrets: the
+                                // list stays short however many references there are.
                                 for s in &shown.secrets {
-                                    if !out.secrets.contains(s) {
+                                    if out.secrets.len() < MAX_SECRETS && !out.secrets.contains(s) {
                                         out.secrets.push(s.clone());
                                     }
                                 }
                             }
                             None => {
-                                out.text.push_str("$(");
-                                out.text.push_str(name);
-                                out.text.push(')');
+                                text.push(&mut out.text, "$(");
+                                text.push(&mut out.text, name);
+                                text.push(&mut out.text, ")");
                             }
                         }
                         end + 2
                     }
                     // Incomplete: `$(` stays, the rest is read on.
                     None => {
-                        out.text.push_str("$(");
+                        text.push(&mut out.text, "$(");
                         1
                     }
                 },
                 _ => {
-                    out.text.push('$');
+                    text.push(&mut out.text, "$");
                     // The next character is written on by the next checkpoint.
                     0
                 }
@@ -86,9 +97,34 @@ pub fn expand<'a>(input: &str, lookup: impl Fn(&str) -> Option<&'a Shown>) -> Ex
         cursor += 1;
     }
     if checkpoint <= input.len() {
-        out.text.push_str(&input[checkpoint.min(input.len())..]);
+        text.push(&mut out.text, &input[checkpoint.min(input.len())..]);
+    }
+    if text.cut > 0 {
+        out.text.push_str(&format!("...({} more bytes)", text.cut));
     }
     out
+}
+
+/// Appends up to `MAX_TEXT` bytes (on a character boundary) and counts the rest.
+#[derive(Default)]
+struct Bounded {
+    cut: usize,
+}
+
+impl Bounded {
+    fn push(&mut self, text: &mut String, part: &str) {
+        let room = MAX_TEXT.saturating_sub(text.len());
+        if part.len() <= room {
+            text.push_str(part);
+            return;
+        }
+        let mut end = room;
+        while !part.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.push_str(&part[..end]);
+        self.cut += part.len() - end;
+    }
 }
 
 #[cfg(test)]
@@ -136,6 +172,14 @@ mod tests {
             ("$()", "$()", false, &[]),
             ("", "", false, &[]),
         ];
+        let long = Shown {
+            text: "x".repeat(MAX_TEXT),
+            secrets: vec!["s".into()],
+        };
+        let e = expand("$(L)$(L)", |_| Some(&long));
+        assert_eq!(e.text.len(), MAX_TEXT + "...(4096 more bytes)".len());
+        assert!(e.text.ends_with("x...(4096 more bytes)"));
+        assert_eq!(e.secrets, ["s"]);
         for (input, text, substituted, secrets) in cases {
             let e = expand(input, lookup);
             assert_eq!(e.text, *text, "{input}");
