@@ -103,97 +103,125 @@ pub fn detect(value: &str, detectors: &[Detector], entropy: &Entropy) -> Option<
     if value.len() < 15 && !value.contains("://") {
         return None;
     }
-    let bytes = value.as_bytes();
-    detectors
-        .iter()
-        .copied()
-        .find(|d| fires(*d, bytes, value, entropy))
-}
-
-// Every token format has a bounded body: counting stops past what the format needs,
-// so a value made of one prefix repeated (`AKIAAKIA...`) is scanned in linear time.
-fn fires(d: Detector, b: &[u8], s: &str, entropy: &Entropy) -> bool {
-    let alnum = |c: u8| c.is_ascii_alphanumeric();
-    match d {
-        Detector::AwsAccessKeyId => ["AKIA", "ASIA", "ABIA", "ACCA", "A3T"].iter().any(|p| {
-            let body = 20 - p.len();
-            prefixed(b, p.as_bytes(), |rest| {
-                run(
-                    rest,
-                    |c| c.is_ascii_uppercase() || c.is_ascii_digit(),
-                    body + 1,
-                ) == body
-            })
-        }),
-        Detector::GithubToken => {
-            ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"]
-                .iter()
-                .any(|p| prefixed(b, p.as_bytes(), |rest| run(rest, alnum, 36) == 36))
-                || prefixed(b, b"github_pat_", |rest| {
-                    run(rest, |c| alnum(c) || c == b'_', 50) == 50
-                })
-        }
-        Detector::GitlabToken => ["glpat-", "gldt-", "glrt-", "glptt-"].iter().any(|p| {
-            prefixed(b, p.as_bytes(), |rest| {
-                run(rest, |c| alnum(c) || c == b'_' || c == b'-', 20) == 20
-            })
-        }),
-        Detector::SlackToken => {
-            ["xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xapp-"]
-                .iter()
-                .any(|p| {
-                    prefixed(b, p.as_bytes(), |rest| {
-                        run(rest, |c| alnum(c) || c == b'-', 10) == 10
-                    })
-                })
-                || s.contains("hooks.slack.com/services/T")
-        }
-        Detector::HuggingfaceToken => prefixed(b, b"hf_", |rest| run(rest, alnum, 30) == 30),
-        Detector::OpenaiApiKey => prefixed(b, b"sk-", |rest| {
-            let n = run(rest, |c| alnum(c) || c == b'_' || c == b'-', 64);
-            let body = &rest[..n];
-            n >= 32
-                && body.iter().any(u8::is_ascii_digit)
-                && body.iter().any(u8::is_ascii_alphabetic)
-        }),
-        Detector::PrivateKey => s.find("-----BEGIN ").is_some_and(|at| {
-            let head = &s[at..s.len().min(at + 64)];
+    let b = value.as_bytes();
+    let tokens = if detectors.iter().any(|d| d.is_token_format()) {
+        token_formats(b)
+    } else {
+        [false; Detector::ALL.len()]
+    };
+    detectors.iter().copied().find(|d| match d {
+        d if d.is_token_format() => tokens[*d as usize],
+        Detector::PrivateKey => value.find("-----BEGIN ").is_some_and(|at| {
+            let head = &value[at..value.len().min(at + 64)];
             head.contains("PRIVATE KEY")
         }),
         Detector::Jwt => jwt(b),
-        Detector::UrlPassword => url_password(s),
+        Detector::UrlPassword => url_password(value),
         Detector::HighEntropy => high_entropy(b, entropy),
+        _ => false,
+    })
+}
+
+impl Detector {
+    /// Issuer token formats: a fixed prefix at the start of a word, then a body.
+    fn is_token_format(self) -> bool {
+        matches!(
+            self,
+            Detector::AwsAccessKeyId
+                | Detector::GithubToken
+                | Detector::GitlabToken
+                | Detector::SlackToken
+                | Detector::HuggingfaceToken
+                | Detector::OpenaiApiKey
+        )
     }
 }
 
-/// Whether `prefix` occurs at a token boundary (not right after a letter, digit or
-/// `_`) and the bytes after it satisfy `body`.
-fn prefixed(b: &[u8], prefix: &[u8], body: impl Fn(&[u8]) -> bool) -> bool {
-    let mut from = 0;
-    while let Some(at) = find(&b[from..], prefix) {
-        let start = from + at;
-        let boundary =
-            start == 0 || !(b[start - 1].is_ascii_alphanumeric() || b[start - 1] == b'_');
-        if boundary && body(&b[start + prefix.len()..]) {
-            return true;
+/// Which token formats occur in `b`, in one pass: a prefix counts only at the start
+/// of a word (not right after a letter, digit or `_`), and each body is counted only
+/// as far as its format needs, so every byte is looked at a bounded number of times
+/// (a value of one prefix repeated, `AKIAAKIA...`, has one word start).
+fn token_formats(b: &[u8]) -> [bool; Detector::ALL.len()] {
+    let mut found = [false; Detector::ALL.len()];
+    let alnum = |c: u8| c.is_ascii_alphanumeric();
+    for i in 0..b.len() {
+        if i > 0 && (alnum(b[i - 1]) || b[i - 1] == b'_') {
+            continue;
         }
-        from = start + 1;
+        let w = &b[i..];
+        let after = |prefix: &str| w.strip_prefix(prefix.as_bytes());
+        let hit = |d: Detector| (d, true);
+        let (d, yes) = match w.first() {
+            Some(b'A') => {
+                let aws = ["AKIA", "ASIA", "ABIA", "ACCA", "A3T"].iter().any(|p| {
+                    let body = 20 - p.len();
+                    after(p).is_some_and(|rest| {
+                        run(
+                            rest,
+                            |c| c.is_ascii_uppercase() || c.is_ascii_digit(),
+                            body + 1,
+                        ) == body
+                    })
+                });
+                (Detector::AwsAccessKeyId, aws)
+            }
+            Some(b'g') => {
+                let github = ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"]
+                    .iter()
+                    .any(|p| after(p).is_some_and(|rest| run(rest, alnum, 36) == 36))
+                    || after("github_pat_")
+                        .is_some_and(|rest| run(rest, |c| alnum(c) || c == b'_', 50) == 50);
+                if github {
+                    hit(Detector::GithubToken)
+                } else {
+                    let gitlab = ["glpat-", "gldt-", "glrt-", "glptt-"].iter().any(|p| {
+                        after(p).is_some_and(|rest| {
+                            run(rest, |c| alnum(c) || c == b'_' || c == b'-', 20) == 20
+                        })
+                    });
+                    (Detector::GitlabToken, gitlab)
+                }
+            }
+            Some(b'x') => {
+                let slack = ["xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xapp-"]
+                    .iter()
+                    .any(|p| {
+                        after(p).is_some_and(|rest| run(rest, |c| alnum(c) || c == b'-', 10) == 10)
+                    });
+                (Detector::SlackToken, slack)
+            }
+            Some(b'h') => {
+                let hf = after("hf_").is_some_and(|rest| run(rest, alnum, 30) == 30);
+                // A Slack incoming webhook: https://hooks.slack.com/services/T...
+                let webhook = after("hooks.slack.com/services/T").is_some();
+                if webhook {
+                    hit(Detector::SlackToken)
+                } else {
+                    (Detector::HuggingfaceToken, hf)
+                }
+            }
+            Some(b's') => {
+                let key = after("sk-").is_some_and(|rest| {
+                    let n = run(rest, |c| alnum(c) || c == b'_' || c == b'-', 64);
+                    let body = &rest[..n];
+                    n >= 32
+                        && body.iter().any(u8::is_ascii_digit)
+                        && body.iter().any(u8::is_ascii_alphabetic)
+                });
+                (Detector::OpenaiApiKey, key)
+            }
+            _ => continue,
+        };
+        if yes {
+            found[d as usize] = true;
+        }
     }
-    false
+    found
 }
 
 /// Length of the leading run of bytes satisfying `ok`, counted up to `max`.
 fn run(b: &[u8], ok: impl Fn(u8) -> bool, max: usize) -> usize {
     b.iter().take(max).take_while(|c| ok(**c)).count()
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || haystack.len() < needle.len() {
-        return None;
-    }
-    let first = needle[0];
-    (0..=haystack.len() - needle.len())
-        .find(|&i| haystack[i] == first && haystack[i..].starts_with(needle))
 }
 
 /// `eyJ<header>.eyJ<payload>.<signature>` (base64url of `{"` starts both), as one
