@@ -185,13 +185,21 @@ fn validating_and_mutating_answers_for_every_workload_form() {
         ),
         2.0
     );
-    // One log line per decision, with the uid and codes, never a value.
-    let logs = gw.log_lines();
-    let decisions: Vec<Value> = logs
-        .iter()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|e| e["message"] == "decision")
-        .collect();
+    // One log line per decision, with the uid and codes, never a value (the lines
+    // are read from the gateway's output on a thread of their own: wait for them).
+    let decisions_in = |logs: &[String]| -> Vec<Value> {
+        logs.iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|e| e["message"] == "decision")
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut logs = gw.log_lines();
+    while (decisions_in(&logs).len() as f64) < evaluated && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        logs = gw.log_lines();
+    }
+    let decisions = decisions_in(&logs);
     assert_eq!(decisions.len() as f64, evaluated);
     assert!(
         decisions
@@ -329,8 +337,8 @@ fn malformed_and_oversized_bodies_are_refused_with_what_was_expected() {
     v1beta1["apiVersion"] = json!("admission.k8s.io/v1beta1");
     let mut no_request = review("u", "CREATE", &pod);
     no_request.as_object_mut().unwrap().remove("request");
-    let huge = json!({"padding": "x".repeat(70_000)}).to_string();
-    let cases: [(&str, &str, Vec<u8>, u16); 7] = [
+
+    let cases: [(&str, &str, Vec<u8>, u16); 6] = [
         ("POST", "/validate", b"not json".to_vec(), 400),
         ("POST", "/validate", pod.to_string().into_bytes(), 400),
         ("POST", "/mutate", v1beta1.to_string().into_bytes(), 400),
@@ -340,7 +348,6 @@ fn malformed_and_oversized_bodies_are_refused_with_what_was_expected() {
             no_request.to_string().into_bytes(),
             400,
         ),
-        ("POST", "/validate", huge.into_bytes(), 413),
         ("GET", "/validate", Vec::new(), 405),
         ("GET", "/nowhere", Vec::new(), 404),
     ];
@@ -355,6 +362,10 @@ fn malformed_and_oversized_bodies_are_refused_with_what_was_expected() {
             );
         }
     }
+    // Over the cap: refused from its declared length, before the body is sent.
+    let reply = gw.conn().unwrap().declare("/validate", 70_000).unwrap();
+    assert_eq!(reply.status, 413, "{}", reply.text());
+    assert!(reply.json()["error"].as_str().unwrap().contains("65536"));
     // A review of a workload the plugin cannot read: rejected with the field.
     let broken = json!({"apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": "b", "namespace": "runai-team-a"}, "spec": {"containers": "nope"}});
@@ -369,7 +380,11 @@ fn malformed_and_oversized_bodies_are_refused_with_what_was_expected() {
     );
     // And the gateway still answers.
     assert_eq!(gw.call("GET", "/healthz", b"").status, 200);
-    assert_eq!(gw.call("GET", "/readyz", b"").json()["ready"], true);
+    let readyz = gw.call("GET", "/readyz", b"").json();
+    assert_eq!(readyz["ready"], true);
+    // The gateway's default containment: the deadline alone, no fuel.
+    let limits = readyz["plugin"]["limits"].as_str().unwrap();
+    assert!(limits.starts_with("no fuel, deadline 2000 ms"), "{limits}");
 }
 
 fn hostile_review(what: &str) -> Value {
@@ -755,7 +770,15 @@ fn sigterm_lets_the_requests_in_flight_finish_and_exits_0() {
                 })
             })
             .collect();
-        std::thread::sleep(Duration::from_millis(300));
+        // Signal once all three are in flight (the metrics request makes a fourth).
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while metric(&gw.metrics(), "secrets_gateway_in_flight", &[]) < 4.0 {
+            assert!(
+                Instant::now() < deadline,
+                "the requests never got in flight"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
         gw.signal("TERM");
         handles
             .into_iter()
@@ -790,4 +813,16 @@ fn serve_needs_a_certificate_or_insecure_http() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--insecure-http"));
+}
+
+#[test]
+fn the_load_tests_review_wraps_the_benchmark_workload() {
+    let root = gateway_support::root();
+    let review: Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("loadtest/review.json")).unwrap())
+            .unwrap();
+    let text = std::fs::read_to_string(root.join("policies/bench/workload.yaml")).unwrap();
+    let workload = host::manifest::parse(&text, "workload.yaml").unwrap();
+    assert_eq!(review["request"]["object"], workload[0].value);
+    assert_eq!(review["apiVersion"], "admission.k8s.io/v1");
 }

@@ -198,7 +198,9 @@ impl Metrics {
         }
         for code in &r.violations {
             self.violations
-                .get_or_create(&CodeLabels { code: code.clone() })
+                .get_or_create(&CodeLabels {
+                    code: label_code(code),
+                })
                 .inc();
         }
         if let Some(reason) = r.skipped {
@@ -236,10 +238,44 @@ impl Metrics {
     }
 }
 
+/// A violation code as a label: the plugin's codes are short kebab-case words; any
+/// other text (another plugin's) is `other`, so labels stay few and hold no content.
+fn label_code(code: &str) -> String {
+    let plain = !code.is_empty()
+        && code.len() <= 48
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if plain {
+        code.to_string()
+    } else {
+        "other".to_string()
+    }
+}
+
 pub struct InFlight<'a>(&'a Gauge);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.0.dec();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::label_code;
+
+    #[test]
+    fn only_plain_codes_become_labels() {
+        for (code, label) in [
+            ("sensitive-literal", "sensitive-literal"),
+            ("plugin-timeout", "plugin-timeout"),
+            ("", "other"),
+            ("Hunter2 value", "other"),
+            ("a\"b", "other"),
+            (&"x".repeat(49), "other"),
+        ] {
+            assert_eq!(label_code(code), label, "{code}");
+        }
     }
 }

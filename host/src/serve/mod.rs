@@ -275,7 +275,7 @@ where
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30))
+        .header_read_timeout(HEADER_TIMEOUT)
         .serve_connection(TokioIo::new(io), service);
     if let Err(e) = watcher.watch(conn).await {
         tracing::debug!(error = %e, "connection ended with an error");
@@ -351,13 +351,16 @@ async fn route(gw: &Arc<Gateway>, req: Request<Incoming>) -> (Reply, Record) {
             let body = match read_body(req, gw.max_body).await {
                 Ok(body) => body,
                 Err(code) => {
-                    let message = if code == 413 {
-                        format!(
+                    let message = match code {
+                        413 => format!(
                             "the body is over the gateway's limit of {} bytes",
                             gw.max_body
-                        )
-                    } else {
-                        "the body could not be read".to_string()
+                        ),
+                        408 => format!(
+                            "the body did not arrive within {} s",
+                            BODY_TIMEOUT.as_secs()
+                        ),
+                        _ => "the body could not be read".to_string(),
                     };
                     return (
                         Reply::error(code, &message),
@@ -374,6 +377,10 @@ async fn route(gw: &Arc<Gateway>, req: Request<Incoming>) -> (Reply, Record) {
     }
 }
 
+/// How long a request's headers, and then its body, may take to arrive.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The body, read up to `max` bytes: a larger one is refused (413) before it is read
 /// when it says its length, else as soon as it passes the limit.
 async fn read_body(req: Request<Incoming>, max: usize) -> Result<Bytes, u16> {
@@ -385,15 +392,18 @@ async fn read_body(req: Request<Incoming>, max: usize) -> Result<Bytes, u16> {
     if declared.is_some_and(|len| len > max as u64) {
         return Err(413);
     }
-    match Limited::new(req.into_body(), max).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e)
+    // A client that trickles its body is cut off like one that trickles its headers.
+    let collect = Limited::new(req.into_body(), max).collect();
+    match tokio::time::timeout(BODY_TIMEOUT, collect).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e))
             if e.downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some() =>
         {
             Err(413)
         }
-        Err(_) => Err(400),
+        Ok(Err(_)) => Err(400),
+        Err(_) => Err(408),
     }
 }
 

@@ -188,14 +188,29 @@ impl Conn {
     }
 
     pub fn request(&mut self, method: &str, path: &str, body: &[u8]) -> std::io::Result<Reply> {
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        );
+        self.send_head(method, path, body.len())?;
         let out = self.stream.get_mut();
-        out.write_all(head.as_bytes())?;
         out.write_all(body)?;
         out.flush()?;
+        self.read_reply()
+    }
+
+    /// Sends only the head of a request that declares `length` bytes of body, and
+    /// reads the answer (a server refuses an oversized body from its length alone).
+    pub fn declare(&mut self, path: &str, length: usize) -> std::io::Result<Reply> {
+        self.send_head("POST", path, length)?;
+        self.stream.get_mut().flush()?;
+        self.read_reply()
+    }
+
+    fn send_head(&mut self, method: &str, path: &str, length: usize) -> std::io::Result<()> {
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+        );
+        self.stream.get_mut().write_all(head.as_bytes())
+    }
+
+    fn read_reply(&mut self) -> std::io::Result<Reply> {
         let mut line = String::new();
         if self.stream.read_line(&mut line)? == 0 {
             return Err(std::io::Error::new(
@@ -316,8 +331,9 @@ impl Gateway {
     }
 
     pub fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args([&format!("-{signal}"), &self.child.id().to_string()])
+        // The shell's own `kill`: no procps needed on a fresh machine.
+        let status = Command::new("sh")
+            .args(["-c", &format!("kill -{signal} {}", self.child.id())])
             .status()
             .unwrap();
         assert!(status.success());
