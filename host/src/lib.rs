@@ -16,3 +16,4 @@ pub mod state;
 pub mod submit;
 pub mod suite;
 pub mod text;
+pub mod walk;

@@ -31,11 +31,12 @@ pub fn simulate(
     cluster: &Cluster,
     workloads: &[Document],
     workload_type: Option<&str>,
+    scope: &Scope,
 ) -> Result<Vec<Outcome>> {
     check_policies(plugin, cluster)?;
     workloads
         .iter()
-        .map(|doc| simulate_one(plugin, cluster, doc, workload_type))
+        .map(|doc| simulate_in(plugin, cluster, doc, workload_type, scope))
         .collect()
 }
 
@@ -76,10 +77,29 @@ pub fn simulate_one(
     doc: &Document,
     workload_type: Option<&str>,
 ) -> Result<Outcome> {
+    simulate_in(plugin, cluster, doc, workload_type, &Scope::default())
+}
+
+/// Where documents that name no namespace or project are submitted (`simulate -n NS`,
+/// `-p PROJECT`), as `kubectl apply -n` does; a document naming another one is refused.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub namespace: Option<String>,
+    pub project: Option<String>,
+}
+
+pub fn simulate_in(
+    plugin: &Plugin,
+    cluster: &Cluster,
+    doc: &Document,
+    workload_type: Option<&str>,
+    scope: &Scope,
+) -> Result<Outcome> {
     let source = &doc.source;
     let request = Request {
         workload: doc.value.to_string(),
-        namespace: None,
+        namespace: scope.namespace.as_deref(),
+        project: scope.project.as_deref(),
         workload_type,
         // The reports show every container's resolved environment.
         with_env: true,
@@ -119,9 +139,12 @@ impl Evaluator for Plugin {
 pub struct Request<'a> {
     /// The document as JSON text.
     pub workload: String,
-    /// Where the workload is submitted when its document names no namespace (an
-    /// admission request's namespace, as the API server fills it in).
+    /// Where the workload is submitted (an admission request's namespace, `simulate
+    /// -n`): used when its document names no namespace, refused when it names another.
     pub namespace: Option<&'a str>,
+    /// The project it is submitted to (`simulate -p`), by name or id: used when the
+    /// document names none, refused when it names another.
+    pub project: Option<&'a str>,
     /// The Run:ai workload type of a REST API request (it comes from the endpoint).
     pub workload_type: Option<&'a str>,
     /// Ask for every container's resolved environment.
@@ -172,8 +195,8 @@ pub fn evaluate(
         Ok(Err(e)) => return Ok(Err(Refusal::Input(e))),
         Err(e) => return failed(e, None),
     };
-    if id.namespace.is_none() {
-        id.namespace = request.namespace.map(str::to_string);
+    if let Err(e) = scope(cluster, &mut id, request.namespace, request.project) {
+        return Ok(Err(Refusal::Placement(e)));
     }
     let (namespace, project) = match place(cluster, &id) {
         Ok(placed) => placed,
@@ -207,6 +230,43 @@ pub fn evaluate(
     }
 }
 
+/// Fills in the namespace and project a workload is submitted to where its document
+/// names none, and refuses a document that names other ones.
+fn scope(
+    cluster: &Cluster,
+    id: &mut WorkloadId,
+    namespace: Option<&str>,
+    project: Option<&str>,
+) -> Result<(), PlacementError> {
+    match (&id.namespace, namespace) {
+        (None, Some(ns)) => id.namespace = Some(ns.to_string()),
+        (Some(document), Some(ns)) if document != ns => {
+            return Err(PlacementError::NamespaceMismatch {
+                document: document.clone(),
+                submitted: ns.to_string(),
+            });
+        }
+        _ => {}
+    }
+    match (&id.project, project) {
+        (None, Some(p)) => id.project = Some(p.to_string()),
+        (Some(document), Some(p)) => {
+            let same = match (cluster.find_project(document), cluster.find_project(p)) {
+                (Some(a), Some(b)) => a.name == b.name,
+                _ => document == p,
+            };
+            if !same {
+                return Err(PlacementError::ProjectMismatch {
+                    document: document.clone(),
+                    submitted: p.to_string(),
+                });
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 /// A contained `Failure` is an answer; any other error is the host's own.
 fn failed(error: anyhow::Error, placed: Option<Placed>) -> Result<Result<Evaluation, Refusal>> {
     let failure = error.downcast::<Failure>()?;
@@ -229,6 +289,16 @@ pub enum PlacementError {
         namespace: String,
     },
     Nowhere,
+    /// The document names a namespace other than the one it is submitted to.
+    NamespaceMismatch {
+        document: String,
+        submitted: String,
+    },
+    /// The document names a project other than the one it is submitted to.
+    ProjectMismatch {
+        document: String,
+        submitted: String,
+    },
 }
 
 impl PlacementError {
@@ -259,8 +329,25 @@ impl PlacementError {
                 known()
             ),
             PlacementError::Nowhere => "the workload names no namespace or project: set \
-                 `metadata.namespace` (or the `project` label, or `projectId`)"
+                 `metadata.namespace` (or the `project` label, or `projectId`), or give one with \
+                 -n NAMESPACE or -p PROJECT"
                 .to_string(),
+            PlacementError::NamespaceMismatch {
+                document,
+                submitted,
+            } => format!(
+                "the namespace of the document ({}) does not match the namespace it is submitted to ({})",
+                shown(document),
+                shown(submitted)
+            ),
+            PlacementError::ProjectMismatch {
+                document,
+                submitted,
+            } => format!(
+                "the project of the document ({}) does not match the project it is submitted to ({})",
+                shown(document),
+                shown(submitted)
+            ),
         }
     }
 
@@ -287,7 +374,12 @@ impl PlacementError {
             (PlacementError::UnknownNamespace { namespace }, _) => {
                 format!("namespace `{}` is not a namespace the gateway knows", shown(namespace))
             }
-            (PlacementError::Nowhere, _) => self.describe(&Cluster::default()),
+            (
+                PlacementError::Nowhere
+                | PlacementError::NamespaceMismatch { .. }
+                | PlacementError::ProjectMismatch { .. },
+                _,
+            ) => self.describe(&Cluster::default()),
         }
     }
 }

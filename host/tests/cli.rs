@@ -558,3 +558,123 @@ fn bench_measures_a_given_workload_on_a_given_cluster() {
         assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn kubectl_like_inputs_namespace_project_and_directories() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("kubectl-like");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("nested/deeper")).unwrap();
+    let pod = |name: &str, ns: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}{ns}}}\nspec: {{containers: [{{name: c, image: x}}]}}\n"
+        )
+    };
+    std::fs::write(dir.join("a.yaml"), pod("a", "")).unwrap();
+    std::fs::write(
+        dir.join("b.json"),
+        r#"{"name": "b", "spec": {"environmentVariables": []}}"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join("notes.txt"), "not a manifest").unwrap();
+    std::fs::write(
+        dir.join("nested/c.yml"),
+        pod("c", ", namespace: runai-team-b"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("nested/deeper/d.yaml"), pod("d", "")).unwrap();
+    std::fs::create_dir_all(dir.join("empty")).unwrap();
+    let d = |p: &str| dir.join(p).to_string_lossy().into_owned();
+    // (arguments, exit code, placements "kind name namespace" or the error text)
+    let cases: Vec<(Vec<String>, i32, Vec<&str>)> = vec![
+        (
+            vec![d("a.yaml"), "-n".into(), "runai-team-a".into()],
+            0,
+            vec!["Pod a runai-team-a"],
+        ),
+        (
+            vec![d("a.yaml"), "-p".into(), "team-b".into()],
+            0,
+            vec!["Pod a runai-team-b"],
+        ),
+        (
+            vec![d("b.json"), "-p".into(), "1001".into()],
+            0,
+            vec!["TrainingCreationRequest b runai-team-a"],
+        ),
+        (
+            vec![d("nested/c.yml"), "-n".into(), "runai-team-a".into()],
+            2,
+            vec![
+                "the namespace of the document (runai-team-b) does not match the namespace it is submitted to (runai-team-a)",
+            ],
+        ),
+        (
+            vec![d("nested/c.yml"), "-p".into(), "team-a".into()],
+            2,
+            vec![
+                "`metadata.namespace` is runai-team-b but project team-a runs in namespace runai-team-a",
+            ],
+        ),
+        (
+            vec![d("a.yaml")],
+            2,
+            vec![
+                "names no namespace or project",
+                "-n NAMESPACE or -p PROJECT",
+            ],
+        ),
+        // A directory: its manifests, not below it unless -R (notes.txt is not one).
+        (
+            vec![
+                dir.to_string_lossy().into_owned(),
+                "-n".into(),
+                "runai-team-a".into(),
+            ],
+            0,
+            vec![
+                "Pod a runai-team-a",
+                "TrainingCreationRequest b runai-team-a",
+            ],
+        ),
+        (
+            vec![d("nested"), "-R".into(), "-p".into(), "team-b".into()],
+            0,
+            vec!["Pod c runai-team-b", "Pod d runai-team-b"],
+        ),
+        (
+            vec![d("empty")],
+            2,
+            vec!["no manifests (*.yaml, *.yml, *.json) in the directory (-R reads"],
+        ),
+    ];
+    for (args, want_code, want) in cases {
+        let mut all = vec!["simulate".to_string()];
+        all.extend(args.clone());
+        all.extend(["-o".into(), "json".into()]);
+        let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+        let out = host(&refs);
+        assert_eq!(code(&out), want_code, "{args:?}: {}", stderr(&out));
+        if want_code == 0 {
+            let reports: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+            let got: Vec<String> = reports
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    let w = &r["workload"];
+                    format!(
+                        "{} {} {}",
+                        w["kind"].as_str().unwrap(),
+                        w["name"].as_str().unwrap(),
+                        w["namespace"].as_str().unwrap()
+                    )
+                })
+                .collect();
+            assert_eq!(got, want, "{args:?}");
+        } else {
+            for text in want {
+                assert!(stderr(&out).contains(text), "{args:?}: {}", stderr(&out));
+            }
+        }
+    }
+}

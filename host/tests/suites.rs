@@ -56,6 +56,7 @@ fn a_failing_suite_reports_each_difference() {
         "---- deliberately failing :: expects admission of a missing key (tests/failing/wrong-expectations.yaml) ----",
         "    - true\n    + false",
         "    + secret-key-not-found at spec.environment.items.U.value",
+        "  actual decision: rejected\n    x secret-key-not-found at spec.environment.items.U.value: `U` references key `nope` of secret runai-team-a/my-secret, which has keys [password, username] (SecretPolicy runai/baseline)",
         "    - secret-ref-syntax at spec.environment.items.V.value",
         "    - secret-not-found (message contains \"no such\")",
         "    - */U = \"x\"\n    + job/U <- secret my-secret/username [workload]",

@@ -227,11 +227,11 @@ const SHA256_PREFIX: &str = "sha256:";
 fn credential_literals(field: CredentialLiteralsField) -> Result<CredentialLiterals, InputError> {
     let at = "spec.credentialLiterals";
     if let Some(e) = &field.entropy
-        && !(e.min_length >= 8 && e.min_bits_per_char > 0.0 && e.min_bits_per_char <= 7.0)
+        && !(e.min_length >= 8 && (0.1..=7.0).contains(&e.min_bits_per_char))
     {
         return Err(InputError::new(
             format!("{at}.entropy"),
-            "expected `minLength` of at least 8 and `minBitsPerChar` above 0 and at most 7 \
+            "expected `minLength` of at least 8 and `minBitsPerChar` from 0.1 to 7 \
              (a random base64 string has about 5 to 6 bits per character)",
         ));
     }

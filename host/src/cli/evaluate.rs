@@ -71,28 +71,64 @@ pub fn simulate(
     plugin: &PluginArgs,
     state: Option<&PathBuf>,
     args: &ClusterArgs,
-    workloads: &[PathBuf],
+    inputs: &WorkloadInputs,
     workload_type: Option<&str>,
     output: Format,
 ) -> Result<u8> {
     let cluster = load_cluster(state, args)?;
     let mut docs = Vec::new();
-    for path in workloads {
-        let read = manifest::read_file(path)?;
+    for path in inputs.files()? {
+        let read = manifest::read_file(&path)?;
         // An empty file is not "nothing to reject": a pipeline that produced nothing
         // must not pass as admitted (kubectl apply says "no objects passed").
         if read.is_empty() {
             bail!(
                 "no workload documents in {}: expected at least one workload (YAML or JSON)",
-                input::display(path)
+                input::display(&path)
             );
         }
         docs.extend(read);
     }
     let (plugin, _, _) = load_plugin(plugin)?;
     check_state_policies(&plugin, &cluster, state)?;
-    let outcomes = simulate::simulate(&plugin, &cluster, &docs, workload_type)?;
+    let outcomes = simulate::simulate(&plugin, &cluster, &docs, workload_type, &inputs.scope)?;
     print(&outcomes, output)
+}
+
+/// The workload inputs of `simulate`: files and directories (`-R` to recurse, as
+/// `kubectl apply -f`), and where documents that name no namespace go.
+pub struct WorkloadInputs {
+    pub paths: Vec<PathBuf>,
+    pub recursive: bool,
+    pub scope: simulate::Scope,
+}
+
+impl WorkloadInputs {
+    /// Files as given; directories as the manifests in them (`*.yaml`, `*.yml`,
+    /// `*.json`), sorted.
+    fn files(&self) -> Result<Vec<PathBuf>> {
+        let mut files = Vec::new();
+        for path in &self.paths {
+            if path.as_os_str() != "-" && path.is_dir() {
+                let found = crate::walk::files(path, self.recursive, &crate::walk::is_manifest)?;
+                if found.is_empty() {
+                    bail!(
+                        "{}: no manifests (*.yaml, *.yml, *.json) in the directory{}",
+                        input::display(path),
+                        if self.recursive {
+                            " or below it"
+                        } else {
+                            " (-R reads the directories below it)"
+                        }
+                    );
+                }
+                files.extend(found);
+            } else {
+                files.push(path.clone());
+            }
+        }
+        Ok(files)
+    }
 }
 
 pub fn submit(
@@ -115,7 +151,8 @@ pub fn submit(
     let doc = submit_cmd::workload(&submit_args, &cluster.project_namespace(project))?;
     let (plugin, _, _) = load_plugin(plugin)?;
     check_state_policies(&plugin, &cluster, state)?;
-    let outcomes = simulate::simulate(&plugin, &cluster, &[doc], None)?;
+    let outcomes =
+        simulate::simulate(&plugin, &cluster, &[doc], None, &simulate::Scope::default())?;
     print(&outcomes, output)
 }
 

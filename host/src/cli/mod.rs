@@ -46,9 +46,18 @@ pub struct Cli {
 enum Command {
     /// Evaluate workloads against a cluster: --state, --cluster, or the built-in demo.
     Simulate {
-        /// Workload files (YAML or JSON; `-` for standard input).
+        /// Workload files (YAML or JSON; `-` for standard input) or directories of them.
         #[arg(required = true, value_name = "WORKLOAD")]
         workloads: Vec<PathBuf>,
+        /// Read directories recursively (as `kubectl apply -R`).
+        #[arg(short = 'R', long)]
+        recursive: bool,
+        /// The namespace of workloads whose documents name none (as `kubectl apply -n`).
+        #[arg(short = 'n', long, value_name = "NAMESPACE")]
+        namespace: Option<String>,
+        /// The project (name or id) of workloads whose documents name none.
+        #[arg(short = 'p', long, value_name = "PROJECT")]
+        project: Option<String>,
         #[command(flatten)]
         cluster: ClusterArgs,
         /// Workload type of REST API requests (their type comes from the endpoint).
@@ -234,6 +243,9 @@ fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Simulate {
             workloads,
+            recursive,
+            namespace,
+            project,
             cluster,
             workload_type,
             output,
@@ -241,7 +253,11 @@ fn run(cli: Cli) -> Result<u8> {
             &plugin,
             cli.state.as_ref(),
             &cluster,
-            &workloads,
+            &evaluate::WorkloadInputs {
+                paths: workloads,
+                recursive,
+                scope: crate::simulate::Scope { namespace, project },
+            },
             workload_type.as_deref(),
             output,
         ),

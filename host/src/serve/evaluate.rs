@@ -103,6 +103,7 @@ fn run(gw: &Gateway, job: Job) -> Answer {
     let request = Request {
         workload: job.workload,
         namespace: job.namespace.as_deref(),
+        project: None,
         workload_type: job.workload_type.as_deref(),
         with_env: job.with_env,
     };

@@ -262,8 +262,60 @@ fn redact_literals(doc: &Value, names: &HashSet<&str>) -> Value {
     }
 }
 
-/// Every mismatch between the expectation and the outcome, as diff blocks.
+/// Every mismatch between the expectation and the outcome, as diff blocks, and after
+/// them what the plugin actually found (as `kyverno test` and `gator verify` give the
+/// reason), redacted as every report is.
 pub fn outcome(expect: &Expect, outcome: &Outcome, submitted: &Value) -> Vec<String> {
+    let mut failures = mismatches(expect, outcome, submitted);
+    if !failures.is_empty() {
+        failures.push(actual_findings(outcome));
+    }
+    failures
+}
+
+/// The decision's verdict and findings: code, field, message and policy.
+fn actual_findings(outcome: &Outcome) -> String {
+    use crate::text::{shown, shown_max};
+    let d = &outcome.decision;
+    let mut out = format!(
+        "  actual decision: {}\n",
+        if d.allowed { "admitted" } else { "rejected" }
+    );
+    if d.violations.is_empty() && d.warnings.is_empty() {
+        out.push_str("    (no findings)\n");
+    }
+    let at = |field: &str| {
+        if field.is_empty() {
+            String::new()
+        } else {
+            format!(" at {}", shown(field))
+        }
+    };
+    for v in &d.violations {
+        let by = if v.policy.is_empty() {
+            "built-in check".to_string()
+        } else {
+            shown(&v.policy).into_owned()
+        };
+        out.push_str(&format!(
+            "    x {}{}: {} ({by})\n",
+            shown(&v.code),
+            at(&v.field),
+            shown_max(&v.message, 2000)
+        ));
+    }
+    for w in &d.warnings {
+        out.push_str(&format!(
+            "    ! {}{}: {}\n",
+            shown(&w.code),
+            at(&w.field),
+            shown_max(&w.message, 2000)
+        ));
+    }
+    out
+}
+
+fn mismatches(expect: &Expect, outcome: &Outcome, submitted: &Value) -> Vec<String> {
     let d = &outcome.decision;
     let mut failures = Vec::new();
     if let Some(a) = expect.allowed {

@@ -6,56 +6,28 @@ pub mod model;
 pub mod output;
 pub mod run;
 
-use crate::input;
-use anyhow::{Context, Result};
-use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use crate::{input, walk};
+use anyhow::Result;
+use std::path::PathBuf;
 
 /// The suite files under `paths`: files as given, directories searched for
-/// `*.suite.yaml` (skipping hidden directories and `target`). Symbolic links are
-/// followed, but each directory is entered once (a link back up the tree is a loop,
-/// not an endless walk) and each suite is run once however many ways lead to it.
+/// `*.suite.yaml` (skipping hidden directories and `target`), each suite once.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut found = Vec::new();
-    let mut entered = HashSet::new();
     for path in paths {
         if path.is_dir() {
-            walk(path, &mut found, &mut entered)?;
+            found.extend(walk::files(path, true, &is_suite)?);
         } else if path.exists() {
             found.push(path.clone());
         } else {
             anyhow::bail!("{}: no such file or directory", input::display(path));
         }
     }
-    found.sort();
-    let mut seen = HashSet::new();
-    found.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
-    Ok(found)
+    Ok(walk::once_each(found))
 }
 
-fn walk(dir: &Path, found: &mut Vec<PathBuf>, entered: &mut HashSet<PathBuf>) -> Result<()> {
-    let canonical = std::fs::canonicalize(dir)
-        .with_context(|| format!("{}: cannot resolve", input::display(dir)))?;
-    if !entered.insert(canonical) {
-        return Ok(());
-    }
-    let entries =
-        std::fs::read_dir(dir).with_context(|| format!("{}: cannot list", input::display(dir)))?;
-    for entry in entries {
-        let path = entry?.path();
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        if path.is_dir() {
-            if !name.starts_with('.') && name != "target" {
-                walk(&path, found, entered)?;
-            }
-        } else if name.ends_with(".suite.yaml") || name.ends_with(".suite.yml") {
-            found.push(path);
-        }
-    }
-    Ok(())
+fn is_suite(name: &str) -> bool {
+    name.ends_with(".suite.yaml") || name.ends_with(".suite.yml")
 }
 
 #[cfg(test)]

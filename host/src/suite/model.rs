@@ -1,9 +1,10 @@
-//! The suite file format (SPEC §8). Unknown keys are errors, never ignored.
+//! The suite file format (SPEC §8). Unknown keys are errors, never ignored. The JSON
+//! Schema editors use (schemas/suite.schema.json) is generated from these types.
 
 use serde::Deserialize;
 use serde_json::Value;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Suite {
     /// Shown in the output; defaults to the file name.
@@ -18,7 +19,7 @@ pub struct Suite {
     pub steps: Vec<Step>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     #[serde(default)]
@@ -46,7 +47,7 @@ pub struct Step {
     pub expect: Option<Expect>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectStep {
     #[serde(default)]
@@ -61,7 +62,7 @@ pub struct ProjectStep {
     pub id: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdmStep {
     #[serde(default)]
@@ -70,14 +71,14 @@ pub struct AdmStep {
     pub remove: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SecretStep {
     pub delete: String,
     pub namespace: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitStep {
     pub project: String,
@@ -94,7 +95,7 @@ pub struct SubmitStep {
     pub env: Vec<String>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     #[serde(default)]
@@ -124,7 +125,7 @@ pub struct Expect {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FindingExpect {
     pub code: String,
@@ -141,7 +142,7 @@ pub struct FindingExpect {
     pub policy: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnvExpect {
     pub name: String,
@@ -157,7 +158,7 @@ pub struct EnvExpect {
     pub origin: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartupExpect {
     #[serde(default)]
@@ -166,7 +167,7 @@ pub struct StartupExpect {
     pub containers: Option<Vec<ContainerExpect>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContainerExpect {
     pub name: String,
