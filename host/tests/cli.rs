@@ -467,9 +467,16 @@ fn bench_measures_every_scenario_with_the_command_line_limits() {
             "reused instance, containment on",
             "fresh instance, containment on",
             "regorus RVM (compiled program)",
+            "native, issue 17 rules on",
+            "fresh instance, containment on, issue 17 rules on",
         ]
     );
-    assert_eq!(report["ratios"].as_array().map(Vec::len), Some(5));
+    // Four ratios to native, the two costs of issue 17's rules, and regorus.
+    assert_eq!(report["ratios"].as_array().map(Vec::len), Some(7));
+    assert_eq!(
+        report["ratios"][4]["name"],
+        "native, issue 17 rules on / off"
+    );
     assert_eq!(report["workload"], "policies/bench/workload.yaml");
     assert_eq!(
         report["policies"],

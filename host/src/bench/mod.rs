@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 
 pub const WORKLOAD: &str = include_str!("../../../policies/bench/workload.yaml");
 pub const POLICIES: &str = include_str!("../../../policies/bench/policies.yaml");
+/// A SecretPolicy with issue 17's rules on, added for two more scenarios.
+pub const RULES_17: &str = include_str!("../../../policies/bench/rules-17.yaml");
 
 /// The codes the Rego baseline implements.
 pub const REGO_CODES: &[&str] = &[
@@ -79,6 +81,8 @@ const FRESH_OFF: &str = "fresh instance, containment off";
 const REUSED_ON: &str = "reused instance, containment on";
 const FRESH_ON: &str = "fresh instance, containment on";
 const REGORUS: &str = "regorus RVM (compiled program)";
+const NATIVE_17: &str = "native, issue 17 rules on";
+const FRESH_ON_17: &str = "fresh instance, containment on, issue 17 rules on";
 
 /// Evaluations in one instance, kept across calls.
 fn reused<'a>(instance: &'a mut Instance<'_>, sub: &'a Submission) -> Run<'a> {
@@ -267,6 +271,19 @@ pub fn submission_in(cluster: &Cluster, workload: String, namespace: &str) -> Su
     }
 }
 
+/// `sub` with the SecretPolicy of `RULES_17` added.
+fn rules_17(sub: &Submission) -> Result<Submission> {
+    let doc = manifest::parse(RULES_17, "policies/bench/rules-17.yaml")?
+        .pop()
+        .ok_or_else(|| anyhow!("policies/bench/rules-17.yaml: no policy"))?;
+    let mut with = sub.clone();
+    with.policies.push(crate::plugin::PolicyDocument {
+        source: doc.source,
+        json: doc.value.to_string(),
+    });
+    Ok(with)
+}
+
 /// The SecretPolicy globs the Rego data carries, from the demo baseline.
 pub fn sensitive_globs(cluster: &Cluster) -> Result<Vec<String>> {
     let baseline = cluster
@@ -400,6 +417,13 @@ pub fn run(
         Err(reason) => (None, Some(reason)),
     };
 
+    // The same submission with issue 17's rules on, when they leave its decision as it
+    // is: the difference is what the new checks cost.
+    let with_17 = rules_17(&sub)?;
+    let native_17 = native::submission(&with_17);
+    let same_verdict = check_native_agreement(contained, &with_17).is_ok_and(|d| {
+        d.allowed == decision.allowed && d.violations.len() == decision.violations.len()
+    });
     let mut reused_off = uncontained.instance()?;
     let mut reused_on = contained.instance()?;
     let mut runs: Vec<(String, Run)> = vec![
@@ -422,6 +446,17 @@ pub fn run(
             Box::new(|| rvm.eval(&sub.workload).map(drop)),
         ));
     }
+    if setup.builtin && same_verdict {
+        runs.push((
+            NATIVE_17.into(),
+            Box::new(|| {
+                guest::evaluate(&native_17)
+                    .map(drop)
+                    .map_err(|e| anyhow!("{e:?}"))
+            }),
+        ));
+        runs.push((FRESH_ON_17.into(), fresh(contained, &with_17)));
+    }
     let scenarios = measure(runs, budget)?;
 
     let mean = |name: &str| {
@@ -443,6 +478,22 @@ pub fn run(
         target: setup.builtin.then(|| target.into()),
     })
     .collect();
+    if scenarios.iter().any(|s| s.name == NATIVE_17) {
+        for (label, on, off) in [
+            ("native, issue 17 rules on / off", NATIVE_17, NATIVE),
+            (
+                "fresh instance (containment on), issue 17 rules on / off",
+                FRESH_ON_17,
+                FRESH_ON,
+            ),
+        ] {
+            ratios.push(Ratio {
+                name: label.into(),
+                value: mean(on) / mean(off),
+                target: None,
+            });
+        }
+    }
     if regorus_skipped.is_none() {
         ratios.push(Ratio {
             name: "plugin fresh instance (containment on) throughput / regorus RVM throughput"
@@ -493,13 +544,20 @@ pub fn text(r: &Report) -> String {
              flatter the plugin\n\n",
         );
     }
+    let width = r
+        .scenarios
+        .iter()
+        .map(|sc| sc.name.len())
+        .max()
+        .unwrap_or(0)
+        .max(44);
     s.push_str(&format!(
-        "{:<44} {:>12} {:>10} {:>10}\n",
+        "{:<width$} {:>12} {:>10} {:>10}\n",
         "scenario", "evals/s", "p50 µs", "p99 µs"
     ));
     for sc in &r.scenarios {
         s.push_str(&format!(
-            "{:<44} {:>12.0} {:>10.1} {:>10.1}\n",
+            "{:<width$} {:>12.0} {:>10.1} {:>10.1}\n",
             sc.name, sc.per_second, sc.p50_us, sc.p99_us
         ));
     }
