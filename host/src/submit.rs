@@ -58,7 +58,11 @@ pub fn workload(args: &SubmitArgs, namespace: &str) -> Result<Document> {
         "TrainingWorkload"
     };
     Ok(Document {
-        source: format!("runai submit {} -p {}", args.name, args.project),
+        source: format!(
+            "runai submit {} -p {}",
+            crate::text::shown(&args.name),
+            crate::text::shown(&args.project)
+        ),
         value: json!({
             "apiVersion": "run.ai/v2alpha1",
             "kind": kind,
