@@ -29,6 +29,12 @@ const MIN_LEAK_LEN: usize = 8;
 static CLUSTER: LazyLock<Cluster> =
     LazyLock::new(|| host::bench::cluster().expect("the benchmark cluster loads"));
 
+/// The state file of `CLUSTER`.
+static CLUSTER_STATE: LazyLock<String> = LazyLock::new(|| {
+    String::from_utf8(host::state::to_text(&CLUSTER).expect("the state serialises"))
+        .expect("the state is UTF-8")
+});
+
 /// Workloads of every form the policy target evaluates under fuzzed policies.
 static WORKLOADS: LazyLock<Vec<(String, String)>> = LazyLock::new(|| {
     let api = json!({"name": "r", "projectId": "team-a", "spec": {"environmentVariables": [
@@ -100,12 +106,16 @@ fn decision_text(d: &Decision) -> String {
     out
 }
 
+/// `value` appears in `text`, plain or JSON-escaped.
+fn shows(text: &str, value: &str) -> bool {
+    let escaped = serde_json::to_string(value).expect("a string serialises");
+    text.contains(value) || text.contains(&escaped[1..escaped.len() - 1])
+}
+
 /// `value` appears nowhere in `output`, plain or JSON-escaped.
 fn assert_not_in(output: &str, value: &str, what: &str) {
-    let escaped = serde_json::to_string(value).expect("a string serialises");
-    let escaped = &escaped[1..escaped.len() - 1];
     assert!(
-        !output.contains(value) && !output.contains(escaped),
+        !shows(output, value),
         "{what} appears in the output: {value:?}\n{output}"
     );
 }
@@ -298,6 +308,36 @@ fn decide_and_check(
         s.policies = policies.to_vec();
     }
     let decision = guest::evaluate(&s);
+    let policy_texts = policies
+        .into_iter()
+        .flat_map(|(p, _)| p)
+        .map(|p| p.json.as_str());
+    let literals = env_literals(std::iter::once(json).chain(policy_texts));
+    let shown = messages(&id, &decision);
+    for v in literals.iter().filter(|v| shows(&shown, v)) {
+        // Shown: a leak, unless the messages show it with every literal replaced too
+        // (then it is their own text: the fuzzer learns messages from the comparisons).
+        let neutral = Submission {
+            workload: neutralize(&s.workload, &literals),
+            policies: s
+                .policies
+                .iter()
+                .map(|p| PolicyDocument {
+                    source: p.source.clone(),
+                    json: neutralize(&p.json, &literals),
+                })
+                .collect(),
+            ..s.clone()
+        };
+        let again = messages(
+            &guest::identify(&neutral.workload),
+            &guest::evaluate(&neutral),
+        );
+        assert!(
+            shows(&again, v),
+            "an env literal appears in a message: {v:?}\n{shown}"
+        );
+    }
     let d = match (id, decision) {
         (Ok(id), Ok(d)) => {
             assert_eq!(
@@ -321,6 +361,130 @@ fn decide_and_check(
     };
     check_patch(&s, &d);
     Some(d)
+}
+
+/// What the messages of an evaluation show: its input error, or the fields and
+/// messages of its findings and the kubelet's messages.
+fn messages(
+    id: &Result<guest::WorkloadId, guest::InputError>,
+    decision: &Result<Decision, guest::InputError>,
+) -> String {
+    match (id, decision) {
+        (Err(e), _) | (_, Err(e)) => format!("{} {}", e.field, e.message),
+        (_, Ok(d)) => {
+            let mut out = String::new();
+            for v in &d.violations {
+                out.extend([&v.field, " ", &v.message, "\n"]);
+            }
+            for w in &d.warnings {
+                out.extend([&w.field, " ", &w.message, "\n"]);
+            }
+            for c in &d.startup.containers {
+                out.extend([&c.message, "\n"]);
+            }
+            out
+        }
+    }
+}
+
+/// `json` with every string that is one of `literals` replaced by a neutral one.
+fn neutralize(json: &str, literals: &BTreeSet<String>) -> String {
+    fn walk(v: &mut Value, literals: &BTreeSet<String>) {
+        match v {
+            Value::String(s) if literals.contains(s.as_str()) => *s = "neutral".to_string(),
+            Value::Array(items) => items.iter_mut().for_each(|i| walk(i, literals)),
+            Value::Object(map) => map.values_mut().for_each(|i| walk(i, literals)),
+            _ => {}
+        }
+    }
+    match serde_json::from_str::<Value>(json) {
+        Ok(mut doc) => {
+            walk(&mut doc, literals);
+            doc.to_string()
+        }
+        Err(_) => json.to_string(),
+    }
+}
+
+/// Keys whose value is an object or a list in every form: a string found there is
+/// a pasted value (`valueFrom: "hunter2"`), which a type error must not quote.
+const STRUCTURED: &[&str] = &[
+    "valueFrom",
+    "secretKeyRef",
+    "configMapKeyRef",
+    "fieldRef",
+    "secretRef",
+    "envFrom",
+    "env",
+    "environment",
+    "items",
+    "environmentVariables",
+    "secret",
+    "configMap",
+    "userCredential",
+    "podFieldRef",
+];
+
+/// The env literals of documents, which no message may carry: every string under a
+/// `value` key (CRD items, REST API entries, pod env, policy defaults; also inside a
+/// `value` that is wrongly an object) except a CRD's wrapped fields (`spec.name.value`,
+/// a name a message may show), every `SECRET:`-like string, and a string where an
+/// object or list belongs (see `STRUCTURED`). Left out: those that also occur in the
+/// documents as another string or a key (a name a message may show) or in the
+/// messages' own text (`distinctive`).
+fn env_literals<'a>(jsons: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
+    fn walk(v: &Value, path: &mut Vec<String>, literals: &mut Vec<String>, rest: &mut String) {
+        match v {
+            Value::String(s) => {
+                let secret_like = s
+                    .get(..secret_ref::PREFIX.len())
+                    .is_some_and(|h| h.eq_ignore_ascii_case(secret_ref::PREFIX));
+                if secret_like || is_literal(path) {
+                    literals.push(s.clone());
+                } else {
+                    rest.push_str(s);
+                    rest.push('\n');
+                }
+            }
+            Value::Array(items) => {
+                for item in items {
+                    path.push("[]".to_string());
+                    walk(item, path, literals, rest);
+                    path.pop();
+                }
+            }
+            Value::Object(map) => {
+                for (k, v) in map {
+                    rest.push_str(k);
+                    rest.push('\n');
+                    path.push(k.clone());
+                    walk(v, path, literals, rest);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    fn is_literal(path: &[String]) -> bool {
+        let under_value = path.iter().enumerate().any(|(i, k)| {
+            // `spec.<field>.value` wraps a CRD's fields; env items are deeper.
+            k == "value" && !(i == 2 && path[0] == "spec")
+        });
+        let misplaced = path
+            .last()
+            .is_some_and(|k| STRUCTURED.contains(&k.as_str()));
+        under_value || misplaced
+    }
+    let (mut literals, mut rest) = (Vec::new(), String::new());
+    for json in jsons {
+        if let Ok(doc) = serde_json::from_str::<Value>(json) {
+            walk(&doc, &mut Vec::new(), &mut literals, &mut rest);
+        }
+    }
+    literals
+        .into_iter()
+        .filter(|v| distinctive(v) && !rest.contains(v.as_str()))
+        .collect()
 }
 
 fn check_patch(s: &Submission, d: &Decision) {
@@ -381,6 +545,30 @@ pub fn policies(data: &[u8]) {
         })
         .collect();
     let diagnostics = guest::check_policies(&docs, &projects);
+    let literals = env_literals(docs.iter().map(|d| d.json.as_str()));
+    let shown: String = diagnostics
+        .iter()
+        .map(|d| format!("{} {}\n", d.field, d.message))
+        .collect();
+    for v in literals.iter().filter(|v| shows(&shown, v)) {
+        // As in `decide_and_check`: shown with every literal replaced too, it is the
+        // diagnostics' own text.
+        let neutral: Vec<PolicyDocument> = docs
+            .iter()
+            .map(|p| PolicyDocument {
+                source: p.source.clone(),
+                json: neutralize(&p.json, &literals),
+            })
+            .collect();
+        let again: String = guest::check_policies(&neutral, &projects)
+            .iter()
+            .map(|d| format!("{} {}\n", d.field, d.message))
+            .collect();
+        assert!(
+            shows(&again, v),
+            "a policy's env literal appears in a diagnostic: {v:?}\n{shown}"
+        );
+    }
     for (workload, namespace) in WORKLOADS.iter() {
         let d = decide_and_check(&CLUSTER, workload, Some((&docs, namespace)));
         if diagnostics.is_empty() {
@@ -485,7 +673,8 @@ pub fn secrets(data: &[u8]) {
             }
             let state = host::state::to_text(&cluster).expect("the state serialises");
             let state = String::from_utf8(state).expect("the state is UTF-8");
-            for v in &values {
+            // What the demo cluster's own state holds (its policies' text) is no leak.
+            for v in values.iter().filter(|v| !shows(&CLUSTER_STATE, v)) {
                 assert_not_in(&state, v, "a Secret's value in the state");
             }
             check_cluster(&cluster);
@@ -616,7 +805,8 @@ fn seen(s: &host::cluster::secret::Secret, copy: bool) -> Seen {
 pub fn suite(data: &[u8]) {
     let Some(text) = text(data) else { return };
     if let Err(e) = host::suite::run::parse(text, Path::new("f.suite.yaml")) {
-        assert!(e.to_string().starts_with("f.suite.yaml: "), "{e}");
+        // `f.suite.yaml#1: ...` when the text holds several documents.
+        assert!(e.to_string().starts_with("f.suite.yaml"), "{e}");
     }
 }
 
