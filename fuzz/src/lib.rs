@@ -112,11 +112,32 @@ fn shows(text: &str, value: &str) -> bool {
     text.contains(value) || text.contains(&escaped[1..escaped.len() - 1])
 }
 
+/// A value for a failure message: its length only, unless `FUZZ_SHOW_VALUES` is set
+/// (the inputs are the fuzzer's, but the rule holds for test output too: no literal,
+/// `SECRET:` string or Secret value is printed by default).
+fn show(value: &str) -> String {
+    if std::env::var_os("FUZZ_SHOW_VALUES").is_some() {
+        format!("{value:?}")
+    } else {
+        format!("<{} bytes; FUZZ_SHOW_VALUES=1 shows it>", value.len())
+    }
+}
+
+/// `output` with `value` (plain or JSON-escaped) cut out, for a failure message.
+fn without(output: &str, value: &str) -> String {
+    let escaped = serde_json::to_string(value).expect("a string serialises");
+    output
+        .replace(value, "<LEAKED>")
+        .replace(&escaped[1..escaped.len() - 1], "<LEAKED>")
+}
+
 /// `value` appears nowhere in `output`, plain or JSON-escaped.
 fn assert_not_in(output: &str, value: &str, what: &str) {
     assert!(
         !shows(output, value),
-        "{what} appears in the output: {value:?}\n{output}"
+        "{what} appears in the output: {}\n{}",
+        show(value),
+        without(output, value)
     );
 }
 
@@ -135,16 +156,20 @@ pub fn secret_ref(data: &[u8]) {
     let parsed = secret_ref::parse(value);
     match &parsed {
         Parsed::Reference { name, key } => {
-            assert_eq!(format!("{prefix}{name},{key}"), value);
-            assert!(!name.is_empty() && !key.is_empty(), "{value:?}");
-            assert!(!name.contains(',') && !key.contains(','), "{value:?}");
-            assert!(name.trim() == *name && key.trim() == *key, "{value:?}");
+            assert!(format!("{prefix}{name},{key}") == value, "{}", show(value));
+            assert!(!name.is_empty() && !key.is_empty(), "{}", show(value));
+            assert!(!name.contains(',') && !key.contains(','), "{}", show(value));
+            assert!(
+                name.trim() == *name && key.trim() == *key,
+                "{}",
+                show(value)
+            );
         }
-        Parsed::Malformed(_) => assert!(value.starts_with(prefix), "{value:?}"),
+        Parsed::Malformed(_) => assert!(value.starts_with(prefix), "{}", show(value)),
         Parsed::LiteralWithSecretLikePrefix => {
-            assert!(looks_like && !value.starts_with(prefix), "{value:?}")
+            assert!(looks_like && !value.starts_with(prefix), "{}", show(value))
         }
-        Parsed::Literal => assert!(!looks_like, "{value:?}"),
+        Parsed::Literal => assert!(!looks_like, "{}", show(value)),
     }
 
     // In a Run:ai workload, as a name that is not sensitive...
@@ -152,21 +177,22 @@ pub fn secret_ref(data: &[u8]) {
     let var = env_var(&d, "MYVAR");
     let field = "spec.environment.items.MYVAR.value";
     match &parsed {
-        Parsed::Reference { name, key } => assert_eq!(
-            var,
-            Some(&EnvSource::Secret {
+        Parsed::Reference { name, key } => assert!(
+            var == Some(&EnvSource::Secret {
                 name: name.to_string(),
                 key: key.to_string(),
                 optional: false
             }),
-            "{value:?}"
+            "{}: not resolved to the secret and key",
+            show(value)
         ),
         Parsed::Malformed(_) => {
             assert!(
                 d.violations
                     .iter()
                     .any(|v| v.code == "secret-ref-syntax" && v.field == field),
-                "{value:?}: {:?}",
+                "{}: {:?}",
+                show(value),
                 d.violations
             );
             if distinctive(value) {
@@ -178,12 +204,17 @@ pub fn secret_ref(data: &[u8]) {
                 d.warnings
                     .iter()
                     .any(|w| w.code == "secret-ref-case" && w.field == field),
-                "{value:?}: {:?}",
+                "{}: {:?}",
+                show(value),
                 d.warnings
             );
-            assert_eq!(var, Some(&EnvSource::Literal(value.to_string())));
+            let literal = EnvSource::Literal(value.to_string());
+            assert!(var == Some(&literal), "{}: not a literal", show(value));
         }
-        Parsed::Literal => assert_eq!(var, Some(&EnvSource::Literal(value.to_string()))),
+        Parsed::Literal => {
+            let literal = EnvSource::Literal(value.to_string());
+            assert!(var == Some(&literal), "{}: not a literal", show(value));
+        }
     }
 
     // ...as a sensitive one, and as a literal of a sensitive name in a pod.
@@ -198,7 +229,8 @@ pub fn secret_ref(data: &[u8]) {
         if let Some(code) = code {
             assert!(
                 d.violations.iter().any(|v| v.code == code),
-                "{value:?}: {:?}",
+                "{}: {:?}",
+                show(value),
                 d.violations
             );
         }
@@ -335,7 +367,9 @@ fn decide_and_check(
         );
         assert!(
             shows(&again, v),
-            "an env literal appears in a message: {v:?}\n{shown}"
+            "an env literal appears in a message: {}\n{}",
+            show(v),
+            without(&shown, v)
         );
     }
     let d = match (id, decision) {
@@ -583,7 +617,9 @@ pub fn policies(data: &[u8]) {
             .collect();
         assert!(
             shows(&again, v),
-            "a policy's env literal appears in a diagnostic: {v:?}\n{shown}"
+            "a policy's env literal appears in a diagnostic: {}\n{}",
+            show(v),
+            without(&shown, v)
         );
     }
     for (workload, namespace) in WORKLOADS.iter() {
