@@ -10,6 +10,7 @@ pub mod inspect;
 pub mod manifest;
 pub mod plugin;
 pub mod report;
+pub mod serve;
 pub mod simulate;
 pub mod state;
 pub mod submit;

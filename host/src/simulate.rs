@@ -4,7 +4,8 @@
 use crate::cluster::{Cluster, SYSTEM_NAMESPACE};
 use crate::manifest::Document;
 use crate::plugin::{
-    Decision, Failure, InputError, Plugin, Startup, Submission, Violation, WorkloadForm, WorkloadId,
+    Decision, Failure, InputError, Plugin, Startup, Submission, Violation, Warning, WorkloadForm,
+    WorkloadId,
 };
 use crate::text::shown;
 use anyhow::{Result, anyhow, bail};
@@ -76,37 +77,219 @@ pub fn simulate_one(
     workload_type: Option<&str>,
 ) -> Result<Outcome> {
     let source = &doc.source;
-    let json = doc.value.to_string();
-    let id = match plugin.identify(&json) {
-        Ok(id) => id.map_err(|e| input_error(source, e))?,
-        Err(e) => return failed_closed(e, doc, None),
+    let request = Request {
+        workload: doc.value.to_string(),
+        namespace: None,
+        workload_type,
+        // The reports show every container's resolved environment.
+        with_env: true,
     };
-    let (namespace, project) = placement(cluster, &id, source)?;
+    match evaluate(plugin, cluster, request)? {
+        Ok(Evaluation::Decided { placed, decision }) => Ok(Outcome {
+            source: source.clone(),
+            hints: hints_for(cluster, &placed.namespace, &decision),
+            namespace: placed.namespace,
+            project: placed.project,
+            decision: *decision,
+        }),
+        Ok(Evaluation::Failed { placed, failure }) => Ok(failed_closed(failure, doc, placed)),
+        Err(Refusal::Input(e)) => Err(input_error(source, e)),
+        Err(Refusal::Placement(e)) => Err(anyhow!("{source}: {}", e.describe(cluster))),
+    }
+}
+
+/// What evaluates a workload: the plugin, or (for the benchmarks) the same logic
+/// compiled natively. `Err` is a host error or a contained `Failure`.
+pub trait Evaluator {
+    fn identify(&self, workload: &str) -> Result<Result<WorkloadId, InputError>>;
+    fn evaluate(&self, submission: &Submission) -> Result<Result<Decision, InputError>>;
+}
+
+impl Evaluator for Plugin {
+    fn identify(&self, workload: &str) -> Result<Result<WorkloadId, InputError>> {
+        Plugin::identify(self, workload)
+    }
+
+    fn evaluate(&self, submission: &Submission) -> Result<Result<Decision, InputError>> {
+        Plugin::evaluate(self, submission)
+    }
+}
+
+/// One workload to place and evaluate.
+pub struct Request<'a> {
+    /// The document as JSON text.
+    pub workload: String,
+    /// Where the workload is submitted when its document names no namespace (an
+    /// admission request's namespace, as the API server fills it in).
+    pub namespace: Option<&'a str>,
+    /// The Run:ai workload type of a REST API request (it comes from the endpoint).
+    pub workload_type: Option<&'a str>,
+    /// Ask for every container's resolved environment.
+    pub with_env: bool,
+}
+
+/// Who a workload is and where it lands.
+#[derive(Debug, Clone)]
+pub struct Placed {
+    pub id: WorkloadId,
+    pub namespace: String,
+    pub project: Option<String>,
+}
+
+/// The plugin's answer, or its failure to give one.
+#[derive(Debug, Clone)]
+pub enum Evaluation {
+    Decided {
+        placed: Placed,
+        decision: Box<Decision>,
+    },
+    /// The plugin trapped, ran out of time, fuel or memory, or answered too much: it
+    /// did not decide, and the caller applies its failure policy (`simulate` fails closed).
+    Failed {
+        placed: Option<Placed>,
+        failure: Failure,
+    },
+}
+
+/// Why a workload was not evaluated at all.
+#[derive(Debug, Clone)]
+pub enum Refusal {
+    /// The plugin cannot read the document.
+    Input(InputError),
+    /// The document does not land in a namespace of this cluster.
+    Placement(PlacementError),
+}
+
+/// The one evaluation path of `simulate`, `host test` and the gateway: identify the
+/// workload, place it, hand the plugin its namespace's secrets and policies.
+pub fn evaluate(
+    evaluator: &dyn Evaluator,
+    cluster: &Cluster,
+    request: Request<'_>,
+) -> Result<Result<Evaluation, Refusal>> {
+    let mut id = match evaluator.identify(&request.workload) {
+        Ok(Ok(id)) => id,
+        Ok(Err(e)) => return Ok(Err(Refusal::Input(e))),
+        Err(e) => return failed(e, None),
+    };
+    if id.namespace.is_none() {
+        id.namespace = request.namespace.map(str::to_string);
+    }
+    let (namespace, project) = match place(cluster, &id) {
+        Ok(placed) => placed,
+        Err(e) => return Ok(Err(Refusal::Placement(e))),
+    };
     let project_info = project
         .as_ref()
         .and_then(|name| cluster.projects.get(name))
         .map(|p| cluster.project_info(p));
     let submission = Submission {
-        workload: json,
+        workload: request.workload,
         namespace: namespace.clone(),
         project: project_info,
-        workload_type: workload_type.map(str::to_string),
+        workload_type: request.workload_type.map(str::to_string),
         policies: cluster.policies_for(&namespace),
         secrets: cluster.catalog(&namespace),
-        // The reports show every container's resolved environment.
-        with_env: true,
+        with_env: request.with_env,
     };
-    let decision = match plugin.evaluate(&submission) {
-        Ok(decision) => decision.map_err(|e| input_error(source, e))?,
-        Err(e) => return failed_closed(e, doc, Some((id, namespace, project))),
-    };
-    Ok(Outcome {
-        source: source.clone(),
-        hints: hints_for(cluster, &namespace, &decision),
+    let placed = Placed {
+        id,
         namespace,
         project,
-        decision,
-    })
+    };
+    match evaluator.evaluate(&submission) {
+        Ok(Ok(decision)) => Ok(Ok(Evaluation::Decided {
+            placed,
+            decision: Box::new(decision),
+        })),
+        Ok(Err(e)) => Ok(Err(Refusal::Input(e))),
+        Err(e) => failed(e, Some(placed)),
+    }
+}
+
+/// A contained `Failure` is an answer; any other error is the host's own.
+fn failed(error: anyhow::Error, placed: Option<Placed>) -> Result<Result<Evaluation, Refusal>> {
+    let failure = error.downcast::<Failure>()?;
+    Ok(Ok(Evaluation::Failed { placed, failure }))
+}
+
+/// Why a workload lands in no namespace of the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlacementError {
+    UnknownProject {
+        project: String,
+    },
+    /// The document's namespace is not the one its project runs in.
+    ProjectElsewhere {
+        namespace: String,
+        project: String,
+        expected: String,
+    },
+    UnknownNamespace {
+        namespace: String,
+    },
+    Nowhere,
+}
+
+impl PlacementError {
+    /// For the admin running `simulate`: what the cluster has instead.
+    pub fn describe(&self, cluster: &Cluster) -> String {
+        let known = || {
+            let names: Vec<&str> = cluster.projects.keys().map(String::as_str).collect();
+            crate::text::some(&names)
+        };
+        match self {
+            PlacementError::UnknownProject { project } => format!(
+                "project `{}` does not exist in the cluster (projects: {})",
+                shown(project),
+                known()
+            ),
+            PlacementError::ProjectElsewhere {
+                namespace,
+                project,
+                expected,
+            } => format!(
+                "`metadata.namespace` is {} but project {project} runs in namespace {expected}",
+                shown(namespace)
+            ),
+            PlacementError::UnknownNamespace { namespace } => format!(
+                "namespace `{}` does not exist in the cluster: expected a project namespace \
+                 (projects: {}) or {SYSTEM_NAMESPACE}",
+                shown(namespace),
+                known()
+            ),
+            PlacementError::Nowhere => "the workload names no namespace or project: set \
+                 `metadata.namespace` (or the `project` label, or `projectId`)"
+                .to_string(),
+        }
+    }
+
+    /// For a tenant (the gateway's answers): never another project or namespace of
+    /// the cluster, and, when the request has a namespace, the same words whether the
+    /// project it names exists elsewhere or not at all (no way to probe for projects).
+    pub fn describe_for_tenant(&self, namespace: Option<&str>) -> String {
+        match (self, namespace) {
+            (
+                PlacementError::UnknownProject { .. } | PlacementError::ProjectElsewhere { .. },
+                Some(ns),
+            ) => format!(
+                "the workload's project (its `project` label or `projectId`) is not the project of namespace {}",
+                shown(ns)
+            ),
+            (PlacementError::UnknownProject { .. }, None) => {
+                "the workload's project (its `project` label or `projectId`) is not a project the gateway knows"
+                    .to_string()
+            }
+            (PlacementError::ProjectElsewhere { namespace, .. }, None) => format!(
+                "the workload's project (its `project` label or `projectId`) is not the project of namespace {}",
+                shown(namespace)
+            ),
+            (PlacementError::UnknownNamespace { namespace }, _) => {
+                format!("namespace `{}` is not a namespace the gateway knows", shown(namespace))
+            }
+            (PlacementError::Nowhere, _) => self.describe(&Cluster::default()),
+        }
+    }
 }
 
 /// The namespace and project a workload lands in, from what its document says.
@@ -115,111 +298,120 @@ pub fn placement(
     id: &WorkloadId,
     source: &str,
 ) -> Result<(String, Option<String>)> {
-    let known = || {
-        let names: Vec<&str> = cluster.projects.keys().map(String::as_str).collect();
-        crate::text::some(&names)
-    };
+    place(cluster, id).map_err(|e| anyhow!("{source}: {}", e.describe(cluster)))
+}
+
+fn place(cluster: &Cluster, id: &WorkloadId) -> Result<(String, Option<String>), PlacementError> {
     let project = match &id.project {
-        Some(p) => Some(cluster.find_project(p).ok_or_else(|| {
-            anyhow!(
-                "{source}: project `{}` does not exist in the cluster (projects: {})",
-                shown(p),
-                known()
-            )
-        })?),
+        Some(p) => Some(
+            cluster
+                .find_project(p)
+                .ok_or_else(|| PlacementError::UnknownProject { project: p.clone() })?,
+        ),
         None => None,
     };
     match (&id.namespace, project) {
         (Some(ns), Some(p)) => {
             let expected = cluster.project_namespace(p);
             if *ns != expected {
-                bail!(
-                    "{source}: `metadata.namespace` is {} but project {} runs in namespace {expected}",
-                    shown(ns),
-                    p.name
-                );
+                return Err(PlacementError::ProjectElsewhere {
+                    namespace: ns.clone(),
+                    project: p.name.clone(),
+                    expected,
+                });
             }
             Ok((ns.clone(), Some(p.name.clone())))
         }
         (None, Some(p)) => Ok((cluster.project_namespace(p), Some(p.name.clone()))),
         (Some(ns), None) => {
             if !cluster.namespace_exists(ns) {
-                bail!(
-                    "{source}: namespace `{}` does not exist in the cluster: expected a project namespace \
-                     (projects: {}) or {SYSTEM_NAMESPACE}",
-                    shown(ns),
-                    known()
-                );
+                return Err(PlacementError::UnknownNamespace {
+                    namespace: ns.clone(),
+                });
             }
             Ok((
                 ns.clone(),
                 cluster.project_of_namespace(ns).map(|p| p.name.clone()),
             ))
         }
-        (None, None) => bail!(
-            "{source}: the workload names no namespace or project: set `metadata.namespace` (or the \
-             `project` label, or `projectId`)"
-        ),
+        (None, None) => Err(PlacementError::Nowhere),
     }
 }
 
 /// A plugin that traps, runs out of time, fuel or memory, or answers too much does
-/// not decide: the submission is rejected with the reason (SPEC §9: fail closed).
-/// Other errors (the host's own) propagate.
-fn failed_closed(
-    error: anyhow::Error,
-    doc: &Document,
-    placed: Option<(WorkloadId, String, Option<String>)>,
-) -> Result<Outcome> {
-    let failure = error.downcast::<Failure>()?;
-    let (workload, namespace, project) = placed.unwrap_or_else(|| {
-        let kind = doc
-            .value
-            .get("kind")
-            .and_then(|k| k.as_str())
-            .unwrap_or("unknown");
-        let id = WorkloadId {
-            form: WorkloadForm::Kubernetes,
-            kind: kind.to_string(),
-            name: doc
-                .str_at("/metadata/name")
-                .or_else(|| doc.str_at("/name"))
-                .unwrap_or("unknown")
-                .to_string(),
-            namespace: None,
-            project: None,
-            workload_type: None,
-        };
-        (id, String::new(), None)
-    });
-    let decision = Decision {
-        workload,
-        allowed: false,
-        violations: vec![Violation {
-            code: failure.code.to_string(),
-            field: String::new(),
-            message: format!(
-                "{}; the submission is rejected (fail closed)",
-                failure.message
-            ),
-            policy: String::new(),
-            secret: None,
-        }],
-        warnings: Vec::new(),
-        patch: "[]".to_string(),
-        env: Vec::new(),
-        startup: Startup {
-            starts: false,
-            containers: Vec::new(),
-        },
+/// not decide: `simulate` rejects the submission with the reason (fail closed).
+fn failed_closed(failure: Failure, doc: &Document, placed: Option<Placed>) -> Outcome {
+    let (workload, namespace, project) = match placed {
+        Some(p) => (p.id, p.namespace, p.project),
+        None => {
+            let kind = doc
+                .value
+                .get("kind")
+                .and_then(|k| k.as_str())
+                .unwrap_or("unknown");
+            let id = WorkloadId {
+                form: WorkloadForm::Kubernetes,
+                kind: kind.to_string(),
+                name: doc
+                    .str_at("/metadata/name")
+                    .or_else(|| doc.str_at("/name"))
+                    .unwrap_or("unknown")
+                    .to_string(),
+                namespace: None,
+                project: None,
+                workload_type: None,
+            };
+            (id, String::new(), None)
+        }
     };
-    Ok(Outcome {
+    let message = format!(
+        "{}; the submission is rejected (fail closed)",
+        failure.message
+    );
+    let decision = undecided(workload, failure.code, message, false);
+    Outcome {
         source: doc.source.clone(),
         namespace,
         project,
         decision,
         hints: BTreeMap::new(),
-    })
+    }
+}
+
+/// The decision that stands for one the plugin did not make: rejected with the
+/// reason as its violation, or (a gateway's `--failure-policy ignore`) admitted with
+/// it as a warning.
+pub fn undecided(workload: WorkloadId, code: &str, message: String, admit: bool) -> Decision {
+    let (violations, warnings) = if admit {
+        let warning = Warning {
+            code: code.to_string(),
+            field: String::new(),
+            message,
+            secret: None,
+        };
+        (Vec::new(), vec![warning])
+    } else {
+        let violation = Violation {
+            code: code.to_string(),
+            field: String::new(),
+            message,
+            policy: String::new(),
+            secret: None,
+        };
+        (vec![violation], Vec::new())
+    };
+    Decision {
+        workload,
+        allowed: admit,
+        violations,
+        warnings,
+        patch: "[]".to_string(),
+        env: Vec::new(),
+        startup: Startup {
+            starts: admit,
+            containers: Vec::new(),
+        },
+    }
 }
 
 /// Explains a missing secret with what the cluster knows beyond the namespace.
@@ -255,7 +447,11 @@ fn hint(cluster: &Cluster, namespace: &str, secret: &str) -> Option<String> {
 }
 
 /// Hints for every secret the decision reports missing, by secret name.
-fn hints_for(cluster: &Cluster, namespace: &str, decision: &Decision) -> BTreeMap<String, String> {
+pub fn hints_for(
+    cluster: &Cluster,
+    namespace: &str,
+    decision: &Decision,
+) -> BTreeMap<String, String> {
     let missing = decision
         .violations
         .iter()

@@ -71,7 +71,7 @@ fn cases() -> Vec<Case> {
                  spec:\n  environment:\n    items:\n      DB_PASSWORD: {{value: {{nested: \"{MARKER}\"}}}}\n"
             ),
         ),
-        case("a Pod valueFrom that is a string", &["simulate", "w.yaml"], 2, "expected a map (EnvVarSource), found a string")
+        case("a Pod valueFrom that is a string", &["simulate", "w.yaml"], 2, "expected a map, found a string")
             .file("w.yaml", pod("runai-team-a", "p", &format!("[{{name: DB_PASSWORD, valueFrom: \"{MARKER}\"}}]"))),
         case("a Pod env value that is a list", &["simulate", "w.yaml"], 2, "expected a string, found a list")
             .file("w.yaml", pod("runai-team-a", "p", &format!("[{{name: DB_PASSWORD, value: [\"{MARKER}\"]}}]"))),

@@ -6,6 +6,7 @@ use super::env_rules::{CanAdd, DefaultValue, EnvDefault, EnvRules, ItemRule};
 use crate::decision::InputError;
 use crate::names;
 use crate::shown::Shown;
+use crate::workload::map_only::MapOnly;
 use crate::workload::{MapEntries, is_runai_api_version};
 use serde::Deserialize;
 
@@ -37,8 +38,9 @@ impl V1Policy {
 struct Document<'a> {
     api_version: String,
     kind: String,
+    #[serde(deserialize_with = "crate::workload::map_only::plain")]
     metadata: Metadata,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "crate::workload::map_only::opt")]
     spec: Option<Spec<'a>>,
 }
 
@@ -51,17 +53,17 @@ struct Metadata {
 
 #[derive(Deserialize)]
 struct Spec<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "crate::workload::map_only::opt")]
     environment: Option<Environment<'a>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Environment<'a> {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::workload::map_only::opt")]
     rules: Option<MapRules>,
     #[serde(borrow, default)]
-    items: Option<MapEntries<'a, Item>>,
+    items: Option<MapEntries<'a, MapOnly<Item>>>,
 }
 
 #[derive(Deserialize)]
@@ -78,7 +80,7 @@ struct MapRules {
 struct Item {
     #[serde(default)]
     value: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::workload::map_only::opt")]
     rules: Option<ItemRules>,
 }
 
@@ -120,7 +122,7 @@ pub fn parse(json: &str) -> Result<V1Policy, InputError> {
     let environment = doc.spec.and_then(|s| s.environment);
     if let Some(env) = environment {
         let items = env.items.unwrap_or_default().0;
-        for (name, item) in &items {
+        for (name, MapOnly(item)) in &items {
             if let Some(value) = &item.value {
                 rules.defaults.push(EnvDefault {
                     name: name.to_string(),

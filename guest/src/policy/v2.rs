@@ -109,7 +109,9 @@ fn level_name(level: Level) -> &'static str {
 struct Document {
     #[serde(rename = "type", default)]
     workload_type: Option<WorkloadType>,
+    #[serde(deserialize_with = "crate::workload::map_only::plain")]
     meta: Meta,
+    #[serde(deserialize_with = "crate::workload::map_only::plain")]
     policy: Body,
 }
 
@@ -152,23 +154,23 @@ impl Id {
 /// Only the environment parts are read; the rest of a policy governs other fields.
 #[derive(Deserialize)]
 struct Body {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::workload::map_only::opt")]
     defaults: Option<Defaults>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::workload::map_only::opt")]
     rules: Option<Rules>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Defaults {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::workload::map_only::opt")]
     environment_variables: Option<DefaultInstances>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DefaultInstances {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::workload::map_only::vec")]
     instances: Vec<Variable>,
 }
 
@@ -178,13 +180,13 @@ struct Variable {
     name: String,
     #[serde(default)]
     value: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::workload::map_only::opt")]
     secret: Option<NameKey>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::workload::map_only::opt")]
     config_map: Option<NameKey>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::workload::map_only::opt")]
     pod_field_ref: Option<PathRef>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::workload::map_only::opt")]
     user_credential: Option<NameKey>,
     #[serde(default)]
     exclude: Option<bool>,
@@ -208,14 +210,14 @@ struct PathRef {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Rules {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::workload::map_only::opt")]
     environment_variables: Option<RuleInstances>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleInstances {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::workload::map_only::opt")]
     instances: Option<ItemRules>,
 }
 

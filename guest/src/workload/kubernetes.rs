@@ -9,7 +9,8 @@
 
 use super::map_entries::{MapEntries, Str};
 use super::{
-    Container, EnvEntry, EnvFrom, EnvLayout, EnvValue, Loc, SecretRef, SecretUse, UseKind, Workload,
+    Arg, Container, EnvEntry, EnvFrom, EnvLayout, EnvValue, Loc, SecretRef, SecretUse, UseKind,
+    Workload,
 };
 use crate::decision::{InputError, WorkloadForm, WorkloadId};
 use serde::Deserialize;
@@ -26,9 +27,11 @@ pub const KINDS: &[(&str, &str)] = &[
 ];
 
 #[derive(Deserialize)]
+#[serde(bound(deserialize = "S: Deserialize<'de>, 'de: 'a"))]
 struct Object<'a, S> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     metadata: Option<ObjectMeta<'a>>,
+    #[serde(default, deserialize_with = "super::map_only::opt")]
     spec: Option<S>,
 }
 
@@ -48,41 +51,41 @@ struct ObjectMeta<'a> {
 /// `spec.template` of Job, Deployment, StatefulSet, DaemonSet, ReplicaSet.
 #[derive(Deserialize)]
 struct WithTemplate<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     template: Option<Template<'a>>,
 }
 
 #[derive(Deserialize)]
 struct Template<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     spec: Option<PodSpec<'a>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct CronJobSpec<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     job_template: Option<JobTemplate<'a>>,
 }
 
 #[derive(Deserialize)]
 struct JobTemplate<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     spec: Option<WithTemplate<'a>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct PodSpec<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt_vec")]
     containers: Option<Vec<K8sContainer<'a>>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt_vec")]
     init_containers: Option<Vec<K8sContainer<'a>>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt_vec")]
     ephemeral_containers: Option<Vec<K8sContainer<'a>>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt_vec")]
     volumes: Option<Vec<Volume<'a>>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt_vec")]
     image_pull_secrets: Option<Vec<LocalObjectReference<'a>>>,
 }
 
@@ -92,8 +95,12 @@ struct K8sContainer<'a> {
     #[serde(borrow)]
     name: Str<'a>,
     #[serde(borrow, default)]
-    env: Option<Vec<K8sEnvVar<'a>>>,
+    command: Option<Vec<Str<'a>>>,
     #[serde(borrow, default)]
+    args: Option<Vec<Str<'a>>>,
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt_vec")]
+    env: Option<Vec<K8sEnvVar<'a>>>,
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt_vec")]
     env_from: Option<Vec<EnvFromSource<'a>>>,
 }
 
@@ -104,20 +111,20 @@ struct K8sEnvVar<'a> {
     name: Str<'a>,
     #[serde(borrow, default)]
     value: Option<Str<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     value_from: Option<EnvVarSource<'a>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct EnvVarSource<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     secret_key_ref: Option<KeySelector<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     config_map_key_ref: Option<KeySelector<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     field_ref: Option<ObjectFieldSelector<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     resource_field_ref: Option<ResourceFieldSelector<'a>>,
 }
 
@@ -149,7 +156,7 @@ struct ResourceFieldSelector<'a> {
 struct EnvFromSource<'a> {
     #[serde(borrow, default)]
     prefix: Option<Str<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     secret_ref: Option<SecretEnvSource<'a>>,
 }
 
@@ -171,9 +178,9 @@ struct LocalObjectReference<'a> {
 struct Volume<'a> {
     #[serde(borrow)]
     name: Str<'a>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     secret: Option<SecretVolumeSource<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     projected: Option<ProjectedVolumeSource<'a>>,
 }
 
@@ -184,19 +191,19 @@ struct SecretVolumeSource<'a> {
     secret_name: Str<'a>,
     #[serde(default)]
     optional: Option<bool>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt_vec")]
     items: Option<Vec<KeyToPath<'a>>>,
 }
 
 #[derive(Deserialize)]
 struct ProjectedVolumeSource<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt_vec")]
     sources: Option<Vec<VolumeProjection<'a>>>,
 }
 
 #[derive(Deserialize)]
 struct VolumeProjection<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     secret: Option<SecretProjection<'a>>,
 }
 
@@ -206,7 +213,7 @@ struct SecretProjection<'a> {
     name: Str<'a>,
     #[serde(default)]
     optional: Option<bool>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt_vec")]
     items: Option<Vec<KeyToPath<'a>>>,
 }
 
@@ -302,8 +309,22 @@ fn containers(spec: PodSpec, path: &str) -> Vec<Container> {
 
 fn container(c: K8sContainer, path: &str) -> Container {
     let shared: std::rc::Rc<str> = path.into();
+    let args = [("command", c.command), ("args", c.args)]
+        .into_iter()
+        .flat_map(|(list, items)| {
+            items
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .map(move |(i, v)| Arg {
+                    field: format!("{path}.{list}[{i}]"),
+                    value: v.to_string(),
+                })
+        })
+        .collect();
     Container {
         name: c.name.to_string(),
+        args,
         env_from: c
             .env_from
             .into_iter()

@@ -3,7 +3,10 @@
 //! the submitted document so violations can point at it.
 
 mod kubernetes;
+/// The Kubernetes kinds the plugin reads, with their apiVersion (a gateway routes by them).
+pub use kubernetes::KINDS as KUBERNETES_KINDS;
 mod map_entries;
+pub(crate) mod map_only;
 mod runai_api;
 pub mod runai_crd;
 
@@ -62,6 +65,17 @@ pub struct Container {
     pub name: String,
     pub env_from: Vec<EnvFrom>,
     pub env: Vec<EnvEntry>,
+    /// `command` and `args` items of a pod's container (`command` and `arguments` of a
+    /// Run:ai workload, `command` and `args` of a REST API request): literals the
+    /// kubelet expands `$(VAR)` in, and where a credential may be pasted.
+    pub args: Vec<Arg>,
+}
+
+/// One `command` or `args` item, with its path in the document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arg {
+    pub field: String,
+    pub value: String,
 }
 
 /// One `envFrom[].secretRef`: every key of the secret becomes a variable.
@@ -93,6 +107,9 @@ pub struct EnvEntry {
 pub enum Loc {
     /// `spec.environment.items.NAME` of a Run:ai workload CRD.
     CrdItem,
+    /// `spec.<role>.environment.items.NAME`: a DistributedWorkload's `master` or
+    /// `worker` environment.
+    CrdRoleItem { role: &'static str },
     /// `spec.environmentVariables[i]` of a REST API request; `injected` when a
     /// policy default appends it (its value is the whole entry).
     ApiItem { index: usize, injected: bool },
@@ -108,6 +125,7 @@ impl EnvEntry {
     pub fn field(&self) -> String {
         match &self.loc {
             Loc::CrdItem => format!("spec.environment.items.{}", self.name),
+            Loc::CrdRoleItem { role } => format!("spec.{role}.environment.items.{}", self.name),
             Loc::ApiItem { index, .. } => format!("spec.environmentVariables[{index}]"),
             Loc::PodEnv { container, index } => format!("{container}.env[{index}]"),
         }
@@ -116,7 +134,9 @@ impl EnvEntry {
     /// Its name: the map key of a CRD item, `.name` of a list entry.
     pub fn name_field(&self) -> String {
         match &self.loc {
-            Loc::CrdItem | Loc::ApiItem { injected: true, .. } => self.field(),
+            Loc::CrdItem | Loc::CrdRoleItem { .. } | Loc::ApiItem { injected: true, .. } => {
+                self.field()
+            }
             _ => format!("{}.name", self.field()),
         }
     }
@@ -132,7 +152,7 @@ impl EnvEntry {
     /// The name (`part` = "name") or key (`part` = "key") of a secret reference.
     pub fn secret_field(&self, part: &str) -> String {
         match &self.loc {
-            Loc::CrdItem => self.value_field(),
+            Loc::CrdItem | Loc::CrdRoleItem { .. } => self.value_field(),
             Loc::ApiItem { injected: true, .. } => self.field(),
             Loc::ApiItem { .. } => format!("{}.secret.{part}", self.field()),
             Loc::PodEnv { .. } => format!("{}.valueFrom.secretKeyRef.{part}", self.field()),
@@ -181,7 +201,7 @@ struct Head<'a> {
     kind: Option<Str<'a>>,
     #[serde(rename = "projectId", default)]
     project_id: Option<IgnoredAny>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::workload::map_only::opt")]
     spec: Option<HeadSpec>,
 }
 
@@ -268,7 +288,7 @@ pub fn parse(json: &str) -> Result<Workload, InputError> {
 
 #[derive(Deserialize)]
 struct Review<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "crate::workload::map_only::opt")]
     request: Option<ReviewRequest<'a>>,
 }
 
@@ -327,30 +347,32 @@ const EXPECTED_FORMS: &str = "expected a Run:ai workload (TrainingWorkload, Inte
 
 /// Deserialises JSON; on failure, says which field was wrong and what was expected.
 pub fn parse_json<'a, T: Deserialize<'a>>(json: &'a str) -> Result<T, InputError> {
-    serde_json::from_str(json).map_err(|_| {
-        // Re-run with path tracking only on the error path: it costs on every call.
-        let de = &mut serde_json::Deserializer::from_str(json);
-        match serde_path_to_error::deserialize::<_, T>(de) {
-            Ok(_) => InputError::new("", "the document could not be read"),
-            Err(err) => {
-                let path = err.path().to_string();
-                let message = crate::shown::redact_serde_message(&without_position(
-                    &err.into_inner().to_string(),
-                ));
-                // serde reports a missing field at its parent: name the field itself.
-                let missing = message
-                    .strip_prefix("missing field `")
-                    .and_then(|rest| rest.strip_suffix('`'));
-                let field = match (path.as_str(), missing) {
-                    (".", Some(name)) => name.to_string(),
-                    (".", None) => String::new(),
-                    (_, Some(name)) => format!("{path}.{name}"),
-                    (_, None) => path,
-                };
-                InputError::new(field, message)
+    serde_json::from_str::<map_only::MapOnly<T>>(json)
+        .map(|m| m.0)
+        .map_err(|_| {
+            // Re-run with path tracking only on the error path: it costs on every call.
+            let de = &mut serde_json::Deserializer::from_str(json);
+            match serde_path_to_error::deserialize::<_, map_only::MapOnly<T>>(de) {
+                Ok(_) => InputError::new("", "the document could not be read"),
+                Err(err) => {
+                    let path = err.path().to_string();
+                    let message = crate::shown::redact_serde_message(&without_position(
+                        &err.into_inner().to_string(),
+                    ));
+                    // serde reports a missing field at its parent: name the field itself.
+                    let missing = message
+                        .strip_prefix("missing field `")
+                        .and_then(|rest| rest.strip_suffix('`'));
+                    let field = match (path.as_str(), missing) {
+                        (".", Some(name)) => name.to_string(),
+                        (".", None) => String::new(),
+                        (_, Some(name)) => format!("{path}.{name}"),
+                        (_, None) => path,
+                    };
+                    InputError::new(field, message)
+                }
             }
-        }
-    })
+        })
 }
 
 /// serde_json appends "at line L column C" of the JSON text, which is not the user's

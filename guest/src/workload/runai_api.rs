@@ -2,7 +2,7 @@
 //! `{name, projectId, spec: {environmentVariables: [...]}}`. The type comes from the
 //! endpoint, so a file is `training` unless the caller says otherwise.
 
-use super::{Container, EnvEntry, EnvLayout, EnvValue, Loc, SecretRef, Str, Workload};
+use super::{Arg, Container, EnvEntry, EnvLayout, EnvValue, Loc, SecretRef, Str, Workload};
 use crate::decision::{InputError, WorkloadForm, WorkloadId};
 use serde::Deserialize;
 
@@ -13,15 +13,19 @@ struct Request<'a> {
     name: Option<Str<'a>>,
     #[serde(default)]
     project_id: Option<Id>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     spec: Option<Spec<'a>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Spec<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt_vec")]
     environment_variables: Option<Vec<Variable<'a>>>,
+    #[serde(borrow, default)]
+    command: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    args: Option<Str<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -31,13 +35,13 @@ struct Variable<'a> {
     name: Option<Str<'a>>,
     #[serde(borrow, default)]
     value: Option<Str<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     secret: Option<NameKey<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     config_map: Option<NameKey<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     pod_field_ref: Option<FieldPath<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     user_credential: Option<NameKey<'a>>,
     #[serde(default)]
     exclude: Option<bool>,
@@ -84,10 +88,21 @@ pub fn parse(json: &str) -> Result<Workload, InputError> {
             .as_ref()
             .is_some_and(|s| s.environment_variables.is_some()),
     };
-    let variables = request
-        .spec
-        .and_then(|s| s.environment_variables)
-        .unwrap_or_default();
+    let (variables, args) = match request.spec {
+        Some(spec) => {
+            let args = [("command", spec.command), ("args", spec.args)]
+                .into_iter()
+                .filter_map(|(field, value)| {
+                    Some(Arg {
+                        field: format!("spec.{field}"),
+                        value: value?.to_string(),
+                    })
+                })
+                .collect();
+            (spec.environment_variables.unwrap_or_default(), args)
+        }
+        None => (Vec::new(), Vec::new()),
+    };
     let mut env = Vec::with_capacity(variables.len());
     for (i, var) in variables.into_iter().enumerate() {
         env.push(entry(i, var)?);
@@ -109,6 +124,7 @@ pub fn parse(json: &str) -> Result<Workload, InputError> {
             name,
             env_from: Vec::new(),
             env,
+            args,
         }],
         secret_uses: Vec::new(),
     })

@@ -3,8 +3,8 @@
 //! can be compared field by field before anything is timed.
 
 use crate::plugin::{
-    ContainerEnv, ContainerStartup, Decision, EnvSource, EnvVar, Startup, Submission, Violation,
-    Warning, WorkloadForm, WorkloadId,
+    ContainerEnv, ContainerStartup, Decision, EnvSource, EnvVar, InputError, KeyRef, SecretKeyRef,
+    Startup, Submission, Violation, Warning, WorkloadForm, WorkloadId,
 };
 
 /// The same submission for the plugin's logic compiled natively.
@@ -35,6 +35,7 @@ pub fn submission(s: &Submission) -> guest::Submission {
                 secret_type: m.secret_type.clone(),
                 immutable: m.immutable,
                 cluster_wide_copy: m.cluster_wide_copy,
+                labels: m.labels.clone(),
             })
             .collect(),
         with_env: s.with_env,
@@ -126,6 +127,7 @@ fn env_var(v: &EnvVar) -> guest::decision::EnvVar {
                 key: r.key.clone(),
             },
             EnvSource::FieldRef(s) => guest::decision::EnvSource::FieldRef(s.clone()),
+            EnvSource::Expanded(s) => guest::decision::EnvSource::Expanded(s.clone()),
             EnvSource::UserCredential(r) => guest::decision::EnvSource::UserCredential {
                 name: r.name.clone(),
                 key: r.key.clone(),
@@ -149,6 +151,124 @@ fn container_startup(c: &ContainerStartup) -> guest::decision::ContainerStartup 
         reason: c.reason.clone(),
         message: c.message.clone(),
         secret: c.secret.clone(),
+    }
+}
+
+/// The plugin's logic compiled into `host`, behind the interface `simulate` and the
+/// gateway evaluate through: for the benchmarks only (`host serve --evaluator native`
+/// shows what the sandbox costs a gateway). It has no containment.
+pub struct Native;
+
+impl crate::simulate::Evaluator for Native {
+    fn identify(&self, workload: &str) -> anyhow::Result<Result<WorkloadId, InputError>> {
+        Ok(guest::identify(workload)
+            .map(from_workload)
+            .map_err(from_input_error))
+    }
+
+    fn evaluate(&self, s: &Submission) -> anyhow::Result<Result<Decision, InputError>> {
+        Ok(guest::evaluate(&submission(s))
+            .map(from_decision)
+            .map_err(from_input_error))
+    }
+}
+
+fn from_input_error(e: guest::InputError) -> InputError {
+    InputError {
+        field: e.field,
+        message: e.message,
+    }
+}
+
+fn from_workload(w: guest::WorkloadId) -> WorkloadId {
+    WorkloadId {
+        form: match w.form {
+            guest::decision::WorkloadForm::RunaiCrd => WorkloadForm::RunaiCrd,
+            guest::decision::WorkloadForm::RunaiApi => WorkloadForm::RunaiApi,
+            guest::decision::WorkloadForm::Kubernetes => WorkloadForm::Kubernetes,
+        },
+        kind: w.kind,
+        name: w.name,
+        namespace: w.namespace,
+        project: w.project,
+        workload_type: w.workload_type,
+    }
+}
+
+/// The native logic's decision in the component's types.
+fn from_decision(d: guest::Decision) -> Decision {
+    Decision {
+        workload: from_workload(d.workload),
+        allowed: d.allowed,
+        violations: d
+            .violations
+            .into_iter()
+            .map(|v| Violation {
+                code: v.code,
+                field: v.field,
+                message: v.message,
+                policy: v.policy,
+                secret: v.secret,
+            })
+            .collect(),
+        warnings: d
+            .warnings
+            .into_iter()
+            .map(|w| Warning {
+                code: w.code,
+                field: w.field,
+                message: w.message,
+                secret: w.secret,
+            })
+            .collect(),
+        patch: d.patch,
+        env: d
+            .env
+            .into_iter()
+            .map(|c| ContainerEnv {
+                container: c.container,
+                vars: c.vars.into_iter().map(from_env_var).collect(),
+            })
+            .collect(),
+        startup: Startup {
+            starts: d.startup.starts,
+            containers: d
+                .startup
+                .containers
+                .into_iter()
+                .map(|c| ContainerStartup {
+                    name: c.name,
+                    state: c.state,
+                    reason: c.reason,
+                    message: c.message,
+                    secret: c.secret,
+                })
+                .collect(),
+        },
+    }
+}
+
+fn from_env_var(v: guest::decision::EnvVar) -> EnvVar {
+    use guest::decision::EnvSource as G;
+    EnvVar {
+        name: v.name,
+        source: match v.source {
+            G::Literal(s) => EnvSource::Literal(s),
+            G::Secret {
+                name,
+                key,
+                optional,
+            } => EnvSource::Secret(SecretKeyRef {
+                name,
+                key,
+                optional,
+            }),
+            G::ConfigMap { name, key } => EnvSource::ConfigMap(KeyRef { name, key }),
+            G::FieldRef(s) => EnvSource::FieldRef(s),
+            G::Expanded(s) => EnvSource::Expanded(s),
+            G::UserCredential { name, key } => EnvSource::UserCredential(KeyRef { name, key }),
+        },
+        origin: v.origin,
     }
 }
 

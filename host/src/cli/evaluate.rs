@@ -30,7 +30,15 @@ pub fn load_plugin(args: &PluginArgs) -> Result<(Plugin, Vec<u8>, String)> {
 /// The cluster to evaluate against: the state when `--state` is given, else
 /// `--cluster`, else the built-in demo; plus `--policy` files.
 fn load_cluster(state: Option<&PathBuf>, args: &ClusterArgs) -> Result<Cluster> {
-    let mut cluster = match (state, &args.cluster) {
+    load_cluster_from(state, args.cluster.as_ref(), &args.policies)
+}
+
+pub fn load_cluster_from(
+    state: Option<&PathBuf>,
+    cluster_file: Option<&PathBuf>,
+    policies: &[PathBuf],
+) -> Result<Cluster> {
+    let mut cluster = match (state, cluster_file) {
         (Some(dir), _) => StateDir::new(dir).read()?,
         (None, Some(path)) => {
             let mut c = Cluster::default();
@@ -39,7 +47,7 @@ fn load_cluster(state: Option<&PathBuf>, args: &ClusterArgs) -> Result<Cluster> 
         }
         (None, None) => demo::cluster()?,
     };
-    for path in &args.policies {
+    for path in policies {
         load_documents(&mut cluster, &manifest::read_file(path)?)?;
     }
     Ok(cluster)

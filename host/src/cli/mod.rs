@@ -2,6 +2,9 @@
 
 mod cluster_state;
 mod evaluate;
+mod serve;
+
+pub(crate) use evaluate::load_cluster_from;
 
 use crate::report::{EXIT_INPUT_ERROR, Format};
 use anyhow::Result;
@@ -21,14 +24,10 @@ pub struct Cli {
     /// Load this plugin component instead of the built-in one.
     #[arg(long, global = true, value_name = "FILE.wasm")]
     plugin: Option<PathBuf>,
-    /// Instruction budget per plugin call, in fuel units (0: no budget).
-    #[arg(
-        long,
-        global = true,
-        value_name = "UNITS",
-        default_value_t = crate::plugin::DEFAULT_FUEL
-    )]
-    fuel: u64,
+    /// Instruction budget per plugin call, in fuel units (0: no budget)
+    /// [default: 1000000000; `serve`: 0, the deadline alone]
+    #[arg(long, global = true, value_name = "UNITS")]
+    fuel: Option<u64>,
     /// Wall-clock deadline per plugin call, in milliseconds (0: none).
     #[arg(long, global = true, value_name = "MS", default_value_t = 2000)]
     deadline_ms: u64,
@@ -123,6 +122,9 @@ enum Command {
     },
     /// Show the plugin's WIT world, imports, size and SHA-256.
     Inspect,
+    /// The admission gateway: AdmissionReview v1 on /validate and /mutate, any workload
+    /// on /v1/evaluate, over HTTPS; /healthz, /readyz, /metrics.
+    Serve(Box<serve::ServeArgs>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -211,11 +213,19 @@ pub struct PluginArgs {
 }
 
 fn run(cli: Cli) -> Result<u8> {
+    // The gateway relies on the deadline alone, as Kubewarden's policy-server does:
+    // fuel cost it ~10% of its throughput under load and stops nothing the deadline and
+    // the memory cap do not (README, "Fuel or the deadline alone"). Elsewhere fuel makes
+    // a verdict independent of the machine's load.
+    let fuel = cli.fuel.unwrap_or(match cli.command {
+        Command::Serve(_) => 0,
+        _ => crate::plugin::DEFAULT_FUEL,
+    });
     let plugin = PluginArgs {
         path: cli.plugin,
         limits: crate::plugin::Limits {
             memory_bytes: (cli.memory_mib << 20) as usize,
-            fuel: (cli.fuel > 0).then_some(cli.fuel),
+            fuel: (fuel > 0).then_some(fuel),
             deadline: (cli.deadline_ms > 0)
                 .then(|| std::time::Duration::from_millis(cli.deadline_ms)),
             ..crate::plugin::Limits::default()
@@ -256,6 +266,7 @@ fn run(cli: Cli) -> Result<u8> {
             evaluate::submit(&plugin, cli.state.as_ref(), &cluster, args, output)
         }
         Command::Inspect => evaluate::inspect(&plugin),
+        Command::Serve(args) => serve::serve(&plugin, cli.state, *args),
         Command::Bench {
             workload,
             cluster,

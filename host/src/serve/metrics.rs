@@ -1,0 +1,281 @@
+//! Prometheus metrics of the gateway. Every label value is a fixed vocabulary
+//! (endpoint, verdict, code, reason): never a name or a value from a request, so a
+//! metric can neither leak a workload's content nor grow without bound.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::prometheus_text;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::Registry;
+use std::time::Duration;
+
+pub use prometheus_text::CONTENT_TYPE;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    endpoint: &'static str,
+    verdict: &'static str,
+    code: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EndpointLabels {
+    endpoint: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FailureLabels {
+    reason: &'static str,
+    action: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CodeLabels {
+    code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReloadLabels {
+    what: &'static str,
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PluginLabels {
+    sha256: String,
+    contract: &'static str,
+    limits: String,
+}
+
+/// What one request came to: the record every endpoint hands to `Metrics::record`.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub endpoint: &'static str,
+    /// `allowed`, `rejected`, `skipped` (admitted without evaluation), `invalid`
+    /// (not a request the endpoint takes), `error`.
+    pub verdict: &'static str,
+    /// The HTTP status of the answer.
+    pub code: u16,
+    /// Time spent evaluating (queue and plugin), when the request was evaluated.
+    pub evaluation: Option<Duration>,
+    /// The violation codes of a decision (a fixed vocabulary of the plugin).
+    pub violations: Vec<String>,
+    /// Why a request was admitted without evaluation.
+    pub skipped: Option<&'static str>,
+    /// A failure the failure policy answered: reason and `rejected` or `admitted`.
+    pub failure: Option<(&'static str, &'static str)>,
+}
+
+impl Record {
+    pub fn new(endpoint: &'static str, verdict: &'static str, code: u16) -> Self {
+        Record {
+            endpoint,
+            verdict,
+            code,
+            evaluation: None,
+            violations: Vec::new(),
+            skipped: None,
+            failure: None,
+        }
+    }
+}
+
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<EndpointLabels, Histogram>,
+    violations: Family<CodeLabels, Counter>,
+    skipped: Family<ReasonLabels, Counter>,
+    failures: Family<FailureLabels, Counter>,
+    reloads: Family<ReloadLabels, Counter>,
+    in_flight: Gauge,
+    view_generation: Gauge,
+}
+
+fn latency_histogram() -> Histogram {
+    // 50 us .. ~3.3 s: an evaluation takes tens of microseconds, a contained
+    // runaway up to the deadline.
+    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+        50e-6, 2.0, 17,
+    ))
+}
+
+impl Metrics {
+    pub fn new(plugin_sha256: &str, contract: &'static str, limits: &str) -> Self {
+        let mut registry = Registry::with_prefix("secrets_gateway");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "requests",
+            "Requests answered, by endpoint, verdict and HTTP status",
+            requests.clone(),
+        );
+        let latency = Family::<EndpointLabels, Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        registry.register(
+            "evaluation_duration_seconds",
+            "Time to evaluate one workload (queue and plugin), by endpoint",
+            latency.clone(),
+        );
+        let violations = Family::<CodeLabels, Counter>::default();
+        registry.register(
+            "violations",
+            "Violations in decisions, by code",
+            violations.clone(),
+        );
+        let skipped = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "skipped",
+            "Admission requests admitted without evaluation, by reason",
+            skipped.clone(),
+        );
+        let failures = Family::<FailureLabels, Counter>::default();
+        registry.register(
+            "failures",
+            "Evaluations the plugin or the gateway could not complete (plugin-timeout, \
+             plugin-budget, plugin-memory, plugin-trap, plugin-output, plugin-input, \
+             gateway-overloaded, gateway-error), by reason and what the failure policy did",
+            failures.clone(),
+        );
+        let reloads = Family::<ReloadLabels, Counter>::default();
+        registry.register(
+            "reloads",
+            "Reloads of the cluster view and the TLS certificate, by result",
+            reloads.clone(),
+        );
+        let in_flight = Gauge::default();
+        registry.register("in_flight", "Requests being answered", in_flight.clone());
+        let view_generation = Gauge::default();
+        registry.register(
+            "cluster_view_generation",
+            "How many cluster views have been loaded (the first is 1)",
+            view_generation.clone(),
+        );
+        registry.register(
+            "plugin",
+            "The loaded plugin: SHA-256 of the component, contract version and limits",
+            Info::new(PluginLabels {
+                sha256: plugin_sha256.to_string(),
+                contract,
+                limits: limits.to_string(),
+            }),
+        );
+        Metrics {
+            registry,
+            requests,
+            latency,
+            violations,
+            skipped,
+            failures,
+            reloads,
+            in_flight,
+            view_generation,
+        }
+    }
+
+    pub fn record(&self, r: &Record) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                endpoint: r.endpoint,
+                verdict: r.verdict,
+                code: r.code,
+            })
+            .inc();
+        if let Some(elapsed) = r.evaluation {
+            self.latency
+                .get_or_create(&EndpointLabels {
+                    endpoint: r.endpoint,
+                })
+                .observe(elapsed.as_secs_f64());
+        }
+        for code in &r.violations {
+            self.violations
+                .get_or_create(&CodeLabels {
+                    code: label_code(code),
+                })
+                .inc();
+        }
+        if let Some(reason) = r.skipped {
+            self.skipped.get_or_create(&ReasonLabels { reason }).inc();
+        }
+        if let Some((reason, action)) = r.failure {
+            self.failures
+                .get_or_create(&FailureLabels { reason, action })
+                .inc();
+        }
+    }
+
+    pub fn reloaded(&self, what: &'static str, ok: bool) {
+        let result = if ok { "ok" } else { "error" };
+        self.reloads
+            .get_or_create(&ReloadLabels { what, result })
+            .inc();
+    }
+
+    pub fn view_loaded(&self, generation: u64) {
+        self.view_generation.set(generation as i64);
+    }
+
+    /// Counts a request in flight until the guard is dropped.
+    pub fn in_flight(&self) -> InFlight<'_> {
+        self.in_flight.inc();
+        InFlight(&self.in_flight)
+    }
+
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_text::encode(&mut text, &self.registry);
+        text
+    }
+}
+
+/// A violation code as a label: the plugin's codes are short kebab-case words; any
+/// other text (another plugin's) is `other`, so labels stay few and hold no content.
+fn label_code(code: &str) -> String {
+    let plain = !code.is_empty()
+        && code.len() <= 48
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if plain {
+        code.to_string()
+    } else {
+        "other".to_string()
+    }
+}
+
+pub struct InFlight<'a>(&'a Gauge);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::label_code;
+
+    #[test]
+    fn only_plain_codes_become_labels() {
+        for (code, label) in [
+            ("sensitive-literal", "sensitive-literal"),
+            ("plugin-timeout", "plugin-timeout"),
+            ("", "other"),
+            ("Hunter2 value", "other"),
+            ("a\"b", "other"),
+            (&"x".repeat(49), "other"),
+        ] {
+            assert_eq!(label_code(code), label, "{code}");
+        }
+    }
+}

@@ -1,0 +1,465 @@
+//! `host serve`: the Kubernetes admission gateway (SPEC §9). HTTPS (rustls) or, when
+//! asked, plain HTTP; `/validate`, `/mutate`, `/v1/evaluate`, `/healthz`, `/readyz`,
+//! `/metrics`. Every evaluation goes through one `evaluate` (a bounded worker pool,
+//! the current cluster view, `simulate::evaluate`); every request leaves one metrics
+//! record and, when it is a decision, one log line without values.
+
+pub mod admission;
+pub mod evaluate;
+pub mod metrics;
+mod reload;
+mod shutdown;
+pub mod tls;
+pub mod view;
+pub mod workers;
+
+use crate::plugin::{CONTRACT_PACKAGE, Plugin};
+use anyhow::{Context, Result};
+use evaluate::EvaluatorKind;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use metrics::{Metrics, Record};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use view::Views;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailurePolicy {
+    /// Reject when the plugin fails, times out, or the gateway is overloaded.
+    Fail,
+    /// Admit with a warning (and count it).
+    Ignore,
+}
+
+impl FailurePolicy {
+    pub fn admits(self) -> bool {
+        self == FailurePolicy::Ignore
+    }
+
+    /// The answer's message for an evaluation that did not happen; the policy comes
+    /// first, so that a warning cut to 120 characters still says what happened.
+    pub fn explain(self, failure: &str) -> String {
+        match self {
+            FailurePolicy::Fail => {
+                format!("rejected by the gateway's failure policy (fail): {failure}")
+            }
+            FailurePolicy::Ignore => {
+                format!("admitted unevaluated by the gateway's failure policy (ignore): {failure}")
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// `None` serves plain HTTP (only with `--insecure-http`).
+    pub tls: Option<tls::Files>,
+    pub source: view::Source,
+    /// Hints that name other namespaces (`--hints cluster`).
+    pub hints: bool,
+    pub workers: usize,
+    pub queue: usize,
+    pub queue_timeout: Duration,
+    pub failure_policy: FailurePolicy,
+    pub log_format: LogFormat,
+    pub max_body: usize,
+    pub grace: Duration,
+    pub evaluator: EvaluatorKind,
+}
+
+/// What every request handler shares.
+pub struct Gateway {
+    pub plugin: Arc<Plugin>,
+    pub evaluator: EvaluatorKind,
+    pub views: Arc<Views>,
+    pub pool: workers::Pool,
+    pub metrics: Arc<Metrics>,
+    pub hints: bool,
+    pub failure_policy: FailurePolicy,
+    pub queue_timeout: Duration,
+    pub max_body: usize,
+    pub tls: Option<Arc<tls::Tls>>,
+}
+
+/// An HTTP answer before it is framed.
+pub struct Reply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+    pub allow: Option<&'static str>,
+}
+
+impl Reply {
+    pub fn json(status: u16, body: Vec<u8>) -> Self {
+        Reply {
+            status,
+            content_type: "application/json",
+            body,
+            allow: None,
+        }
+    }
+
+    /// `{"error": message}`.
+    pub fn error(status: u16, message: &str) -> Self {
+        let body = serde_json::json!({ "error": message })
+            .to_string()
+            .into_bytes();
+        Reply::json(status, body)
+    }
+
+    fn text(status: u16, content_type: &'static str, body: String) -> Self {
+        Reply {
+            status,
+            content_type,
+            body: body.into_bytes(),
+            allow: None,
+        }
+    }
+
+    fn into_response(self) -> Response<Full<Bytes>> {
+        let mut response = Response::new(Full::new(Bytes::from(self.body)));
+        *response.status_mut() =
+            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let headers = response.headers_mut();
+        headers.insert(
+            CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static(self.content_type),
+        );
+        if let Some(allow) = self.allow {
+            headers.insert(ALLOW, hyper::header::HeaderValue::from_static(allow));
+        }
+        response
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stdout)
+        .with_max_level(tracing::Level::INFO)
+        .with_target(false);
+    // A second initialisation (tests in one process) keeps the first.
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+/// Runs the gateway until SIGTERM or SIGINT; 0 after a graceful shutdown.
+pub fn run(config: Config, plugin: Plugin) -> Result<u8> {
+    init_logging(config.log_format);
+    let plugin = Arc::new(plugin);
+    let views = Arc::new(Views::load(config.source.clone(), &plugin)?);
+    let tls = match &config.tls {
+        Some(files) => Some(Arc::new(tls::Tls::load(files.clone())?)),
+        None => None,
+    };
+    let metrics = Arc::new(Metrics::new(
+        plugin.sha256(),
+        CONTRACT_PACKAGE,
+        &plugin.limits().describe(),
+    ));
+    metrics.view_loaded(1);
+    views.watch(plugin.clone(), metrics.clone());
+    if let Some(tls) = &tls {
+        tls.watch(metrics.clone());
+    }
+    let pool = workers::Pool::start(config.workers, config.queue, config.queue_timeout)
+        .context("cannot start the worker threads")?;
+    let gateway = Arc::new(Gateway {
+        plugin,
+        evaluator: config.evaluator,
+        views,
+        pool,
+        metrics,
+        hints: config.hints,
+        failure_policy: config.failure_policy,
+        queue_timeout: config.queue_timeout,
+        max_body: config.max_body,
+        tls,
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.workers.max(1))
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(gateway, &config))
+}
+
+async fn serve(gw: Arc<Gateway>, config: &Config) -> Result<u8> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let address = listener.local_addr()?;
+    tracing::info!(
+        address = %address,
+        tls = gw.tls.is_some(),
+        client_auth = config.tls.as_ref().is_some_and(|t| t.client_ca.is_some()),
+        plugin_sha256 = gw.plugin.sha256(),
+        evaluator = ?gw.evaluator,
+        workers = config.workers,
+        failure_policy = ?config.failure_policy,
+        cluster_view = %gw.views.source().describe(),
+        "listening"
+    );
+    let graceful = GracefulShutdown::new();
+    let signal = shutdown::signalled();
+    tokio::pin!(signal);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    let watcher = graceful.watcher();
+                    let gw = gw.clone();
+                    tokio::spawn(async move {
+                        match gw.tls.clone() {
+                            Some(tls) => {
+                                let handshake = tls.acceptor().accept(stream);
+                                match tokio::time::timeout(Duration::from_secs(10), handshake).await {
+                                    Ok(Ok(stream)) => connection(gw, stream, watcher).await,
+                                    Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                                    Err(_) => tracing::debug!("TLS handshake timed out"),
+                                }
+                            }
+                            None => connection(gw, stream, watcher).await,
+                        }
+                    });
+                }
+                // Out of descriptors, or a connection reset before it was accepted:
+                // wait a little instead of spinning.
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            name = &mut signal => {
+                tracing::info!(signal = name, "shutting down: no new connections, finishing the requests in flight");
+                break;
+            }
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => tracing::info!("all connections closed"),
+        _ = tokio::time::sleep(config.grace) => {
+            tracing::warn!(grace_seconds = config.grace.as_secs(), "grace period over: exiting with connections open");
+        }
+    }
+    Ok(0)
+}
+
+async fn connection<S>(gw: Arc<Gateway>, io: S, watcher: hyper_util::server::graceful::Watcher)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req| {
+        let gw = gw.clone();
+        async move { Ok::<_, std::convert::Infallible>(answer(gw, req).await) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .serve_connection(TokioIo::new(io), service);
+    if let Err(e) = watcher.watch(conn).await {
+        tracing::debug!(error = %e, "connection ended with an error");
+    }
+}
+
+/// Every request: routed, answered, recorded once. A panic in a handler answers 500
+/// and leaves the server running.
+async fn answer(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let _in_flight = gw.metrics.in_flight();
+    let (reply, record) = match CatchUnwind(Box::pin(route(&gw, req))).await {
+        Ok(answered) => answered,
+        Err(()) => {
+            tracing::error!("a request handler panicked: answered 500");
+            (
+                Reply::error(
+                    500,
+                    "the gateway failed to answer (an internal error; see its log)",
+                ),
+                Record::new("other", "error", 500),
+            )
+        }
+    };
+    gw.metrics.record(&record);
+    reply.into_response()
+}
+
+const EVALUATING: [&str; 3] = ["/validate", "/mutate", "/v1/evaluate"];
+const READING: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+
+async fn route(gw: &Arc<Gateway>, req: Request<Incoming>) -> (Reply, Record) {
+    let path = req.uri().path().to_string();
+    let endpoint = EVALUATING
+        .iter()
+        .chain(READING.iter())
+        .find(|p| **p == path)
+        .copied();
+    let Some(endpoint) = endpoint else {
+        return (
+            Reply::error(
+                404,
+                "not found: the gateway serves POST /validate, /mutate, /v1/evaluate and GET /healthz, /readyz, /metrics",
+            ),
+            Record::new("other", "invalid", 404),
+        );
+    };
+    let expected = if EVALUATING.contains(&endpoint) {
+        Method::POST
+    } else {
+        Method::GET
+    };
+    if req.method() != expected {
+        let mut reply = Reply::error(405, &format!("{endpoint} takes {expected}"));
+        reply.allow = Some(if expected == Method::POST {
+            "POST"
+        } else {
+            "GET"
+        });
+        return (reply, Record::new(endpoint, "invalid", 405));
+    }
+    match endpoint {
+        "/healthz" => (
+            Reply::text(200, "text/plain", "ok\n".into()),
+            Record::new(endpoint, "ok", 200),
+        ),
+        "/readyz" => (readyz(gw), Record::new(endpoint, "ok", 200)),
+        "/metrics" => (
+            Reply::text(200, metrics::CONTENT_TYPE, gw.metrics.render()),
+            Record::new(endpoint, "ok", 200),
+        ),
+        _ => {
+            let query = req.uri().query().map(str::to_string);
+            let body = match read_body(req, gw.max_body).await {
+                Ok(body) => body,
+                Err(code) => {
+                    let message = match code {
+                        413 => format!(
+                            "the body is over the gateway's limit of {} bytes",
+                            gw.max_body
+                        ),
+                        408 => format!(
+                            "the body did not arrive within {} s",
+                            BODY_TIMEOUT.as_secs()
+                        ),
+                        _ => "the body could not be read".to_string(),
+                    };
+                    return (
+                        Reply::error(code, &message),
+                        Record::new(endpoint, "invalid", code),
+                    );
+                }
+            };
+            match endpoint {
+                "/validate" => admission::handle(gw, admission::Mode::Validate, &body).await,
+                "/mutate" => admission::handle(gw, admission::Mode::Mutate, &body).await,
+                _ => evaluate::handle(gw, query.as_deref(), &body).await,
+            }
+        }
+    }
+}
+
+/// How long a request's headers, and then its body, may take to arrive.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The body, read up to `max` bytes: a larger one is refused (413) before it is read
+/// when it says its length, else as soon as it passes the limit.
+async fn read_body(req: Request<Incoming>, max: usize) -> Result<Bytes, u16> {
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max as u64) {
+        return Err(413);
+    }
+    // A client that trickles its body is cut off like one that trickles its headers.
+    let collect = Limited::new(req.into_body(), max).collect();
+    match tokio::time::timeout(BODY_TIMEOUT, collect).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e))
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(413)
+        }
+        Ok(Err(_)) => Err(400),
+        Err(_) => Err(408),
+    }
+}
+
+fn readyz(gw: &Gateway) -> Reply {
+    let view = gw.views.current();
+    let detail = serde_json::json!({
+        "ready": true,
+        "plugin": {
+            "sha256": gw.plugin.sha256(),
+            "contract": CONTRACT_PACKAGE,
+            "limits": gw.plugin.limits().describe(),
+            "evaluator": format!("{:?}", gw.evaluator).to_lowercase(),
+        },
+        "clusterView": {
+            "source": gw.views.source().describe(),
+            "generation": view.generation,
+            "loadedAt": view.loaded_at,
+            "lastReloadError": gw.views.last_error(),
+        },
+        "tls": gw.tls.as_ref().map(|t| serde_json::json!({ "lastReloadError": t.last_error() })),
+    });
+    Reply::json(200, detail.to_string().into_bytes())
+}
+
+/// A future whose panic becomes `Err(())` instead of unwinding into the runtime.
+struct CatchUnwind<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, ()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(_) => Poll::Ready(Err(())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CatchUnwind;
+
+    #[test]
+    fn a_panicking_handler_becomes_an_error_not_a_dead_runtime() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let bug = rt.block_on(CatchUnwind(Box::pin(async {
+            if std::hint::black_box(true) {
+                panic!("a handler bug");
+            }
+            1
+        })));
+        assert_eq!(bug, Err(()));
+        assert_eq!(rt.block_on(CatchUnwind(Box::pin(async { 2 }))), Ok(2));
+    }
+}

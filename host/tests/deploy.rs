@@ -1,0 +1,264 @@
+//! The manifests in `deploy/`, checked offline against the Kubernetes API's own types
+//! (no API server runs here): each document deserializes into its k8s-openapi type
+//! and serializes back to the same document, so a misspelled or misplaced field,
+//! which the types drop, fails the test. Then the pieces must fit together.
+
+use k8s_openapi::api::admissionregistration::v1::{
+    MutatingWebhookConfiguration, ValidatingWebhookConfiguration,
+};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+fn round_trip<T: DeserializeOwned + Serialize>(doc: &Value, source: &str) -> T {
+    let typed: T = serde_json::from_value(doc.clone())
+        .unwrap_or_else(|e| panic!("{source}: not a valid {}: {e}", doc["kind"]));
+    let back = serde_json::to_value(&typed).unwrap();
+    assert_eq!(
+        &back, doc,
+        "{source}: the {} changes in a round trip through its API type (a misspelled or misplaced field?)",
+        doc["kind"]
+    );
+    typed
+}
+
+#[derive(Default)]
+struct Manifests {
+    namespaces: Vec<Namespace>,
+    deployments: Vec<Deployment>,
+    services: Vec<Service>,
+    config_maps: Vec<ConfigMap>,
+    budgets: Vec<PodDisruptionBudget>,
+    validating: Vec<ValidatingWebhookConfiguration>,
+    mutating: Vec<MutatingWebhookConfiguration>,
+}
+
+fn manifests() -> Manifests {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    let mut m = Manifests::default();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let docs = host::manifest::parse(&text, &file.display().to_string()).unwrap();
+        for doc in docs {
+            let s = doc.source.as_str();
+            let v = &doc.value;
+            match (v["apiVersion"].as_str().unwrap_or(""), doc.kind()) {
+                ("v1", "Namespace") => m.namespaces.push(round_trip(v, s)),
+                ("apps/v1", "Deployment") => m.deployments.push(round_trip(v, s)),
+                ("v1", "Service") => m.services.push(round_trip(v, s)),
+                ("v1", "ConfigMap") => m.config_maps.push(round_trip(v, s)),
+                ("policy/v1", "PodDisruptionBudget") => m.budgets.push(round_trip(v, s)),
+                ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration") => {
+                    m.validating.push(round_trip(v, s))
+                }
+                ("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration") => {
+                    m.mutating.push(round_trip(v, s))
+                }
+                (api, kind) => panic!("{s}: {api} {kind} has no check here: add one"),
+            }
+        }
+    }
+    m
+}
+
+#[test]
+fn every_manifest_round_trips_through_its_api_type() {
+    let m = manifests();
+    assert_eq!(m.namespaces.len(), 1);
+    assert_eq!(m.deployments.len(), 1);
+    assert_eq!(m.services.len(), 1);
+    assert_eq!(m.validating.len(), 1);
+    assert_eq!(m.mutating.len(), 1);
+}
+
+#[test]
+fn the_manifests_fit_together() {
+    let m = manifests();
+    let namespace = m.namespaces[0].metadata.name.clone().unwrap();
+    let deployment = &m.deployments[0];
+    let service = &m.services[0];
+    assert_eq!(
+        deployment.metadata.namespace.as_deref(),
+        Some(namespace.as_str())
+    );
+    assert_eq!(
+        service.metadata.namespace.as_deref(),
+        Some(namespace.as_str())
+    );
+
+    // The Deployment: 2 replicas, probes, resources, read-only root, non-root.
+    let spec = &deployment.spec;
+    assert_eq!(spec.replicas, Some(2));
+    let pod = spec.template.spec.as_ref().unwrap();
+    assert_eq!(
+        pod.security_context.as_ref().unwrap().run_as_non_root,
+        Some(true)
+    );
+    let container = &pod.containers[0];
+    let security = container.security_context.as_ref().unwrap();
+    assert_eq!(security.read_only_root_filesystem, Some(true));
+    assert_eq!(security.allow_privilege_escalation, Some(false));
+    assert!(container.resources.as_ref().unwrap().limits.is_some());
+    let probe_paths: Vec<_> = [&container.liveness_probe, &container.readiness_probe]
+        .iter()
+        .map(|p| {
+            p.as_ref()
+                .unwrap()
+                .http_get
+                .as_ref()
+                .unwrap()
+                .path
+                .clone()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(probe_paths, ["/healthz", "/readyz"]);
+
+    // The Service reaches the container's port, and selects the pods.
+    let labels = spec
+        .template
+        .metadata
+        .as_ref()
+        .unwrap()
+        .labels
+        .clone()
+        .unwrap();
+    let selector = service.spec.as_ref().unwrap().selector.clone().unwrap();
+    assert!(selector.iter().all(|(k, v)| labels.get(k) == Some(v)));
+    let port_names: Vec<_> = container
+        .ports
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|p| p.name.clone().unwrap())
+        .collect();
+    let service_port = &service.spec.as_ref().unwrap().ports.as_ref().unwrap()[0];
+    let target = serde_json::to_value(&service_port.target_port).unwrap();
+    assert!(port_names.iter().any(|n| *n == target), "{target}");
+
+    // Every volume the container mounts exists, and the files the arguments name
+    // are under a mount.
+    let volumes: Vec<_> = pod
+        .volumes
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|v| v.name.clone())
+        .collect();
+    let mounts: BTreeMap<_, _> = container
+        .volume_mounts
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|m| (m.mount_path.clone(), m.name.clone()))
+        .collect();
+    assert!(mounts.values().all(|name| volumes.contains(name)));
+    let args = container.args.clone().unwrap();
+    assert_eq!(args[0], "serve");
+    for arg in &args {
+        if let Some((flag, path)) = arg.split_once('=')
+            && ["--tls-cert", "--tls-key", "--cluster"].contains(&flag)
+        {
+            assert!(
+                mounts.keys().any(|m| path.starts_with(m.as_str())),
+                "{arg} is not mounted"
+            );
+        }
+    }
+
+    // The webhooks: the service and paths, sideEffects None, a timeout, Fail for
+    // validating, Ignore for mutating, the namespaces left out.
+    let validating = &m.validating[0].webhooks.as_ref().unwrap()[0];
+    let mutating = &m.mutating[0].webhooks.as_ref().unwrap()[0];
+    for (webhook_service, path, failure, side_effects, timeout, selector) in [
+        (
+            validating.client_config.service.as_ref().unwrap(),
+            "/validate",
+            validating.failure_policy.as_deref(),
+            validating.side_effects.as_str(),
+            validating.timeout_seconds,
+            validating.namespace_selector.as_ref(),
+        ),
+        (
+            mutating.client_config.service.as_ref().unwrap(),
+            "/mutate",
+            mutating.failure_policy.as_deref(),
+            mutating.side_effects.as_str(),
+            mutating.timeout_seconds,
+            mutating.namespace_selector.as_ref(),
+        ),
+    ] {
+        assert_eq!(webhook_service.name, service.metadata.name.clone().unwrap());
+        assert_eq!(webhook_service.namespace, namespace);
+        assert_eq!(webhook_service.path.as_deref(), Some(path));
+        assert_eq!(webhook_service.port, Some(service_port.port));
+        assert_eq!(
+            failure,
+            Some(if path == "/validate" {
+                "Fail"
+            } else {
+                "Ignore"
+            })
+        );
+        assert_eq!(side_effects, "None");
+        assert!(timeout.is_some_and(|t| t <= 10));
+        let excluded = selector.unwrap().match_expressions.as_ref().unwrap()[0]
+            .values
+            .clone()
+            .unwrap();
+        assert!(excluded.contains(&"kube-system".to_string()) && excluded.contains(&namespace));
+    }
+    // The rules cover Pods, every pod controller and the Run:ai workload CRDs.
+    let resources: Vec<String> = validating
+        .rules
+        .as_ref()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.resources.clone().unwrap())
+        .collect();
+    for resource in [
+        "pods",
+        "jobs",
+        "cronjobs",
+        "deployments",
+        "statefulsets",
+        "daemonsets",
+        "replicasets",
+        "trainingworkloads",
+        "interactiveworkloads",
+        "distributedworkloads",
+        "inferenceworkloads",
+    ] {
+        assert!(resources.iter().any(|r| r == resource), "{resource}");
+    }
+    assert_eq!(
+        serde_json::to_value(&m.mutating[0].webhooks.as_ref().unwrap()[0].rules).unwrap(),
+        serde_json::to_value(&validating.rules).unwrap()
+    );
+}
+
+#[test]
+fn the_cluster_view_in_the_config_map_loads() {
+    let m = manifests();
+    let data = m.config_maps[0].data.as_ref().unwrap();
+    let text = &data["cluster.yaml"];
+    let mut cluster = host::cluster::Cluster::default();
+    host::cluster::load_documents(
+        &mut cluster,
+        &host::manifest::parse(text, "cluster.yaml").unwrap(),
+    )
+    .unwrap();
+    assert!(!cluster.projects.is_empty());
+}
