@@ -49,8 +49,11 @@ for target in ${targets}; do
     echo "== ${target}: ${seconds} s (log: ${log})"
     start=$(date +%s)
     status=0
+    # Inputs up to 16 KiB (deep nesting, long names), a SECRET: string up to 512 bytes.
+    max_len=16384
+    [[ ${target} == secret_ref ]] && max_len=512
     nice -n 19 cargo +nightly fuzz run "${flags[@]}" "${target}" "${corpus}" -- \
-        -max_total_time="${seconds}" "${libfuzzer[@]}" >"${log}" 2>&1 || status=$?
+        -max_total_time="${seconds}" -max_len="${max_len}" "${libfuzzer[@]}" >"${log}" 2>&1 || status=$?
     elapsed=$(($(date +%s) - start))
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "${log}" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "${log}" | tail -1)
