@@ -22,6 +22,9 @@ pub struct CatalogEntry {
     pub keys: Vec<String>,
     #[serde(default)]
     pub cluster_wide_copy: bool,
+    /// `metadata.labels`, for label selectors.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -143,6 +146,7 @@ impl Case {
                     secret_type: "Opaque".to_string(),
                     immutable: false,
                     cluster_wide_copy: c.cluster_wide_copy,
+                    labels: c.labels.clone().into_iter().collect(),
                 })
                 .collect(),
             with_env: true,

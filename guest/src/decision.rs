@@ -77,6 +77,9 @@ pub enum EnvSource {
         name: String,
         key: String,
     },
+    /// A literal after the kubelet's `$(VAR)` expansion: secret parts shown as
+    /// `<secret NAME/KEY>`, sensitive literals as `<redacted>`.
+    Expanded(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

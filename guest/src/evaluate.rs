@@ -8,7 +8,7 @@ use crate::kubelet;
 use crate::names::{self, EnvNameValidation};
 use crate::patch::Patch;
 use crate::policy::PolicySet;
-use crate::policy::secret_policy::{Enforcement, SecretPolicy};
+use crate::policy::secret_policy::{Enforcement, SecretPolicy, SecretUseKind};
 use crate::request::{Catalog, Submission};
 use crate::secret_ref::EXPECTED_FORM;
 use crate::shown::Shown;
@@ -48,7 +48,7 @@ pub fn evaluate(submission: &Submission) -> Result<Decision, InputError> {
     // Sensitivity was decided once per literal during the checks.
     let sensitive = std::mem::take(&mut findings.sensitive_literals);
     let is_sensitive = |name: &str| sensitive.contains(name);
-    let resolution = kubelet::resolve(
+    let mut resolution = kubelet::resolve(
         std::mem::take(&mut workload.containers),
         &findings.repeats_a_name,
         &workload.secret_uses,
@@ -57,6 +57,9 @@ pub fn evaluate(submission: &Submission) -> Result<Decision, InputError> {
         &is_sensitive,
     );
     findings.warnings.extend(resolution.warnings);
+    for in_args in std::mem::take(&mut resolution.secrets_in_args) {
+        secret_in_args(in_args, &rules, &mut findings);
+    }
     let allowed = findings.violations.is_empty();
     if !allowed {
         // A rejected submission is never patched: its patch is for reading, so
@@ -81,6 +84,8 @@ pub fn evaluate(submission: &Submission) -> Result<Decision, InputError> {
 /// The SecretPolicy rules in scope, with the built-in defaults where none speaks.
 struct Rules<'a> {
     policies: &'a [SecretPolicy],
+    /// The policies that look for credential-shaped literals.
+    credentials: Vec<&'a SecretPolicy>,
     env_names: EnvNameValidation,
     /// Who asks for references to exist: `None` when no one does, `Some(None)` for the
     /// built-in default, `Some(Some(p))` for a policy.
@@ -100,6 +105,10 @@ impl<'a> Rules<'a> {
             .any(|p| p.require_existing_references == Some(false));
         Rules {
             policies,
+            credentials: policies
+                .iter()
+                .filter(|p| p.credential_literals.is_some())
+                .collect(),
             env_names: if strict {
                 EnvNameValidation::Strict
             } else {
@@ -216,6 +225,12 @@ fn check_workload(workload: &Workload, catalog: &Catalog, rules: &Rules, out: &m
         for from in &container.env_from {
             check_env_from(from, catalog, rules, out);
         }
+        if !rules.credentials.is_empty() {
+            for arg in &container.args {
+                let what = || format!("`{}`", Shown(&arg.field));
+                check_credentials(&arg.value, &what, &|| arg.field.clone(), rules, out);
+            }
+        }
         let mut seen = FirstSeen::with_capacity(container.env.len());
         for (i, entry) in container.env.iter().enumerate() {
             if !rules.env_names.is_valid(&entry.name) {
@@ -277,7 +292,22 @@ fn check_value(entry: &EnvEntry, catalog: &Catalog, rules: &Rules, out: &mut Fin
                     ),
                 ));
             }
-            if !value.is_empty() && rules.is_sensitive(env_name) {
+            let sensitive = !value.is_empty() && rules.is_sensitive(env_name);
+            if !sensitive && !rules.credentials.is_empty() {
+                // A sensitive name's literal is rejected as such already. A credential
+                // found is never shown, whatever the name.
+                let found = check_credentials(
+                    value,
+                    &|| format!("`{shown_name}`"),
+                    &|| entry.value_field(),
+                    rules,
+                    out,
+                );
+                if found {
+                    out.sensitive_literals.insert(env_name.to_string());
+                }
+            }
+            if sensitive {
                 out.sensitive_literals.insert(env_name.to_string());
                 for policy in rules.policies.iter().filter(|p| p.is_sensitive(env_name)) {
                     out.by_policy(
@@ -307,6 +337,79 @@ fn check_value(entry: &EnvEntry, catalog: &Catalog, rules: &Rules, out: &mut Fin
         | EnvValue::UserCredential { .. }
         | EnvValue::Unset => {}
     }
+}
+
+/// `secret-in-args`: a secret's value reaches `command`/`args` through `$(VAR)`. A
+/// warning, or the finding of each policy that sets `allowSecretsInArgs: false`.
+fn secret_in_args(found: kubelet::SecretInArg, rules: &Rules, out: &mut Findings) {
+    let secrets: Vec<String> = found
+        .secrets
+        .iter()
+        .map(|s| format!("`{}`", Shown(s)))
+        .collect();
+    let message = format!(
+        "`{}` expands secret {} into the command line, where the value ends up in the process \
+         table (ps, /proc/PID/cmdline) and in anything that logs the command; let the program \
+         read the environment variable instead",
+        Shown(&found.field),
+        secrets.join(", ")
+    );
+    let about = found.secrets.first().map(String::as_str);
+    let f = || Finding {
+        code: "secret-in-args",
+        field: found.field.clone(),
+        message: message.clone(),
+        secret: about,
+    };
+    let denying: Vec<&SecretPolicy> = rules
+        .policies
+        .iter()
+        .filter(|p| p.allow_secrets_in_args == Some(false))
+        .collect();
+    if denying.is_empty() {
+        out.warn(f());
+    }
+    for policy in denying {
+        out.by_policy(policy, f());
+    }
+}
+
+/// `credential-literal`: a literal that looks like a credential, for each policy
+/// that looks for them (with its detectors and allowed values). Whether any found one.
+fn check_credentials(
+    value: &str,
+    what: &dyn Fn() -> String,
+    field: &dyn Fn() -> String,
+    rules: &Rules,
+    out: &mut Findings,
+) -> bool {
+    let mut found_any = false;
+    for policy in &rules.credentials {
+        let Some(found) = policy
+            .credential_literals
+            .as_ref()
+            .and_then(|c| c.detect(value))
+        else {
+            continue;
+        };
+        found_any = true;
+        out.by_policy(
+            policy,
+            finding(
+                "credential-literal",
+                field(),
+                format!(
+                    "{} holds what looks like {} (detector {}); credentials belong in a secret \
+                     ({EXPECTED_FORM}, or valueFrom.secretKeyRef); a known test value can be \
+                     allowed by its SHA-256 in credentialLiterals.allowedValues",
+                    what(),
+                    found.what(),
+                    found.name()
+                ),
+            ),
+        );
+    }
+    found_any
 }
 
 const SECRET_NAME_RULE: &str = "a DNS-1123 subdomain (lower-case letters, digits, '-' and '.', \
@@ -347,7 +450,12 @@ fn check_secret_ref(
     if !name_ok {
         return;
     }
-    check_policy_on_reference(&r.name, r.optional, &name_field, rules, out);
+    let reference = Reference {
+        secret: &r.name,
+        optional: r.optional,
+        kind: SecretUseKind::Env,
+    };
+    check_policy_on_reference(reference, &name_field, catalog, rules, out);
     match catalog.get(&r.name) {
         None => out.missing(
             rules,
@@ -410,13 +518,12 @@ fn check_env_from(from: &EnvFrom, catalog: &Catalog, rules: &Rules, out: &mut Fi
             .about(&from.secret),
         );
     }
-    check_policy_on_reference(
-        &from.secret,
-        from.optional,
-        &|| name_field.clone(),
-        rules,
-        out,
-    );
+    let reference = Reference {
+        secret: &from.secret,
+        optional: from.optional,
+        kind: SecretUseKind::EnvFrom,
+    };
+    check_policy_on_reference(reference, &|| name_field.clone(), catalog, rules, out);
     if catalog.get(&from.secret).is_none() {
         out.missing(
             rules,
@@ -434,20 +541,48 @@ fn check_env_from(from: &EnvFrom, catalog: &Catalog, rules: &Rules, out: &mut Fi
     }
 }
 
-/// allowedSecrets / deniedSecrets and allowOptionalReferences, for one reference.
-/// `field` is called only when there is something to report.
+/// allowedSecrets / deniedSecrets / allowedSecretSelector, allowedSecretUses and
+/// allowOptionalReferences, for one reference. `field` is called only when there is
+/// something to report.
 fn check_policy_on_reference(
-    secret: &str,
-    optional: bool,
+    reference: Reference,
     field: &dyn Fn() -> String,
+    catalog: &Catalog,
     rules: &Rules,
     out: &mut Findings,
 ) {
+    let Reference {
+        secret,
+        optional,
+        kind,
+    } = reference;
+    let labels = catalog.get(secret).map(|s| s.labels.as_slice());
     for policy in rules.policies {
-        if let Some(why) = policy.forbids_secret(secret) {
+        if let Some(why) = policy.forbids_secret(secret, labels) {
             out.by_policy(
                 policy,
                 finding("secret-not-allowed", field(), why).about(secret),
+            );
+        }
+        if !policy.allows_use(kind) {
+            let allowed: Vec<&str> = policy
+                .allowed_uses
+                .iter()
+                .flatten()
+                .map(|k| k.name())
+                .collect();
+            out.by_policy(
+                policy,
+                finding(
+                    "secret-use-denied",
+                    field(),
+                    format!(
+                        "secret `{secret}` is used as {}; this policy allows secrets only as [{}]",
+                        kind.name(),
+                        allowed.join(", ")
+                    ),
+                )
+                .about(secret),
             );
         }
         if optional && !policy.allow_optional_references {
@@ -465,6 +600,13 @@ fn check_policy_on_reference(
             );
         }
     }
+}
+
+/// A reference to a secret, as the policy rules see it.
+struct Reference<'a> {
+    secret: &'a str,
+    optional: bool,
+    kind: SecretUseKind,
 }
 
 /// Secret volumes, projected secrets and imagePullSecrets: names, policy, existence.
@@ -487,7 +629,15 @@ fn check_secret_use(u: &SecretUse, catalog: &Catalog, rules: &Rules, out: &mut F
             format!("`{}` is not a valid secret key", Shown(key)),
         ));
     }
-    check_policy_on_reference(&u.secret, u.optional, &|| u.field.clone(), rules, out);
+    let reference = Reference {
+        secret: &u.secret,
+        optional: u.optional,
+        kind: match u.kind {
+            UseKind::Volume(_) => SecretUseKind::Volume,
+            UseKind::ImagePull => SecretUseKind::ImagePull,
+        },
+    };
+    check_policy_on_reference(reference, &|| u.field.clone(), catalog, rules, out);
     let what = match &u.kind {
         UseKind::Volume(volume) => format!("volume `{}`", Shown(volume)),
         UseKind::ImagePull => "imagePullSecrets".to_string(),

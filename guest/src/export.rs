@@ -53,6 +53,7 @@ impl wit::Guest for Plugin {
                     secret_type: s.secret_type,
                     immutable: s.immutable,
                     cluster_wide_copy: s.cluster_wide_copy,
+                    labels: s.labels,
                 })
                 .collect(),
             with_env: request.with_env,
@@ -179,5 +180,6 @@ fn env_source(s: d::EnvSource) -> wit::EnvSource {
         d::EnvSource::UserCredential { name, key } => {
             wit::EnvSource::UserCredential(wit::KeyRef { name, key })
         }
+        d::EnvSource::Expanded(text) => wit::EnvSource::Expanded(text),
     }
 }

@@ -8,9 +8,10 @@ use crate::decision::{
     ContainerEnv, ContainerStartup, EnvSource, EnvVar, REASON_CONFIG_ERROR, STATE_RUNNING,
     STATE_WAITING, Startup, Warning,
 };
+use crate::expansion;
 use crate::names::EnvNameValidation;
 use crate::request::Catalog;
-use crate::workload::{Container, EnvEntry, EnvValue, SecretUse, UseKind};
+use crate::workload::{Arg, Container, EnvEntry, EnvValue, SecretUse, UseKind};
 
 pub const REDACTED: &str = "<redacted>";
 pub const REASON_CONTAINER_CREATING: &str = "ContainerCreating";
@@ -19,6 +20,15 @@ pub struct Resolution {
     pub env: Vec<ContainerEnv>,
     pub startup: Startup,
     pub warnings: Vec<Warning>,
+    /// `command`/`args` items that a secret's value reaches through `$(VAR)`.
+    pub secrets_in_args: Vec<SecretInArg>,
+}
+
+/// A secret expanded into `command` or `args`: it ends up in the process table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretInArg {
+    pub field: String,
+    pub secrets: Vec<String>,
 }
 
 /// Takes the containers: their names and values move into the resolved environment.
@@ -39,6 +49,7 @@ pub fn resolve(
             containers: Vec::with_capacity(containers.len()),
         },
         warnings: Vec::new(),
+        secrets_in_args: Vec::new(),
     };
     // Volumes are mounted before any container starts: a failed mount holds them all.
     let mount_failure = mount_failure(secret_uses, catalog);
@@ -52,6 +63,18 @@ pub fn resolve(
             is_sensitive,
             &mut out.warnings,
         );
+        // Most containers have no `$`: the expansion pass costs nothing for them.
+        let expands = vars
+            .iter()
+            .any(|v| matches!(&v.source, EnvSource::Literal(l) if expansion::has_references(l)))
+            || container
+                .args
+                .iter()
+                .any(|a| expansion::has_references(&a.value));
+        if expands {
+            out.secrets_in_args
+                .extend(expand_container(&mut vars, &container.args));
+        }
         if repeats_a_name.get(i).copied().unwrap_or(true) || !container.env_from.is_empty() {
             vars = by_name::last_wins_in_first_place(vars, |v| &v.name);
         }
@@ -187,6 +210,60 @@ fn resolve_container(
         });
     }
     (vars, failure)
+}
+
+/// `$(VAR)` expansion of the container's literals, in order (each sees the variables
+/// defined before it, the last definition of a name winning), then of its
+/// `command`/`args` with the whole environment. Literals that expand become
+/// `Expanded`; the `command`/`args` items a secret reaches are returned.
+fn expand_container(vars: &mut [EnvVar], args: &[Arg]) -> Vec<SecretInArg> {
+    let mut defined: by_name::Map<String, expansion::Shown> =
+        by_name::map_with_capacity(vars.len());
+    for var in vars.iter_mut() {
+        let shown = match &var.source {
+            EnvSource::Literal(value) if expansion::has_references(value) => {
+                let e = expansion::expand(value, |n| defined.get(n));
+                if e.substituted {
+                    var.source = EnvSource::Expanded(e.text.clone());
+                }
+                expansion::Shown {
+                    text: e.text,
+                    secrets: e.secrets,
+                }
+            }
+            EnvSource::Literal(value) | EnvSource::Expanded(value) => expansion::Shown {
+                text: value.clone(),
+                secrets: Vec::new(),
+            },
+            EnvSource::Secret { name, key, .. } => expansion::Shown {
+                text: format!("<secret {name}/{key}>"),
+                secrets: vec![name.clone()],
+            },
+            EnvSource::ConfigMap { name, key } => expansion::Shown {
+                text: format!("<configMap {name}/{key}>"),
+                secrets: Vec::new(),
+            },
+            EnvSource::FieldRef(path) => expansion::Shown {
+                text: format!("<field {path}>"),
+                secrets: Vec::new(),
+            },
+            EnvSource::UserCredential { name, key } => expansion::Shown {
+                text: format!("<user credential {name}/{key}>"),
+                secrets: vec![name.clone()],
+            },
+        };
+        defined.insert(var.name.clone(), shown);
+    }
+    args.iter()
+        .filter(|a| expansion::has_references(&a.value))
+        .filter_map(|a| {
+            let e = expansion::expand(&a.value, |n| defined.get(n));
+            (!e.secrets.is_empty()).then(|| SecretInArg {
+                field: a.field.clone(),
+                secrets: e.secrets,
+            })
+        })
+        .collect()
 }
 
 /// The first secret volume the kubelet could not mount: (message, secret).

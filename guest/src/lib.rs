@@ -4,9 +4,11 @@
 pub mod by_name;
 #[cfg(any(test, feature = "cases"))]
 pub mod cases;
+pub mod credentials;
 pub mod decision;
 pub mod defaults;
 pub mod evaluate;
+pub mod expansion;
 pub mod glob;
 pub mod kubelet;
 pub mod names;
@@ -14,6 +16,7 @@ pub mod patch;
 pub mod policy;
 pub mod request;
 pub mod secret_ref;
+pub mod selector;
 pub mod shown;
 pub mod workload;
 

@@ -17,6 +17,8 @@ pub struct SecretMetadata {
     pub secret_type: String,
     pub immutable: bool,
     pub cluster_wide_copy: bool,
+    /// `metadata.labels`, sorted by key.
+    pub labels: Vec<(String, String)>,
 }
 
 /// A Run:ai project as far as policy scoping needs it.
@@ -62,5 +64,12 @@ impl<'a> Catalog<'a> {
 impl SecretMetadata {
     pub fn has_key(&self, key: &str) -> bool {
         self.keys.iter().any(|k| k == key)
+    }
+
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 }

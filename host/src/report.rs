@@ -91,6 +91,8 @@ pub fn origin_text(origin: Option<&str>) -> String {
 #[serde(rename_all = "camelCase")]
 pub enum SourceOut {
     Literal(bool),
+    /// A literal with `$(VAR)` references, as the kubelet expands it (`value`).
+    Expanded(bool),
     Secret {
         name: String,
         key: String,
@@ -202,6 +204,7 @@ impl Report {
                             None,
                         ),
                         EnvSource::FieldRef(p) => (SourceOut::FieldRef { path: p.clone() }, None),
+                        EnvSource::Expanded(v) => (SourceOut::Expanded(true), Some(v.clone())),
                         EnvSource::UserCredential(r) => (
                             SourceOut::UserCredential {
                                 name: r.name.clone(),
@@ -339,6 +342,10 @@ fn text(r: &Report) -> String {
         let source = match (&e.source, &e.value) {
             (SourceOut::Literal(_), Some(v)) => format!("= \"{}\"", m(v).replace('"', "\\\"")),
             (SourceOut::Literal(_), None) => "= (literal)".to_string(),
+            (SourceOut::Expanded(_), v) => format!(
+                "= \"{}\" (expanded)",
+                m(v.as_deref().unwrap_or_default()).replace('"', "\\\"")
+            ),
             (
                 SourceOut::Secret {
                     name,

@@ -292,3 +292,48 @@ fn a_fail_closed_report_reads_without_empty_parts() {
     assert!(text.contains("    x plugin-trap\n"), "{text}");
     assert!(!text.contains(" at \n") && !text.contains(" /"), "{text}");
 }
+
+#[test]
+fn adversarial_literals_are_scanned_in_linear_time_under_the_default_limits() {
+    // Each value is one token prefix repeated (so every position starts a candidate)
+    // or a long chain of `$(VAR)` references: a scan or an expansion that rereads the
+    // value from each candidate would use up the budget long before the end.
+    let mb = 1 << 20;
+    let values = [
+        "AKIA".repeat(mb / 4 / 4),
+        "ghp_".repeat(mb / 4 / 4),
+        "eyJ".repeat(mb / 4 / 3),
+        "a://".repeat(mb / 4 / 4),
+    ];
+    let mut env: Vec<String> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!(r#"{{"name":"V{i}","value":"{v}"}}"#))
+        .collect();
+    env.push(format!(
+        r#"{{"name":"CHAIN","value":"{}"}}"#,
+        "$(V0)".repeat(20_000)
+    ));
+    let workload = format!(
+        r#"{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"p","namespace":"runai-team-a"}},"spec":{{"containers":[{{"name":"c","args":["$(CHAIN)"],"env":[{}]}}]}}}}"#,
+        env.join(",")
+    );
+    assert!(workload.len() < Limits::default().input_bytes);
+    let mut s = submission(&workload);
+    s.policies = vec![host::plugin::PolicyDocument {
+        source: "creds.yaml".into(),
+        json: r#"{"apiVersion":"secrets.policy.run.ai/v1alpha1","kind":"SecretPolicy","metadata":{"name":"c","namespace":"runai"},"spec":{"credentialLiterals":{}}}"#.into(),
+    }];
+    let plugin = Plugin::builtin().expect("plugin");
+    let decision = plugin
+        .evaluate(&s)
+        .expect("runs within the default limits")
+        .expect("decides");
+    let codes: Vec<&str> = decision
+        .violations
+        .iter()
+        .map(|v| v.code.as_str())
+        .collect();
+    // None of them is a credential: a prefix repeated is not a token.
+    assert!(!codes.contains(&"credential-literal"), "{codes:?}");
+}

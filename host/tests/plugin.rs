@@ -39,6 +39,7 @@ fn to_wit(s: guest::Submission) -> Submission {
                 secret_type: m.secret_type,
                 immutable: m.immutable,
                 cluster_wide_copy: m.cluster_wide_copy,
+                labels: m.labels,
             })
             .collect(),
     }
@@ -194,7 +195,7 @@ fn the_builtin_plugin_imports_nothing() {
         plugin()
             .exports()
             .iter()
-            .any(|e| e == "runai:secrets-policy/evaluator@0.3.0")
+            .any(|e| e == "runai:secrets-policy/evaluator@0.4.0")
     );
 }
 

@@ -43,6 +43,7 @@ fn source(s: &EnvSource) -> String {
         EnvSource::ConfigMap(r) => format!("configMap {}/{}", r.name, r.key),
         EnvSource::FieldRef(p) => format!("fieldRef {p}"),
         EnvSource::UserCredential(r) => format!("userCredential {}/{}", r.name, r.key),
+        EnvSource::Expanded(v) => format!("expanded {v}"),
     }
 }
 

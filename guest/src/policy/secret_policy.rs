@@ -3,9 +3,11 @@
 //! cluster, one in a project namespace for that project; each is applied on its
 //! own, so a project's policy can add rules but never lift the cluster's.
 
+use crate::credentials::{Detector, Entropy};
 use crate::decision::InputError;
 use crate::glob::{self, Pairs, Pattern};
 use crate::names::EnvNameValidation;
+use crate::selector::LabelSelector;
 use serde::Deserialize;
 
 pub const KIND: &str = "SecretPolicy";
@@ -40,6 +42,59 @@ pub struct SecretPolicy {
     pub allow_optional_references: bool,
     pub allow_env_from: bool,
     pub env_name_validation: Option<EnvNameValidation>,
+    /// Where a secret may be used; `None`: anywhere.
+    pub allowed_uses: Option<Vec<SecretUseKind>>,
+    /// Secrets whose labels match may be referenced (besides `allowedSecrets`).
+    pub allowed_selector: Option<LabelSelector>,
+    /// `Some(false)`: a secret expanded into `command`/`args` is this policy's finding;
+    /// otherwise a built-in warning.
+    pub allow_secrets_in_args: Option<bool>,
+    /// Off when `None`.
+    pub credential_literals: Option<CredentialLiterals>,
+}
+
+/// Where a workload uses a secret (`allowedSecretUses`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SecretUseKind {
+    /// `SECRET:` values, `valueFrom.secretKeyRef`, REST API `secret`.
+    Env,
+    EnvFrom,
+    /// `volumes[].secret` and projected volumes' secret sources.
+    Volume,
+    ImagePull,
+}
+
+impl SecretUseKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SecretUseKind::Env => "env",
+            SecretUseKind::EnvFrom => "envFrom",
+            SecretUseKind::Volume => "volume",
+            SecretUseKind::ImagePull => "imagePull",
+        }
+    }
+}
+
+/// `credentialLiterals`: which detectors run, the entropy rule, and values allowed
+/// by their SHA-256 (known test values).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CredentialLiterals {
+    pub detectors: Vec<Detector>,
+    pub entropy: Entropy,
+    /// Lower-case hex SHA-256 digests.
+    pub allowed_sha256: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CredentialLiteralsField {
+    #[serde(default)]
+    detectors: Option<Vec<Detector>>,
+    #[serde(default)]
+    entropy: Option<Entropy>,
+    #[serde(default)]
+    allowed_values: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -80,6 +135,14 @@ struct Spec {
     allow_env_from: Option<bool>,
     #[serde(default)]
     env_name_validation: Option<EnvNameValidationField>,
+    #[serde(default)]
+    allowed_secret_uses: Option<Vec<SecretUseKind>>,
+    #[serde(default)]
+    allowed_secret_selector: Option<LabelSelector>,
+    #[serde(default)]
+    allow_secrets_in_args: Option<bool>,
+    #[serde(default)]
+    credential_literals: Option<CredentialLiteralsField>,
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -109,7 +172,18 @@ pub fn parse(json: &str) -> Result<SecretPolicy, InputError> {
             ));
         }
     }
+    if let Some(selector) = &spec.allowed_secret_selector {
+        selector.validate("spec.allowedSecretSelector")?;
+    }
+    let credential_literals = spec
+        .credential_literals
+        .map(credential_literals)
+        .transpose()?;
     Ok(SecretPolicy {
+        allowed_uses: spec.allowed_secret_uses,
+        allowed_selector: spec.allowed_secret_selector,
+        allow_secrets_in_args: spec.allow_secrets_in_args,
+        credential_literals,
         name: doc.metadata.name,
         namespace: doc
             .metadata
@@ -147,7 +221,64 @@ pub fn parse(json: &str) -> Result<SecretPolicy, InputError> {
     })
 }
 
+const SHA256_PREFIX: &str = "sha256:";
+
+fn credential_literals(field: CredentialLiteralsField) -> Result<CredentialLiterals, InputError> {
+    let at = "spec.credentialLiterals";
+    if let Some(e) = &field.entropy
+        && !(e.min_length >= 8 && e.min_bits_per_char > 0.0 && e.min_bits_per_char <= 7.0)
+    {
+        return Err(InputError::new(
+            format!("{at}.entropy"),
+            "expected `minLength` of at least 8 and `minBitsPerChar` above 0 and at most 7 \
+             (a random base64 string has about 5 to 6 bits per character)",
+        ));
+    }
+    let mut allowed_sha256 = Vec::with_capacity(field.allowed_values.len());
+    for (i, v) in field.allowed_values.iter().enumerate() {
+        let hex = v.strip_prefix(SHA256_PREFIX).filter(|h| {
+            h.len() == 64
+                && h.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        });
+        let Some(hex) = hex else {
+            return Err(InputError::new(
+                format!("{at}.allowedValues[{i}]"),
+                "expected `sha256:` and the 64 lower-case hex digits of the value's SHA-256 \
+                 (`printf %s VALUE | sha256sum`), never the value itself",
+            ));
+        };
+        allowed_sha256.push(hex.to_string());
+    }
+    Ok(CredentialLiterals {
+        detectors: field.detectors.unwrap_or_else(|| Detector::ALL.to_vec()),
+        entropy: field.entropy.unwrap_or_default(),
+        allowed_sha256,
+    })
+}
+
+impl CredentialLiterals {
+    /// The detector that fires on `value`, unless the value is allowed by its hash.
+    pub fn detect(&self, value: &str) -> Option<Detector> {
+        let found = crate::credentials::detect(value, &self.detectors, &self.entropy)?;
+        if self.allowed_sha256.is_empty() {
+            return Some(found);
+        }
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(value.as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        (!self.allowed_sha256.contains(&hex)).then_some(found)
+    }
+}
+
 impl SecretPolicy {
+    /// Whether this policy lets a workload use a secret this way.
+    pub fn allows_use(&self, kind: SecretUseKind) -> bool {
+        self.allowed_uses
+            .as_ref()
+            .is_none_or(|uses| uses.contains(&kind))
+    }
+
     pub fn id(&self) -> String {
         format!("{KIND} {}/{}", self.namespace, self.name)
     }
@@ -166,21 +297,47 @@ impl SecretPolicy {
             .any(|(p, required)| has.may_contain(*required) && p.matches_bytes(name, true))
     }
 
-    /// Why this policy forbids referencing `secret`, if it does.
-    pub fn forbids_secret(&self, secret: &str) -> Option<String> {
+    /// Why this policy forbids referencing `secret`, if it does. `labels` are the
+    /// secret's, when it exists: a secret is allowed when it matches `allowedSecrets`
+    /// or `allowedSecretSelector` (either, where both are set).
+    pub fn forbids_secret(
+        &self,
+        secret: &str,
+        labels: Option<&[(String, String)]>,
+    ) -> Option<String> {
         if let Some(i) = self.denied.iter().position(|p| p.matches(secret, false)) {
             return Some(format!(
                 "secret `{secret}` matches denied pattern `{}`",
                 self.denied_secrets[i]
             ));
         }
-        match (&self.allowed, &self.allowed_secrets) {
-            (Some(allowed), Some(globs)) if !allowed.iter().any(|p| p.matches(secret, false)) => {
-                Some(format!(
-                    "secret `{secret}` is not in the allowed list [{}]",
-                    globs.join(", ")
-                ))
-            }
+        let by_name = self
+            .allowed
+            .as_ref()
+            .map(|allowed| allowed.iter().any(|p| p.matches(secret, false)));
+        // A secret that does not exist has no labels to check (secret-not-found says
+        // what is wrong); the name list still decides for it.
+        let by_labels = match (&self.allowed_selector, labels) {
+            (Some(selector), Some(labels)) => Some(selector.matches(labels)),
+            _ => None,
+        };
+        match (
+            by_name,
+            by_labels,
+            &self.allowed_secrets,
+            &self.allowed_selector,
+        ) {
+            (Some(false), None, Some(globs), _) => Some(format!(
+                "secret `{secret}` is not in the allowed list [{}]",
+                globs.join(", ")
+            )),
+            (None, Some(false), _, Some(selector)) => Some(format!(
+                "secret `{secret}` does not have the allowed labels ({selector})"
+            )),
+            (Some(false), Some(false), Some(globs), Some(selector)) => Some(format!(
+                "secret `{secret}` is neither in the allowed list [{}] nor has the allowed labels ({selector})",
+                globs.join(", ")
+            )),
             _ => None,
         }
     }

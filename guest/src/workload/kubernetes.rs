@@ -9,7 +9,8 @@
 
 use super::map_entries::{MapEntries, Str};
 use super::{
-    Container, EnvEntry, EnvFrom, EnvLayout, EnvValue, Loc, SecretRef, SecretUse, UseKind, Workload,
+    Arg, Container, EnvEntry, EnvFrom, EnvLayout, EnvValue, Loc, SecretRef, SecretUse, UseKind,
+    Workload,
 };
 use crate::decision::{InputError, WorkloadForm, WorkloadId};
 use serde::Deserialize;
@@ -91,6 +92,10 @@ struct PodSpec<'a> {
 struct K8sContainer<'a> {
     #[serde(borrow)]
     name: Str<'a>,
+    #[serde(borrow, default)]
+    command: Option<Vec<Str<'a>>>,
+    #[serde(borrow, default)]
+    args: Option<Vec<Str<'a>>>,
     #[serde(borrow, default)]
     env: Option<Vec<K8sEnvVar<'a>>>,
     #[serde(borrow, default)]
@@ -302,8 +307,22 @@ fn containers(spec: PodSpec, path: &str) -> Vec<Container> {
 
 fn container(c: K8sContainer, path: &str) -> Container {
     let shared: std::rc::Rc<str> = path.into();
+    let args = [("command", c.command), ("args", c.args)]
+        .into_iter()
+        .flat_map(|(list, items)| {
+            items
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .map(move |(i, v)| Arg {
+                    field: format!("{path}.{list}[{i}]"),
+                    value: v.to_string(),
+                })
+        })
+        .collect();
     Container {
         name: c.name.to_string(),
+        args,
         env_from: c
             .env_from
             .into_iter()

@@ -64,6 +64,17 @@ pub struct Container {
     pub name: String,
     pub env_from: Vec<EnvFrom>,
     pub env: Vec<EnvEntry>,
+    /// `command` and `args` items of a pod's container (`command` and `arguments` of a
+    /// Run:ai workload, `command` and `args` of a REST API request): literals the
+    /// kubelet expands `$(VAR)` in, and where a credential may be pasted.
+    pub args: Vec<Arg>,
+}
+
+/// One `command` or `args` item, with its path in the document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arg {
+    pub field: String,
+    pub value: String,
 }
 
 /// One `envFrom[].secretRef`: every key of the secret becomes a variable.
@@ -95,6 +106,9 @@ pub struct EnvEntry {
 pub enum Loc {
     /// `spec.environment.items.NAME` of a Run:ai workload CRD.
     CrdItem,
+    /// `spec.<role>.environment.items.NAME`: a DistributedWorkload's `master` or
+    /// `worker` environment.
+    CrdRoleItem { role: &'static str },
     /// `spec.environmentVariables[i]` of a REST API request; `injected` when a
     /// policy default appends it (its value is the whole entry).
     ApiItem { index: usize, injected: bool },
@@ -110,6 +124,7 @@ impl EnvEntry {
     pub fn field(&self) -> String {
         match &self.loc {
             Loc::CrdItem => format!("spec.environment.items.{}", self.name),
+            Loc::CrdRoleItem { role } => format!("spec.{role}.environment.items.{}", self.name),
             Loc::ApiItem { index, .. } => format!("spec.environmentVariables[{index}]"),
             Loc::PodEnv { container, index } => format!("{container}.env[{index}]"),
         }
@@ -118,7 +133,9 @@ impl EnvEntry {
     /// Its name: the map key of a CRD item, `.name` of a list entry.
     pub fn name_field(&self) -> String {
         match &self.loc {
-            Loc::CrdItem | Loc::ApiItem { injected: true, .. } => self.field(),
+            Loc::CrdItem | Loc::CrdRoleItem { .. } | Loc::ApiItem { injected: true, .. } => {
+                self.field()
+            }
             _ => format!("{}.name", self.field()),
         }
     }
@@ -134,7 +151,7 @@ impl EnvEntry {
     /// The name (`part` = "name") or key (`part` = "key") of a secret reference.
     pub fn secret_field(&self, part: &str) -> String {
         match &self.loc {
-            Loc::CrdItem => self.value_field(),
+            Loc::CrdItem | Loc::CrdRoleItem { .. } => self.value_field(),
             Loc::ApiItem { injected: true, .. } => self.field(),
             Loc::ApiItem { .. } => format!("{}.secret.{part}", self.field()),
             Loc::PodEnv { .. } => format!("{}.valueFrom.secretKeyRef.{part}", self.field()),

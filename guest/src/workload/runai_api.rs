@@ -2,7 +2,7 @@
 //! `{name, projectId, spec: {environmentVariables: [...]}}`. The type comes from the
 //! endpoint, so a file is `training` unless the caller says otherwise.
 
-use super::{Container, EnvEntry, EnvLayout, EnvValue, Loc, SecretRef, Str, Workload};
+use super::{Arg, Container, EnvEntry, EnvLayout, EnvValue, Loc, SecretRef, Str, Workload};
 use crate::decision::{InputError, WorkloadForm, WorkloadId};
 use serde::Deserialize;
 
@@ -22,6 +22,10 @@ struct Request<'a> {
 struct Spec<'a> {
     #[serde(borrow, default)]
     environment_variables: Option<Vec<Variable<'a>>>,
+    #[serde(borrow, default)]
+    command: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    args: Option<Str<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -84,10 +88,21 @@ pub fn parse(json: &str) -> Result<Workload, InputError> {
             .as_ref()
             .is_some_and(|s| s.environment_variables.is_some()),
     };
-    let variables = request
-        .spec
-        .and_then(|s| s.environment_variables)
-        .unwrap_or_default();
+    let (variables, args) = match request.spec {
+        Some(spec) => {
+            let args = [("command", spec.command), ("args", spec.args)]
+                .into_iter()
+                .filter_map(|(field, value)| {
+                    Some(Arg {
+                        field: format!("spec.{field}"),
+                        value: value?.to_string(),
+                    })
+                })
+                .collect();
+            (spec.environment_variables.unwrap_or_default(), args)
+        }
+        None => (Vec::new(), Vec::new()),
+    };
     let mut env = Vec::with_capacity(variables.len());
     for (i, var) in variables.into_iter().enumerate() {
         env.push(entry(i, var)?);
@@ -109,6 +124,7 @@ pub fn parse(json: &str) -> Result<Workload, InputError> {
             name,
             env_from: Vec::new(),
             env,
+            args,
         }],
         secret_uses: Vec::new(),
     })

@@ -1,7 +1,9 @@
 //! Form A: Run:ai workload CRDs (`run.ai/v2alpha1`), where every spec field is
 //! wrapped as `{value: ...}` and env is `spec.environment.items.NAME.value`.
 
-use super::{Container, EnvEntry, EnvLayout, EnvValue, Loc, MapEntries, SecretRef, Str, Workload};
+use super::{
+    Arg, Container, EnvEntry, EnvLayout, EnvValue, Loc, MapEntries, SecretRef, Str, Workload,
+};
 use crate::decision::{InputError, WorkloadForm, WorkloadId};
 use crate::secret_ref::{self, Parsed};
 use serde::Deserialize;
@@ -34,6 +36,25 @@ struct Spec<'a> {
     name: Option<Wrapped<'a>>,
     #[serde(borrow, default)]
     environment: Option<Environment<'a>>,
+    #[serde(borrow, default)]
+    command: Option<Wrapped<'a>>,
+    #[serde(borrow, default)]
+    arguments: Option<Wrapped<'a>>,
+    /// A DistributedWorkload's master and workers, each with an environment of its own.
+    #[serde(borrow, default)]
+    master: Option<Role<'a>>,
+    #[serde(borrow, default)]
+    worker: Option<Role<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Role<'a> {
+    #[serde(borrow, default)]
+    environment: Option<Environment<'a>>,
+    #[serde(borrow, default)]
+    command: Option<Wrapped<'a>>,
+    #[serde(borrow, default)]
+    arguments: Option<Wrapped<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -107,8 +128,41 @@ fn from_crd(crd: Crd) -> Result<Workload, InputError> {
         .iter()
         .find(|(k, _)| k == "project")
         .map(|(_, v)| v.to_string());
-    let env = spec
-        .environment
+    let mut containers = vec![Container {
+        name: name.clone(),
+        env: items(spec.environment, Loc::CrdItem),
+        args: args("spec", spec.command, spec.arguments),
+        env_from: Vec::new(),
+    }];
+    // Run:ai names the workload's container after the workload; a distributed
+    // workload's master and workers get their own environments.
+    for (role, part) in [("master", spec.master), ("worker", spec.worker)] {
+        if let Some(part) = part {
+            containers.push(Container {
+                name: format!("{name}-{role}"),
+                env: items(part.environment, Loc::CrdRoleItem { role }),
+                args: args(&format!("spec.{role}"), part.command, part.arguments),
+                env_from: Vec::new(),
+            });
+        }
+    }
+    Ok(Workload {
+        layout,
+        id: WorkloadId {
+            form: WorkloadForm::RunaiCrd,
+            workload_type: super::runai_workload_type(&crd.kind).map(str::to_string),
+            kind: crd.kind.to_string(),
+            name,
+            namespace: crd.metadata.namespace.map(|n| n.to_string()),
+            project,
+        },
+        containers,
+        secret_uses: Vec::new(),
+    })
+}
+
+fn items(environment: Option<Environment>, loc: Loc) -> Vec<EnvEntry> {
+    environment
         .unwrap_or_default()
         .items
         .unwrap_or_default()
@@ -116,31 +170,26 @@ fn from_crd(crd: Crd) -> Result<Workload, InputError> {
         .into_iter()
         .map(|(env_name, item)| EnvEntry {
             name: env_name.into_owned(),
-            loc: Loc::CrdItem,
+            loc: loc.clone(),
             value: item.value.map_or(EnvValue::Unset, |v| classify(&v)),
             excluded: item.exclude,
             sources: Vec::new(),
             origin: None,
         })
-        .collect();
-    Ok(Workload {
-        layout,
-        id: WorkloadId {
-            form: WorkloadForm::RunaiCrd,
-            workload_type: super::runai_workload_type(&crd.kind).map(str::to_string),
-            kind: crd.kind.to_string(),
-            name: name.clone(),
-            namespace: crd.metadata.namespace.map(|n| n.to_string()),
-            project,
-        },
-        // Run:ai names the workload's container after the workload.
-        containers: vec![Container {
-            name,
-            env_from: Vec::new(),
-            env,
-        }],
-        secret_uses: Vec::new(),
-    })
+        .collect()
+}
+
+/// `command` and `arguments` are single strings in a Run:ai workload.
+fn args(at: &str, command: Option<Wrapped>, arguments: Option<Wrapped>) -> Vec<Arg> {
+    [("command", command), ("arguments", arguments)]
+        .into_iter()
+        .filter_map(|(field, w)| {
+            Some(Arg {
+                field: format!("{at}.{field}.value"),
+                value: w?.value.to_string(),
+            })
+        })
+        .collect()
 }
 
 /// A string value in `SECRET:` notation (form A, V1 policy items, the CLI).

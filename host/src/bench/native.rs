@@ -35,6 +35,7 @@ pub fn submission(s: &Submission) -> guest::Submission {
                 secret_type: m.secret_type.clone(),
                 immutable: m.immutable,
                 cluster_wide_copy: m.cluster_wide_copy,
+                labels: m.labels.clone(),
             })
             .collect(),
         with_env: s.with_env,
@@ -126,6 +127,7 @@ fn env_var(v: &EnvVar) -> guest::decision::EnvVar {
                 key: r.key.clone(),
             },
             EnvSource::FieldRef(s) => guest::decision::EnvSource::FieldRef(s.clone()),
+            EnvSource::Expanded(s) => guest::decision::EnvSource::Expanded(s.clone()),
             EnvSource::UserCredential(r) => guest::decision::EnvSource::UserCredential {
                 name: r.name.clone(),
                 key: r.key.clone(),
@@ -263,6 +265,7 @@ fn from_env_var(v: guest::decision::EnvVar) -> EnvVar {
             }),
             G::ConfigMap { name, key } => EnvSource::ConfigMap(KeyRef { name, key }),
             G::FieldRef(s) => EnvSource::FieldRef(s),
+            G::Expanded(s) => EnvSource::Expanded(s),
             G::UserCredential { name, key } => EnvSource::UserCredential(KeyRef { name, key }),
         },
         origin: v.origin,

@@ -308,5 +308,10 @@ fn metadata(secret: &Secret, cluster_wide_copy: bool) -> SecretMetadata {
         secret_type: secret.secret_type.clone(),
         immutable: secret.immutable,
         cluster_wide_copy,
+        labels: secret
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     }
 }

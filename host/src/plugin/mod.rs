@@ -31,7 +31,7 @@ pub use exports::runai::secrets_policy::evaluator::{
 pub const BUILTIN: &[u8] = include_bytes!(env!("GUEST_WASM"));
 
 /// The contract's package. Its world imports nothing, so neither may a plugin.
-pub const CONTRACT_PACKAGE: &str = "runai:secrets-policy@0.3.0";
+pub const CONTRACT_PACKAGE: &str = "runai:secrets-policy@0.4.0";
 
 /// How a plugin is loaded.
 #[derive(Debug, Clone, Default)]
@@ -331,7 +331,7 @@ fn decision_size(d: &Decision) -> usize {
 
 fn env_var_size(e: &EnvVar) -> usize {
     let source = match &e.source {
-        EnvSource::Literal(v) | EnvSource::FieldRef(v) => v.len(),
+        EnvSource::Literal(v) | EnvSource::FieldRef(v) | EnvSource::Expanded(v) => v.len(),
         EnvSource::Secret(r) => r.name.len() + r.key.len(),
         EnvSource::ConfigMap(r) | EnvSource::UserCredential(r) => r.name.len() + r.key.len(),
     };
