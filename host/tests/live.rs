@@ -566,6 +566,19 @@ fn import_writes_a_state_without_values_that_simulate_uses() {
         "x.yaml",
     ]);
     assert_eq!(both.status.code(), Some(2));
+    let outside = std::process::Command::new(env!("CARGO_BIN_EXE_host"))
+        .args(["import", "--in-cluster", "--state", state_arg])
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("KUBERNETES_SERVICE_PORT")
+        .output()
+        .unwrap();
+    assert_eq!(outside.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&outside.stderr);
+    assert!(
+        stderr.contains("--in-cluster: not running in a pod"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--kubeconfig FILE"), "{stderr}");
     let none = host(&["import", "--state", state_arg]);
     assert_eq!(none.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&none.stderr).contains("--kubeconfig FILE or --in-cluster"));

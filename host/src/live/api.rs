@@ -66,15 +66,25 @@ impl Connection {
                         redact_serde_message(&e.to_string())
                     )
                 })?;
-                Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-                    .await
-                    .map_err(|e| {
-                        anyhow!(
-                            "{shown}: cannot use this kubeconfig: {}; check its current context, \
+                // An exec credential plugin may run here: bounded in time.
+                tokio::time::timeout(
+                    REQUEST_TIMEOUT,
+                    Config::from_custom_kubeconfig(kubeconfig, &Default::default()),
+                )
+                .await
+                .map_err(|_| {
+                    anyhow!(
+                        "{shown}: the kubeconfig's credentials were not ready within {} s",
+                        REQUEST_TIMEOUT.as_secs()
+                    )
+                })?
+                .map_err(|e| {
+                    anyhow!(
+                        "{shown}: cannot use this kubeconfig: {}; check its current context, \
                              cluster and user (`kubectl --kubeconfig {shown} config view`)",
-                            redact_serde_message(&e.to_string())
-                        )
-                    })?
+                        redact_serde_message(&e.to_string())
+                    )
+                })?
             }
             Connection::InCluster => Config::incluster().map_err(|e| {
                 anyhow!(

@@ -189,6 +189,7 @@ async fn reflect(client: Client, live: Live, index: usize) {
         backoff = MIN_BACKOFF;
         // Watch until it breaks; a watch the server ends is resumed where it stopped.
         let broken = loop {
+            let started = tokio::time::Instant::now();
             let watched = api::watch(&client, &resource, &version, |event| {
                 live.change(index, |s| apply(&mut s.objects, event));
             })
@@ -196,6 +197,10 @@ async fn reflect(client: Client, live: Live, index: usize) {
             match watched {
                 Ok(next) => version = next,
                 Err(e) => break e,
+            }
+            // A server that ends every watch at once is not asked again at once.
+            if started.elapsed() < MIN_BACKOFF {
+                tokio::time::sleep(MIN_BACKOFF).await;
             }
         };
         let gone = broken.downcast_ref::<api::Gone>().is_some();
