@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod demo;
 pub mod input;
 pub mod inspect;
+pub mod live;
 pub mod manifest;
 pub mod plugin;
 pub mod report;

@@ -30,6 +30,11 @@ pub fn load_plugin(args: &PluginArgs) -> Result<(Plugin, Vec<u8>, String)> {
 /// The cluster to evaluate against: the state when `--state` is given, else
 /// `--cluster`, else the built-in demo; plus `--policy` files.
 fn load_cluster(state: Option<&PathBuf>, args: &ClusterArgs) -> Result<Cluster> {
+    if let Some(connection) = args.connection() {
+        // A snapshot: the objects that do not load are said on stderr.
+        let (built, _) = super::import::snapshot(&connection, &args.policies)?;
+        return Ok(built.cluster);
+    }
     load_cluster_from(state, args.cluster.as_ref(), &args.policies)
 }
 

@@ -2,6 +2,7 @@
 
 mod cluster_state;
 mod evaluate;
+mod import;
 mod serve;
 
 pub(crate) use evaluate::load_cluster_from;
@@ -131,6 +132,21 @@ enum Command {
     },
     /// Show the plugin's WIT world, imports, size and SHA-256.
     Inspect,
+    /// Snapshot a live cluster (read-only) into the state directory: namespaces,
+    /// projects, departments, secrets (names, type and key names; never values) and
+    /// policies, to simulate and test against offline.
+    Import {
+        /// The kubeconfig to read the cluster through (its current context).
+        #[arg(long, value_name = "FILE", conflicts_with = "in_cluster")]
+        kubeconfig: Option<PathBuf>,
+        /// Read the cluster with the pod's service account.
+        #[arg(long)]
+        in_cluster: bool,
+        /// Extra policy files (V2 policies live in Run:ai's control plane, not in
+        /// Kubernetes), added to the cluster's.
+        #[arg(long = "policy", value_name = "FILE")]
+        policies: Vec<PathBuf>,
+    },
     /// The admission gateway: AdmissionReview v1 on /validate and /mutate, any workload
     /// on /v1/evaluate, over HTTPS; /healthz, /readyz, /metrics.
     Serve(Box<serve::ServeArgs>),
@@ -207,6 +223,28 @@ pub struct ClusterArgs {
     /// Extra policy files, added to the cluster's.
     #[arg(long = "policy", value_name = "FILE")]
     policies: Vec<PathBuf>,
+    /// Read the cluster from the Kubernetes API through this kubeconfig (its current
+    /// context): read-only; secrets' key names only.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["cluster", "state", "in_cluster"])]
+    kubeconfig: Option<PathBuf>,
+    /// Read the cluster from the Kubernetes API with the pod's service account.
+    #[arg(long, conflicts_with_all = ["cluster", "state"])]
+    in_cluster: bool,
+}
+
+impl ClusterArgs {
+    /// The live cluster to read, when one is given.
+    pub fn connection(&self) -> Option<crate::live::Connection> {
+        connection(self.kubeconfig.as_ref(), self.in_cluster)
+    }
+}
+
+fn connection(kubeconfig: Option<&PathBuf>, in_cluster: bool) -> Option<crate::live::Connection> {
+    match (kubeconfig, in_cluster) {
+        (Some(path), _) => Some(crate::live::Connection::Kubeconfig(path.clone())),
+        (None, true) => Some(crate::live::Connection::InCluster),
+        (None, false) => None,
+    }
 }
 
 fn state_dir(cli_state: Option<PathBuf>) -> PathBuf {
@@ -282,6 +320,15 @@ fn run(cli: Cli) -> Result<u8> {
             evaluate::submit(&plugin, cli.state.as_ref(), &cluster, args, output)
         }
         Command::Inspect => evaluate::inspect(&plugin),
+        Command::Import {
+            kubeconfig,
+            in_cluster,
+            policies,
+        } => import::import(
+            &state_dir(cli.state),
+            connection(kubeconfig.as_ref(), in_cluster),
+            &policies,
+        ),
         Command::Serve(args) => serve::serve(&plugin, cli.state, *args),
         Command::Bench {
             workload,

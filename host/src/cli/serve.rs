@@ -79,12 +79,14 @@ pub fn serve(plugin: &PluginArgs, state: Option<PathBuf>, args: ServeArgs) -> Re
         usize::from,
     );
     let (plugin, _, _) = super::evaluate::load_plugin(plugin)?;
+    let live = args.cluster.connection();
     let config = serve::Config {
         listen: args.listen,
         tls,
         source: serve::view::Source {
             state,
             cluster: args.cluster.cluster,
+            live,
             policies: args.cluster.policies,
         },
         hints: args.hints == Hints::Cluster,

@@ -38,6 +38,13 @@ pub fn load_documents(cluster: &mut Cluster, docs: &[Document]) -> Result<()> {
     Ok(())
 }
 
+/// Applies one manifest without the checks across objects (tenancy, where Secrets may
+/// live) that `load_documents` makes once all are in: for a caller that places objects
+/// itself, as the live view does.
+pub fn apply_document(cluster: &mut Cluster, doc: &Document) -> Result<()> {
+    apply(cluster, doc)
+}
+
 fn apply(cluster: &mut Cluster, doc: &Document) -> Result<()> {
     let src = &doc.source;
     let map = doc

@@ -11,7 +11,7 @@ use guest::shown::shown;
 use secret::Secret;
 use std::collections::BTreeMap;
 
-pub use load::load_documents;
+pub use load::{apply_document, load_documents};
 
 /// Where cluster-wide secrets and fallback policies live.
 pub const SYSTEM_NAMESPACE: &str = "runai";

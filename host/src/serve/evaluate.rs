@@ -60,6 +60,8 @@ pub enum Answer {
 
 pub const OVERLOADED: &str = "gateway-overloaded";
 pub const GATEWAY_ERROR: &str = "gateway-error";
+/// A live cluster view that is being listed again (or was never listed).
+pub const VIEW_NOT_SYNCED: &str = "cluster-view-not-synced";
 
 /// Evaluates a job; the duration covers the queue and the evaluation.
 pub async fn evaluate(gw: &Arc<Gateway>, job: Job) -> (Answer, Duration) {
@@ -99,6 +101,16 @@ pub async fn evaluate(gw: &Arc<Gateway>, job: Job) -> (Answer, Duration) {
 /// On a worker: the current view, then the shared evaluation path.
 fn run(gw: &Gateway, job: Job) -> Answer {
     let view = gw.views.current();
+    if !view.synced {
+        return Answer::Failed {
+            reason: VIEW_NOT_SYNCED,
+            message: "the gateway's view of the cluster is not synced with the API server \
+                      (being listed, or listed again after a broken watch)"
+                .to_string(),
+            workload: job.fallback,
+            namespace: job.namespace.unwrap_or_default(),
+        };
+    }
     let cluster = &view.cluster;
     let request = Request {
         workload: job.workload,

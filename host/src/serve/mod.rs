@@ -6,6 +6,7 @@
 
 pub mod admission;
 pub mod evaluate;
+mod live_view;
 pub mod metrics;
 mod reload;
 mod shutdown;
@@ -341,7 +342,16 @@ async fn route(gw: &Arc<Gateway>, req: Request<Incoming>) -> (Reply, Record) {
             Reply::text(200, "text/plain", "ok\n".into()),
             Record::new(endpoint, "ok", 200),
         ),
-        "/readyz" => (readyz(gw), Record::new(endpoint, "ok", 200)),
+        "/readyz" => {
+            let reply = readyz(gw);
+            let verdict = if reply.status == 200 {
+                "ok"
+            } else {
+                "not-ready"
+            };
+            let status = reply.status;
+            (reply, Record::new(endpoint, verdict, status))
+        }
         "/metrics" => (
             Reply::text(200, metrics::CONTENT_TYPE, gw.metrics.render()),
             Record::new(endpoint, "ok", 200),
@@ -410,7 +420,7 @@ async fn read_body(req: Request<Incoming>, max: usize) -> Result<Bytes, u16> {
 fn readyz(gw: &Gateway) -> Reply {
     let view = gw.views.current();
     let detail = serde_json::json!({
-        "ready": true,
+        "ready": view.synced,
         "plugin": {
             "sha256": gw.plugin.sha256(),
             "contract": CONTRACT_PACKAGE,
@@ -422,10 +432,13 @@ fn readyz(gw: &Gateway) -> Reply {
             "generation": view.generation,
             "loadedAt": view.loaded_at,
             "lastReloadError": gw.views.last_error(),
+            "synced": view.synced,
+            "live": gw.views.live_status(),
         },
         "tls": gw.tls.as_ref().map(|t| serde_json::json!({ "lastReloadError": t.last_error() })),
     });
-    Reply::json(200, detail.to_string().into_bytes())
+    let status = if view.synced { 200 } else { 503 };
+    Reply::json(status, detail.to_string().into_bytes())
 }
 
 /// A future whose panic becomes `Err(())` instead of unwinding into the runtime.

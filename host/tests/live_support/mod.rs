@@ -1,0 +1,485 @@
+//! A fake Kubernetes API server for the live view's tests: plain HTTP on 127.0.0.1,
+//! serving recorded discovery documents, lists and watch streams as the real API
+//! server frames them (JSON lists with a resourceVersion and continue tokens; watches
+//! as one JSON event a line, chunked). What each watch request gets is scripted: events,
+//! then a clean end, a held-open stream, or a connection cut in the middle of an event.
+//! A kubeconfig pointing at it is written for the host to use.
+
+#![allow(dead_code)]
+
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::{Bytes, Frame, Incoming};
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The sending end of a watch stream.
+type Feed = tokio::sync::mpsc::Sender<Result<Frame<Bytes>, std::io::Error>>;
+
+type Body = Pin<Box<dyn hyper::body::Body<Data = Bytes, Error = std::io::Error> + Send>>;
+
+/// How a scripted watch ends after its events.
+#[derive(Clone, Debug)]
+pub enum End {
+    /// The server ends the watch cleanly (as at its timeoutSeconds).
+    Close,
+    /// Kept open (until the test ends).
+    Hold,
+    /// The connection is cut in the middle of an event.
+    Cut,
+}
+
+#[derive(Clone, Debug)]
+pub struct Script {
+    pub events: Vec<Value>,
+    pub end: End,
+}
+
+#[derive(Default)]
+struct State {
+    /// Current objects per collection path (`/api/v1/secrets`), by name.
+    objects: BTreeMap<String, BTreeMap<String, Value>>,
+    resource_version: u64,
+    /// Scripted watches per collection path; past the script, a watch is held open.
+    watches: BTreeMap<String, VecDeque<Script>>,
+    /// Collection paths whose list and watch answer 403.
+    forbidden: BTreeSet<String>,
+    /// Collection paths whose list answers only once `release` is called.
+    held_lists: BTreeSet<String>,
+    /// Every request as `METHOD path?query`.
+    log: Vec<String>,
+    /// The token the kubeconfig carries; another gets 401.
+    token: String,
+    /// Watches held open, per collection path: `push` sends them events.
+    feeds: BTreeMap<String, Vec<Feed>>,
+}
+
+pub struct FakeApi {
+    pub addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    _runtime: std::thread::JoinHandle<()>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// The collection path of a kind the fake serves.
+pub fn collection(kind: &str) -> &'static str {
+    match kind {
+        "Namespace" => "/api/v1/namespaces",
+        "Secret" => "/api/v1/secrets",
+        "Project" => "/apis/run.ai/v2/projects",
+        "Department" => "/apis/run.ai/v2/departments",
+        "TrainingPolicy" => "/apis/run.ai/v2alpha1/trainingpolicies",
+        "InteractivePolicy" => "/apis/run.ai/v2alpha1/interactivepolicies",
+        "DistributedPolicy" => "/apis/run.ai/v2alpha1/distributedpolicies",
+        "InferencePolicy" => "/apis/run.ai/v2alpha1/inferencepolicies",
+        "SecretPolicy" => "/apis/secrets.policy.run.ai/v1alpha1/secretpolicies",
+        other => panic!("the fake serves no {other}"),
+    }
+}
+
+const COLLECTIONS: &[&str] = &[
+    "Namespace",
+    "Secret",
+    "Project",
+    "Department",
+    "TrainingPolicy",
+    "InteractivePolicy",
+    "DistributedPolicy",
+    "InferencePolicy",
+    "SecretPolicy",
+];
+
+fn discovery(path: &str) -> Option<Value> {
+    let resource = |name: &str, kind: &str, namespaced: bool| {
+        json!({"name": name, "singularName": "", "namespaced": namespaced, "kind": kind,
+               "verbs": ["get", "list", "watch"]})
+    };
+    let group = |name: &str, versions: &[&str]| {
+        let versions: Vec<Value> = versions
+            .iter()
+            .map(|v| json!({"groupVersion": format!("{name}/{v}"), "version": v}))
+            .collect();
+        json!({"kind": "APIGroup", "apiVersion": "v1", "name": name,
+               "versions": versions, "preferredVersion": versions[0]})
+    };
+    Some(match path {
+        "/apis/run.ai" => group("run.ai", &["v2", "v2alpha1"]),
+        "/apis/run.ai/v2" => {
+            json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "run.ai/v2",
+            "resources": [resource("projects", "Project", false), resource("projects/status", "Project", false),
+                          resource("departments", "Department", false)]})
+        }
+        "/apis/run.ai/v2alpha1" => {
+            json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "run.ai/v2alpha1",
+            "resources": [resource("trainingpolicies", "TrainingPolicy", true),
+                          resource("interactivepolicies", "InteractivePolicy", true),
+                          resource("distributedpolicies", "DistributedPolicy", true),
+                          resource("inferencepolicies", "InferencePolicy", true)]})
+        }
+        "/apis/secrets.policy.run.ai" => group("secrets.policy.run.ai", &["v1alpha1"]),
+        "/apis/secrets.policy.run.ai/v1alpha1" => {
+            json!({"kind": "APIResourceList", "apiVersion": "v1",
+            "groupVersion": "secrets.policy.run.ai/v1alpha1",
+            "resources": [resource("secretpolicies", "SecretPolicy", true)]})
+        }
+        _ => return None,
+    })
+}
+
+fn status(code: u16, reason: &str, message: &str) -> Value {
+    json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+           "message": message, "reason": reason, "code": code})
+}
+
+/// A watch event as the API server sends it.
+pub fn event(kind: &str, object: &Value) -> Value {
+    json!({"type": kind, "object": object})
+}
+
+/// The 410 Gone error event of a watch whose resource version is too old.
+pub fn gone() -> Value {
+    event(
+        "ERROR",
+        &status(410, "Expired", "too old resource version: 1 (1000)"),
+    )
+}
+
+fn full(code: u16, body: &Value) -> Response<Body> {
+    let body: Body = Box::pin(
+        Full::new(Bytes::from(body.to_string())).map_err(|never: Infallible| match never {}),
+    );
+    Response::builder()
+        .status(code)
+        .header("content-type", "application/json")
+        .body(body)
+        .expect("a response")
+}
+
+impl FakeApi {
+    pub fn start() -> FakeApi {
+        let state = Arc::new(Mutex::new(State {
+            resource_version: 100,
+            token: "test-token".to_string(),
+            ..State::default()
+        }));
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let served = state.clone();
+        let runtime = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("a loopback port");
+                addr_tx.send(listener.local_addr().unwrap()).unwrap();
+                let mut stop_rx = stop_rx;
+                loop {
+                    tokio::select! {
+                        _ = &mut stop_rx => break,
+                        accepted = listener.accept() => {
+                            let Ok((stream, _)) = accepted else { continue };
+                            let state = served.clone();
+                            tokio::spawn(async move {
+                                let service = hyper::service::service_fn(move |req| {
+                                    let state = state.clone();
+                                    async move { Ok::<_, Infallible>(answer(&state, req).await) }
+                                });
+                                let _ = hyper::server::conn::http1::Builder::new()
+                                    .serve_connection(TokioIo::new(stream), service)
+                                    .await;
+                            });
+                        }
+                    }
+                }
+            });
+        });
+        let addr = addr_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the fake API server listens");
+        FakeApi {
+            addr,
+            state,
+            _runtime: runtime,
+            stop: Some(stop_tx),
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        f(&mut self.state.lock().unwrap())
+    }
+
+    /// Adds or replaces an object (its kind says where); gives it the next
+    /// resource version.
+    pub fn put(&self, object: &Value) -> Value {
+        self.with(|s| {
+            s.resource_version += 1;
+            let mut object = object.clone();
+            object["metadata"]["resourceVersion"] = json!(s.resource_version.to_string());
+            let kind = object["kind"].as_str().unwrap_or("").to_string();
+            let key = format!(
+                "{}/{}",
+                object["metadata"]["namespace"].as_str().unwrap_or(""),
+                object["metadata"]["name"].as_str().unwrap_or("")
+            );
+            s.objects
+                .entry(collection(&kind).to_string())
+                .or_default()
+                .insert(key, object.clone());
+            object
+        })
+    }
+
+    pub fn remove(&self, kind: &str, namespace: &str, name: &str) {
+        self.with(|s| {
+            s.resource_version += 1;
+            if let Some(objects) = s.objects.get_mut(collection(kind)) {
+                objects.remove(&format!("{namespace}/{name}"));
+            }
+        });
+    }
+
+    /// The next watch of `kind` gets these events, then ends so.
+    pub fn script(&self, kind: &str, events: Vec<Value>, end: End) {
+        self.with(|s| {
+            s.watches
+                .entry(collection(kind).to_string())
+                .or_default()
+                .push_back(Script { events, end })
+        });
+    }
+
+    /// Sends an event to every watch of `kind` held open now; how many got it.
+    pub fn push(&self, kind: &str, event: &Value) -> usize {
+        self.with(|s| {
+            let feeds = s.feeds.entry(collection(kind).to_string()).or_default();
+            feeds.retain(|tx| !tx.is_closed());
+            feeds
+                .iter()
+                .filter(|tx| {
+                    tx.try_send(Ok(Frame::data(Bytes::from(format!("{event}\n")))))
+                        .is_ok()
+                })
+                .count()
+        })
+    }
+
+    pub fn forbid(&self, kind: &str) {
+        self.with(|s| s.forbidden.insert(collection(kind).to_string()));
+    }
+
+    pub fn hold_lists(&self, kind: &str) {
+        self.with(|s| s.held_lists.insert(collection(kind).to_string()));
+    }
+
+    pub fn release_lists(&self, kind: &str) {
+        self.with(|s| s.held_lists.remove(collection(kind)));
+    }
+
+    /// Requests so far whose `METHOD path?query` contains `part`.
+    pub fn requests(&self, part: &str) -> Vec<String> {
+        self.with(|s| s.log.iter().filter(|r| r.contains(part)).cloned().collect())
+    }
+
+    /// Lists of `kind` so far.
+    pub fn lists(&self, kind: &str) -> usize {
+        let path = format!("GET {}?", collection(kind));
+        self.with(|s| {
+            s.log
+                .iter()
+                .filter(|r| r.starts_with(&path) && !r.contains("watch=true"))
+                .count()
+        })
+    }
+
+    /// A kubeconfig for this server, with a bearer token.
+    pub fn kubeconfig(&self, dir: &Path) -> PathBuf {
+        let path = dir.join("kubeconfig");
+        let text = format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: fake\nclusters:\n- name: fake\n  cluster:\n    server: http://{}\n\
+             contexts:\n- name: fake\n  context: {{cluster: fake, user: tester}}\nusers:\n- name: tester\n  user:\n    token: test-token\n",
+            self.addr
+        );
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+impl Drop for FakeApi {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+async fn answer(state: &Arc<Mutex<State>>, req: Request<Incoming>) -> Response<Body> {
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    let authorized = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let (token, forbidden) = {
+        let mut s = state.lock().unwrap();
+        s.log.push(format!("{} {path}?{query}", req.method()));
+        (s.token.clone(), s.forbidden.contains(&path))
+    };
+    if authorized.as_deref() != Some(&format!("Bearer {token}")) {
+        return full(401, &status(401, "Unauthorized", "Unauthorized"));
+    }
+    if let Some(doc) = discovery(&path) {
+        return full(200, &doc);
+    }
+    let Some(kind) = COLLECTIONS.iter().find(|k| collection(k) == path) else {
+        return full(
+            404,
+            &status(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+            ),
+        );
+    };
+    let plural = path.rsplit('/').next().unwrap_or("");
+    let group = if path.starts_with("/api/") {
+        String::new()
+    } else {
+        path.split('/').nth(2).unwrap_or("").to_string()
+    };
+    if forbidden {
+        let verb = if query.contains("watch=true") {
+            "watch"
+        } else {
+            "list"
+        };
+        let message = format!(
+            "{plural} is forbidden: User \"system:serviceaccount:runai-secrets-gateway:gateway\" cannot {verb} \
+             resource \"{plural}\" in API group \"{group}\" at the cluster scope"
+        );
+        return full(403, &status(403, "Forbidden", &message));
+    }
+    let params: BTreeMap<String, String> = query
+        .split('&')
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    if params.get("watch").map(String::as_str) == Some("true") {
+        return watch(state, &path).await;
+    }
+    // A held list waits (bounded) until released.
+    let started = Instant::now();
+    while state.lock().unwrap().held_lists.contains(&path)
+        && started.elapsed() < Duration::from_secs(60)
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let s = state.lock().unwrap();
+    let items: Vec<Value> = s
+        .objects
+        .get(&path)
+        .map(|o| o.values().cloned().collect())
+        .unwrap_or_default();
+    // Pages of `limit`, the continue token is the offset.
+    let limit: usize = params
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(usize::MAX);
+    let offset: usize = params
+        .get("continue")
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let page: Vec<Value> = items
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|item| {
+            // Core lists carry no kind or apiVersion on their items.
+            let mut item = item.clone();
+            if let Some(map) = item.as_object_mut()
+                && path.starts_with("/api/")
+            {
+                map.remove("kind");
+                map.remove("apiVersion");
+            }
+            item
+        })
+        .collect();
+    let next = offset + page.len();
+    let mut metadata = json!({"resourceVersion": s.resource_version.to_string()});
+    if next < items.len() {
+        metadata["continue"] = json!(next.to_string());
+    }
+    full(
+        200,
+        &json!({"kind": format!("{kind}List"), "apiVersion": "v1", "metadata": metadata, "items": page}),
+    )
+}
+
+async fn watch(state: &Arc<Mutex<State>>, path: &str) -> Response<Body> {
+    let feeds = state.clone();
+    let path_owned = path.to_string();
+    let script = state
+        .lock()
+        .unwrap()
+        .watches
+        .get_mut(path)
+        .and_then(VecDeque::pop_front)
+        .unwrap_or(Script {
+            events: Vec::new(),
+            end: End::Hold,
+        });
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, std::io::Error>>(64);
+    tokio::spawn(async move {
+        for event in &script.events {
+            let line = format!("{event}\n");
+            if tx.send(Ok(Frame::data(Bytes::from(line)))).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        match script.end {
+            End::Close => {}
+            End::Hold => {
+                // Held open by the sender kept in the feeds, for `push`.
+                feeds
+                    .lock()
+                    .unwrap()
+                    .feeds
+                    .entry(path_owned)
+                    .or_default()
+                    .push(tx);
+            }
+            End::Cut => {
+                let _ = tx
+                    .send(Ok(Frame::data(Bytes::from_static(
+                        b"{\"type\":\"ADDED\",\"obj",
+                    ))))
+                    .await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                let _ = tx
+                    .send(Err(std::io::Error::other("connection cut by the test")))
+                    .await;
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|frame| (frame, rx))
+    });
+    let body: Body = Box::pin(StreamBody::new(stream));
+    Response::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .body(body)
+        .expect("a response")
+}
