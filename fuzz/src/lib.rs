@@ -25,9 +25,21 @@ const MAX_DOCUMENTS: usize = 8;
 const MIN_LEAK_LEN: usize = 8;
 
 /// The demo cluster with the benchmark's policies (a V1 TrainingPolicy and a V2 policy
-/// with defaults and locks, and the SecretPolicy baseline).
-static CLUSTER: LazyLock<Cluster> =
-    LazyLock::new(|| host::bench::cluster().expect("the benchmark cluster loads"));
+/// with defaults and locks, and the SecretPolicy baseline), and a SecretPolicy that
+/// looks for credential-shaped literals with every detector (warn: a workload holding
+/// one is still admitted, so its patch is checked too).
+static CLUSTER: LazyLock<Cluster> = LazyLock::new(|| {
+    let mut cluster = host::bench::cluster().expect("the benchmark cluster loads");
+    let creds = json!({"apiVersion": "secrets.policy.run.ai/v1alpha1", "kind": "SecretPolicy",
+        "metadata": {"name": "creds", "namespace": "runai"},
+        "spec": {"enforcement": "warn", "credentialLiterals": {}}});
+    let doc = manifest::Document {
+        source: "fuzz creds".to_string(),
+        value: creds,
+    };
+    load_documents(&mut cluster, &[doc]).expect("the credentials policy loads");
+    cluster
+});
 
 /// The state file of `CLUSTER`.
 static CLUSTER_STATE: LazyLock<String> = LazyLock::new(|| {
@@ -393,8 +405,91 @@ fn decide_and_check(
             d.map(|d| d.allowed)
         ),
     };
+    check_redaction(&s, &d);
     check_patch(&s, &d);
     Some(d)
+}
+
+/// A literal the decision calls sensitive or credential-shaped (`sensitive-literal`,
+/// `credential-literal`) appears nowhere in it: not in the resolved environment, the
+/// patch or any message. Confirmed against the same input with that literal replaced
+/// (a literal may be a message's own text, or the value of another variable too).
+fn check_redaction(s: &Submission, d: &Decision) {
+    let Ok(doc) = serde_json::from_str::<Value>(&s.workload) else {
+        return;
+    };
+    let strings = strings_of(&doc);
+    let shown = decision_text(d);
+    let redacted = d
+        .violations
+        .iter()
+        .map(|v| (&v.code, &v.field))
+        .chain(d.warnings.iter().map(|w| (&w.code, &w.field)))
+        .filter(|(code, _)| *code == "sensitive-literal" || *code == "credential-literal");
+    for (code, field) in redacted {
+        let reviewed = doc.pointer("/request/object");
+        let Some(value) = at_path(&doc, field).or_else(|| reviewed.and_then(|o| at_path(o, field)))
+        else {
+            continue;
+        };
+        let once = strings.iter().filter(|s| s.contains(value)).count() == 1;
+        if !distinctive(value) || !once || !shows(&shown, value) {
+            continue;
+        }
+        let literal = BTreeSet::from([value.to_string()]);
+        let neutral = Submission {
+            workload: neutralize(&s.workload, &literal),
+            ..s.clone()
+        };
+        let again = guest::evaluate(&neutral)
+            .map(|d| decision_text(&d))
+            .unwrap_or_default();
+        assert!(
+            shows(&again, value),
+            "the literal at {field} ({code}) appears in the decision: {}\n{}",
+            show(value),
+            without(&shown, value)
+        );
+    }
+}
+
+/// Every string and key of a document.
+fn strings_of(doc: &Value) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut stack = vec![doc];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::String(s) => out.push(s.as_str()),
+            Value::Array(items) => stack.extend(items),
+            Value::Object(map) => {
+                out.extend(map.keys().map(String::as_str));
+                stack.extend(map.values());
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The string at a finding's field (`spec.environment.items.X.value`,
+/// `spec.template.spec.containers[0].args[2]`), if the path resolves.
+fn at_path<'a>(doc: &'a Value, field: &str) -> Option<&'a str> {
+    let mut v = doc;
+    for part in field.split('.') {
+        let (key, mut rest) = part.split_at(part.find('[').unwrap_or(part.len()));
+        if !key.is_empty() {
+            v = v.get(key)?;
+        }
+        while let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']')?;
+            v = v.get(r[..end].parse::<usize>().ok()?)?;
+            rest = &r[end + 1..];
+        }
+        if !rest.is_empty() {
+            return None;
+        }
+    }
+    v.as_str()
 }
 
 /// What the messages of an evaluation show: its input error, or the fields and
@@ -522,19 +617,6 @@ fn env_literals<'a>(jsons: impl IntoIterator<Item = &'a str>) -> BTreeSet<String
         .collect()
 }
 
-/// KNOWN, reported, not fixed here (the guest's parsers are being changed for issue
-/// 17): serde reads a struct from a JSON array, positionally, so the plugin accepts a
-/// Run:ai workload whose `spec` or `spec.environment` is a list, and its patch cannot
-/// apply (`fuzz/regressions/workload/spec-is-a-list.yaml`). The patch checks skip such
-/// documents until the parsers refuse them; then this goes.
-fn spec_is_a_list(doc: &Value) -> bool {
-    let spec = doc.get("spec");
-    spec.is_some_and(Value::is_array)
-        || spec
-            .and_then(|s| s.get("environment"))
-            .is_some_and(Value::is_array)
-}
-
 fn check_patch(s: &Submission, d: &Decision) {
     let patch: json_patch::Patch = serde_json::from_str(&d.patch)
         .unwrap_or_else(|e| panic!("the patch is not RFC 6902 ({e}): {}", d.patch));
@@ -547,9 +629,6 @@ fn check_patch(s: &Submission, d: &Decision) {
         // a patch cannot be applied to it here.
         Err(_) => return,
     };
-    if spec_is_a_list(&doc) {
-        return;
-    }
     json_patch::patch(&mut doc, &patch)
         .unwrap_or_else(|e| panic!("the patch does not apply ({e}): {}", d.patch));
     if !d.allowed {

@@ -2,17 +2,20 @@
 //! (no API server runs here): each document deserializes into its k8s-openapi type
 //! and serializes back to the same document, so a misspelled or misplaced field,
 //! which the types drop, fails the test. Then the pieces must fit together.
+//! `deploy/live/` (the RBAC of a gateway that reads the cluster itself) is read too: its
+//! ClusterRole must grant get, list and watch on exactly what the host reads.
 
 use k8s_openapi::api::admissionregistration::v1::{
     MutatingWebhookConfiguration, ValidatingWebhookConfiguration,
 };
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 fn round_trip<T: DeserializeOwned + Serialize>(doc: &Value, source: &str) -> T {
@@ -36,12 +39,16 @@ struct Manifests {
     budgets: Vec<PodDisruptionBudget>,
     validating: Vec<ValidatingWebhookConfiguration>,
     mutating: Vec<MutatingWebhookConfiguration>,
+    service_accounts: Vec<ServiceAccount>,
+    cluster_roles: Vec<ClusterRole>,
+    cluster_role_bindings: Vec<ClusterRoleBinding>,
 }
 
 fn manifests() -> Manifests {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
+    let mut files: Vec<_> = [dir.clone(), dir.join("live")]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).unwrap())
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();
@@ -65,6 +72,13 @@ fn manifests() -> Manifests {
                 }
                 ("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration") => {
                     m.mutating.push(round_trip(v, s))
+                }
+                ("v1", "ServiceAccount") => m.service_accounts.push(round_trip(v, s)),
+                ("rbac.authorization.k8s.io/v1", "ClusterRole") => {
+                    m.cluster_roles.push(round_trip(v, s))
+                }
+                ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding") => {
+                    m.cluster_role_bindings.push(round_trip(v, s))
                 }
                 (api, kind) => panic!("{s}: {api} {kind} has no check here: add one"),
             }
@@ -261,4 +275,72 @@ fn the_cluster_view_in_the_config_map_loads() {
     )
     .unwrap();
     assert!(!cluster.projects.is_empty());
+}
+
+#[test]
+fn the_live_role_grants_reading_exactly_what_the_host_reads() {
+    let m = manifests();
+    assert_eq!(
+        (
+            m.service_accounts.len(),
+            m.cluster_roles.len(),
+            m.cluster_role_bindings.len()
+        ),
+        (1, 1, 1)
+    );
+    let (account, role, binding) = (
+        &m.service_accounts[0],
+        &m.cluster_roles[0],
+        &m.cluster_role_bindings[0],
+    );
+    let mut granted = BTreeSet::new();
+    for rule in role.rules.as_deref().unwrap_or_default() {
+        let verbs: BTreeSet<&str> = rule.verbs.iter().map(String::as_str).collect();
+        assert_eq!(verbs, BTreeSet::from(["get", "list", "watch"]), "{rule:?}");
+        assert!(
+            rule.resource_names.is_none() && rule.non_resource_urls.is_none(),
+            "{rule:?}"
+        );
+        for group in rule.api_groups.as_deref().unwrap_or_default() {
+            for resource in rule.resources.as_deref().unwrap_or_default() {
+                assert!(!group.contains('*') && !resource.contains('*'), "{rule:?}");
+                assert!(
+                    granted.insert((group.clone(), resource.clone())),
+                    "granted twice: {group}/{resource}"
+                );
+            }
+        }
+    }
+    let read: BTreeSet<(String, String)> = host::live::READ
+        .iter()
+        .map(|(g, r)| (g.to_string(), r.to_string()))
+        .collect();
+    assert_eq!(
+        granted, read,
+        "the ClusterRole must grant exactly what the host reads"
+    );
+    assert!(role.aggregation_rule.is_none());
+    // The SecretPolicy CRD this repository ships is one of them.
+    let crd = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/crds/secretpolicy.yaml");
+    let crd = host::manifest::read_file(&crd).unwrap().remove(0).value;
+    let served = (
+        crd["spec"]["group"].as_str().unwrap().to_string(),
+        crd["spec"]["names"]["plural"].as_str().unwrap().to_string(),
+    );
+    assert!(read.contains(&served), "{served:?}");
+
+    assert_eq!(binding.role_ref.kind, "ClusterRole");
+    assert_eq!(
+        binding.role_ref.api_group.as_deref(),
+        Some("rbac.authorization.k8s.io")
+    );
+    assert_eq!(Some(&binding.role_ref.name), role.metadata.name.as_ref());
+    let subjects = binding.subjects.as_deref().unwrap_or_default();
+    assert_eq!(subjects.len(), 1);
+    assert_eq!(subjects[0].kind, "ServiceAccount");
+    assert_eq!(Some(&subjects[0].name), account.metadata.name.as_ref());
+    assert_eq!(subjects[0].namespace, account.metadata.namespace);
+    // In the gateway's namespace, named as the Deployment.
+    assert_eq!(account.metadata.namespace, m.namespaces[0].metadata.name);
+    assert_eq!(account.metadata.name, m.deployments[0].metadata.name);
 }

@@ -89,3 +89,23 @@ fn every_finding_stays_fixed() {
         }
     }
 }
+
+/// Found by the `workload` target (fuzz/regressions/workload/spec-is-a-list.yaml,
+/// environment-is-a-list.yaml): serde reads a struct from a JSON array, positionally,
+/// so a Run:ai workload whose `spec` or `spec.environment` was a list was admitted with
+/// a patch that could not apply. Fixed on main (`workload::map_only`).
+#[test]
+fn a_spec_or_environment_that_is_a_list_is_an_input_error() {
+    let crd = |spec: &str| {
+        format!(
+            r#"{{"apiVersion":"run.ai/v2alpha1","kind":"TrainingWorkload","metadata":{{"name":"a","namespace":"runai-team-a"}},"spec":{spec}}}"#
+        )
+    };
+    for workload in [
+        crd("[null]"),
+        crd(r#"{"environment":[{"LR":{"value":"1"}}]}"#),
+        r#"{"name":"r","projectId":"team-a","spec":[[{"name":"X","value":"1"}]]}"#.to_string(),
+    ] {
+        assert!(guest::identify(&workload).is_err(), "accepted: {workload}");
+    }
+}
