@@ -5,6 +5,7 @@ use crate::by_name::{self, FirstSeen};
 use crate::decision::{Decision, InputError, Violation, Warning};
 use crate::defaults;
 use crate::kubelet;
+use crate::listed;
 use crate::names::{self, EnvNameValidation};
 use crate::patch::Patch;
 use crate::policy::PolicySet;
@@ -61,6 +62,8 @@ pub fn evaluate(submission: &Submission) -> Result<Decision, InputError> {
         secret_in_args(in_args, &rules, &mut findings);
     }
     let allowed = findings.violations.is_empty();
+    listed::bound_violations(&mut findings.violations);
+    listed::bound_warnings(&mut findings.warnings);
     if !allowed {
         // A rejected submission is never patched: its patch is for reading, so
         // sensitive literals injected by a policy are not shown.

@@ -11,6 +11,7 @@ pub mod evaluate;
 pub mod expansion;
 pub mod glob;
 pub mod kubelet;
+pub mod listed;
 pub mod names;
 pub mod patch;
 pub mod policy;

@@ -362,6 +362,31 @@ fn malformed_and_oversized_bodies_are_refused_with_what_was_expected() {
             );
         }
     }
+    // A 400 says where and what kind of error, never what the body held there.
+    let secret = "PASSWORD=hunter2xyz";
+    let mut bad_api = review("u", "CREATE", &pod);
+    bad_api["apiVersion"] = json!(secret);
+    let mut bad_kind = review("u", "CREATE", &pod);
+    bad_kind["kind"] = json!(secret);
+    let mut bad_operation = review("u", "CREATE", &pod);
+    bad_operation["request"]["operation"] = json!(secret);
+    let mut bad_annotation = review("u", "CREATE", &pod);
+    bad_annotation["request"]["object"]["metadata"]["annotations"] = json!({ secret: 1 });
+    let mut bad_uid = review("u", "CREATE", &pod);
+    bad_uid["request"]["uid"] = json!([secret]);
+    for (what, body, expected) in [
+        ("apiVersion", bad_api, "apiVersion is not"),
+        ("kind", bad_kind, "kind is not"),
+        ("operation", bad_operation, "request.operation"),
+        ("annotation key", bad_annotation, "annotations[key]"),
+        ("uid", bad_uid, "request.uid"),
+    ] {
+        let reply = gw.call("POST", "/validate", body.to_string().as_bytes());
+        assert_eq!(reply.status, 400, "{what}: {}", reply.text());
+        let text = reply.text();
+        assert!(!text.contains("hunter2"), "{what}: {text}");
+        assert!(text.contains(expected), "{what}: {text}");
+    }
     // Over the cap: refused from its declared length, before the body is sent.
     let reply = gw.conn().unwrap().declare("/validate", 70_000).unwrap();
     assert_eq!(reply.status, 413, "{}", reply.text());
@@ -456,6 +481,24 @@ fn failure_policy_ignore_admits_with_a_warning_and_counts_it() {
         ),
         1.0
     );
+}
+
+/// 25,000 sensitive literals (a 1 MiB Pod the API server takes) made a decision over the
+/// host's 4 MiB cap, a `plugin-output` failure that `ignore` admitted unevaluated. The
+/// plugin lists a bounded number of findings, so it stays a rejection.
+#[test]
+fn a_flood_of_findings_stays_a_rejection_under_failure_policy_ignore() {
+    let gw = https("flood", &[], &["--failure-policy", "ignore"]);
+    let env: Vec<Value> = (0..25_000)
+        .map(|i| json!({"name": format!("PASSWORD{i}"), "value": "hunter2xyz"}))
+        .collect();
+    let pod = workload("Pod", "flood", json!(env));
+    let response = gw.review("/validate", &review("flood", "CREATE", &pod));
+    assert_eq!(response["allowed"], false, "{response}");
+    assert_eq!(response["status"]["code"], 403, "{response}");
+    let message = response["status"]["message"].as_str().unwrap();
+    assert!(message.contains("sensitive-literal"), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
 }
 
 #[test]

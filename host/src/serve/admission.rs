@@ -51,9 +51,19 @@ pub async fn handle(gw: &Arc<Gateway>, mode: Mode, body: &[u8]) -> (Reply, Recor
     if review.types.api_version != kube_core::admission::META_API_VERSION_V1
         || review.types.kind != kube_core::admission::META_KIND
     {
+        // Both are the body's strings: say which is wrong, not what it holds.
+        let wrong = match (
+            review.types.api_version == kube_core::admission::META_API_VERSION_V1,
+            review.types.kind == kube_core::admission::META_KIND,
+        ) {
+            (false, false) => "apiVersion and kind are not",
+            (false, true) => "apiVersion is not",
+            _ => "kind is not",
+        };
         return invalid(format!(
-            "{EXPECTED}: found apiVersion `{}` and kind `{}`",
-            review.types.api_version, review.types.kind
+            "{EXPECTED}: its {wrong} `{}` and `{}`",
+            kube_core::admission::META_API_VERSION_V1,
+            kube_core::admission::META_KIND
         ));
     }
     let request: AdmissionRequest<DynamicObject> = match review.try_into() {
@@ -333,22 +343,17 @@ fn parse_error(body: &[u8]) -> String {
     match serde_path_to_error::deserialize::<_, AdmissionReview<DynamicObject>>(de) {
         Ok(_) => "it cannot be read".to_string(),
         Err(e) => {
-            let path = e.path().to_string();
+            let path = field_path(e.path());
             let inner = e.into_inner();
-            let text = inner.to_string();
-            // serde names fields, never values, in these two.
-            let what = if text.starts_with("missing field") || text.starts_with("unknown field") {
-                text.split(" at line").next().unwrap_or("").to_string()
-            } else {
-                match inner.classify() {
-                    serde_json::error::Category::Syntax => "not valid JSON".to_string(),
-                    serde_json::error::Category::Eof => "the JSON ends early".to_string(),
-                    serde_json::error::Category::Io => "it cannot be read".to_string(),
-                    serde_json::error::Category::Data => text
-                        .split(':')
-                        .next()
-                        .unwrap_or("a value of the wrong type")
-                        .to_string(),
+            let what = match inner.classify() {
+                serde_json::error::Category::Syntax => "not valid JSON".to_string(),
+                serde_json::error::Category::Eof => "the JSON ends early".to_string(),
+                serde_json::error::Category::Io => "it cannot be read".to_string(),
+                // serde's text may quote the body (`unknown variant `X``, `invalid
+                // type: string "X"`): the shared redaction keeps the kind of error only.
+                serde_json::error::Category::Data => {
+                    let text = guest::shown::redact_serde_message(&inner.to_string());
+                    text.split(" at line").next().unwrap_or("").to_string()
                 }
             };
             if path == "." || path.is_empty() {
@@ -358,6 +363,32 @@ fn parse_error(body: &[u8]) -> String {
             }
         }
     }
+}
+
+/// The path to the error without the body's own map keys (labels, annotations, names a
+/// client chose): serde_path_to_error gives struct fields and map keys alike, so a
+/// segment is kept only when it is shaped like an API field (lowerCamelCase).
+fn field_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let api_field = |key: &str| {
+        key.len() <= 40
+            && key.starts_with(|c: char| c.is_ascii_lowercase())
+            && key.chars().all(|c| c.is_ascii_alphanumeric())
+    };
+    let mut out = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } if api_field(key) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            Segment::Map { .. } | Segment::Enum { .. } | Segment::Unknown => out.push_str("[key]"),
+        }
+    }
+    out
 }
 
 /// `request.name` is empty on a CREATE whose name the API server generates later.
