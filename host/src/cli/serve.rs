@@ -47,6 +47,13 @@ pub struct ServeArgs {
     /// Largest request body, in bytes (an UPDATE's review holds the object twice).
     #[arg(long, value_name = "BYTES", default_value_t = 8 << 20)]
     max_body_bytes: usize,
+    /// Request bodies held in memory at once, in bytes; a request waits up to the queue
+    /// timeout for its share, then gets 503 (decoding takes ~15 times the body).
+    #[arg(long, value_name = "BYTES", default_value_t = 16 << 20)]
+    max_inflight_bytes: usize,
+    /// Open connections at once; past it a new connection is closed at once.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    max_connections: usize,
     /// Seconds to finish requests in flight after SIGTERM or SIGINT.
     #[arg(long, value_name = "SECONDS", default_value_t = 25)]
     shutdown_grace_seconds: u64,
@@ -96,6 +103,8 @@ pub fn serve(plugin: &PluginArgs, state: Option<PathBuf>, args: ServeArgs) -> Re
         failure_policy: args.failure_policy,
         log_format: args.log_format,
         max_body: args.max_body_bytes,
+        max_inflight_bytes: args.max_inflight_bytes,
+        max_connections: args.max_connections,
         grace: Duration::from_secs(args.shutdown_grace_seconds),
         evaluator: args.evaluator,
     };

@@ -7,6 +7,7 @@ use super::metrics::Record;
 use super::{Gateway, Reply};
 use crate::plugin::{Decision, WorkloadForm, WorkloadId};
 use base64::Engine as _;
+use guest::shown::shown;
 use kube_core::DynamicObject;
 use kube_core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview, Operation};
 use kube_core::gvk::GroupVersionKind;
@@ -403,10 +404,12 @@ fn workload_name(request: &AdmissionRequest<DynamicObject>) -> &str {
 fn log(request: &AdmissionRequest<DynamicObject>, mode: Mode, verdict: &str, codes: &str) {
     tracing::info!(
         endpoint = mode.endpoint(),
-        uid = %request.uid,
-        kind = %request.kind.kind,
-        namespace = request.namespace.as_deref().unwrap_or(""),
-        name = %workload_name(request),
+        // The client's strings, escaped and bounded: a newline or an ANSI escape in a
+        // name (unvalidated on /mutate) must not forge a line of the text log.
+        uid = %shown(&request.uid),
+        kind = %shown(&request.kind.kind),
+        namespace = %shown(request.namespace.as_deref().unwrap_or("")),
+        name = %shown(workload_name(request)),
         operation = ?request.operation,
         dry_run = request.dry_run,
         verdict,

@@ -308,7 +308,7 @@ pub async fn handle(gw: &Arc<Gateway>, query: Option<&str>, body: &[u8]) -> (Rep
 fn log(namespace: Option<&str>, verdict: &str, codes: &[String]) {
     tracing::info!(
         endpoint = "/v1/evaluate",
-        namespace = namespace.unwrap_or(""),
+        namespace = %guest::shown::shown(namespace.unwrap_or("")),
         verdict,
         codes = %codes.join(","),
         "decision"

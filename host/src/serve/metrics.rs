@@ -60,7 +60,7 @@ struct PluginLabels {
 pub struct Record {
     pub endpoint: &'static str,
     /// `allowed`, `rejected`, `skipped` (admitted without evaluation), `invalid`
-    /// (not a request the endpoint takes), `error`.
+    /// (not a request the endpoint takes), `error`, `overloaded` (503: no share of --max-inflight-bytes in time).
     pub verdict: &'static str,
     /// The HTTP status of the answer.
     pub code: u16,
@@ -98,6 +98,7 @@ pub struct Metrics {
     reloads: Family<ReloadLabels, Counter>,
     in_flight: Gauge,
     view_generation: Gauge,
+    connections_refused: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -153,6 +154,12 @@ impl Metrics {
         );
         let in_flight = Gauge::default();
         registry.register("in_flight", "Requests being answered", in_flight.clone());
+        let connections_refused = Counter::default();
+        registry.register(
+            "connections_refused",
+            "Connections closed at once because --max-connections were open",
+            connections_refused.clone(),
+        );
         let view_generation = Gauge::default();
         registry.register(
             "cluster_view_generation",
@@ -178,6 +185,7 @@ impl Metrics {
             reloads,
             in_flight,
             view_generation,
+            connections_refused,
         }
     }
 
@@ -222,6 +230,10 @@ impl Metrics {
 
     pub fn view_loaded(&self, generation: u64) {
         self.view_generation.set(generation as i64);
+    }
+
+    pub fn connection_refused(&self) {
+        self.connections_refused.inc();
     }
 
     /// Counts a request in flight until the guard is dropped.

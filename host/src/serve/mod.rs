@@ -5,6 +5,7 @@
 //! record and, when it is a decision, one log line without values.
 
 pub mod admission;
+mod budget;
 pub mod evaluate;
 mod live_view;
 pub mod metrics;
@@ -81,6 +82,8 @@ pub struct Config {
     pub failure_policy: FailurePolicy,
     pub log_format: LogFormat,
     pub max_body: usize,
+    pub max_inflight_bytes: usize,
+    pub max_connections: usize,
     pub grace: Duration,
     pub evaluator: EvaluatorKind,
 }
@@ -96,6 +99,7 @@ pub struct Gateway {
     pub failure_policy: FailurePolicy,
     pub queue_timeout: Duration,
     pub max_body: usize,
+    pub budget: budget::Budget,
     pub tls: Option<Arc<tls::Tls>>,
 }
 
@@ -193,6 +197,7 @@ pub fn run(config: Config, plugin: Plugin) -> Result<u8> {
         failure_policy: config.failure_policy,
         queue_timeout: config.queue_timeout,
         max_body: config.max_body,
+        budget: budget::Budget::new(config.max_inflight_bytes, config.max_connections),
         tls,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -220,16 +225,24 @@ async fn serve(gw: Arc<Gateway>, config: &Config) -> Result<u8> {
         "listening"
     );
     let graceful = GracefulShutdown::new();
+    shutdown::ignore_hangups();
     let signal = shutdown::signalled();
     tokio::pin!(signal);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
+                    let Some(place) = gw.budget.connection() else {
+                        gw.metrics.connection_refused();
+                        tracing::debug!("connection closed: at --max-connections");
+                        drop(stream);
+                        continue;
+                    };
                     let _ = stream.set_nodelay(true);
                     let watcher = graceful.watcher();
                     let gw = gw.clone();
                     tokio::spawn(async move {
+                        let _place = place;
                         match gw.tls.clone() {
                             Some(tls) => {
                                 let handshake = tls.acceptor().accept(stream);
@@ -358,6 +371,26 @@ async fn route(gw: &Arc<Gateway>, req: Request<Incoming>) -> (Reply, Record) {
         ),
         _ => {
             let query = req.uri().query().map(str::to_string);
+            let declared = declared_length(&req);
+            if declared.is_some_and(|len| len > gw.max_body as u64) {
+                return too_large(gw, endpoint);
+            }
+            // Held until the answer is built: the body and what is decoded from it.
+            let Some(_share) = gw
+                .budget
+                .body(declared, gw.max_body, gw.queue_timeout)
+                .await
+            else {
+                let mut record = Record::new(endpoint, "overloaded", 503);
+                record.failure = Some(("gateway-overloaded", "unanswered"));
+                return (
+                    Reply::error(
+                        503,
+                        "the gateway holds as many request bodies as --max-inflight-bytes allows: try again",
+                    ),
+                    record,
+                );
+            };
             let body = match read_body(req, gw.max_body).await {
                 Ok(body) => body,
                 Err(code) => {
@@ -387,6 +420,26 @@ async fn route(gw: &Arc<Gateway>, req: Request<Incoming>) -> (Reply, Record) {
     }
 }
 
+fn declared_length(req: &Request<Incoming>) -> Option<u64> {
+    req.headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
+fn too_large(gw: &Gateway, endpoint: &'static str) -> (Reply, Record) {
+    (
+        Reply::error(
+            413,
+            &format!(
+                "the body is over the gateway's limit of {} bytes",
+                gw.max_body
+            ),
+        ),
+        Record::new(endpoint, "invalid", 413),
+    )
+}
+
 /// How long a request's headers, and then its body, may take to arrive.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 const BODY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -394,14 +447,6 @@ const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// The body, read up to `max` bytes: a larger one is refused (413) before it is read
 /// when it says its length, else as soon as it passes the limit.
 async fn read_body(req: Request<Incoming>, max: usize) -> Result<Bytes, u16> {
-    let declared = req
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > max as u64) {
-        return Err(413);
-    }
     // A client that trickles its body is cut off like one that trickles its headers.
     let collect = Limited::new(req.into_body(), max).collect();
     match tokio::time::timeout(BODY_TIMEOUT, collect).await {

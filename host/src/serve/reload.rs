@@ -9,6 +9,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub const POLL: Duration = Duration::from_secs(1);
+/// A change is acted on once the files have held still this long (at most 20 times
+/// over): a writer that rewrites a file in place is usually done by then. Only a rename
+/// into place is safe from being read half-written, which the README asks for.
+pub const SETTLE: Duration = Duration::from_millis(200);
 
 /// What the metadata of each file says; `None` for a file that cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,8 +46,16 @@ pub fn watch(name: &str, paths: Vec<PathBuf>, mut changed: impl FnMut() + Send +
         .spawn(move || {
             loop {
                 std::thread::sleep(POLL);
-                let now = fingerprint(&paths);
+                let mut now = fingerprint(&paths);
                 if now != last {
+                    for _ in 0..20 {
+                        std::thread::sleep(SETTLE);
+                        let again = fingerprint(&paths);
+                        if again == now {
+                            break;
+                        }
+                        now = again;
+                    }
                     last = now;
                     changed();
                 }

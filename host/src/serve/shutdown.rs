@@ -25,3 +25,23 @@ pub async fn signalled() -> &'static str {
         _ = int.recv() => "SIGINT",
     }
 }
+
+/// SIGHUP's default action ends the process, in-flight requests unanswered. Files are
+/// reloaded when they change, so a hang-up (a closed terminal, an operator's habit of
+/// `kill -HUP` to reload) is logged and otherwise ignored.
+pub fn ignore_hangups() {
+    let mut hup = match signal(SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for SIGHUP");
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            tracing::info!(
+                "SIGHUP ignored: the gateway reloads its files when they change, and stops on SIGTERM"
+            );
+        }
+    });
+}

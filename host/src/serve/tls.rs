@@ -43,9 +43,24 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
+/// A PEM file's bytes: a regular file of at most 1 MiB. A FIFO would block the watcher
+/// for good and `/dev/zero` would grow it without end.
+fn pem(path: &Path) -> Result<Vec<u8>> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| anyhow!("{}: cannot read it: {e}", crate::input::display(path)))?;
+    if !meta.is_file() {
+        return Err(anyhow!(
+            "{}: not a regular file: expected a PEM file",
+            crate::input::display(path)
+        ));
+    }
+    crate::input::read_bytes(path, crate::input::Limit::new("PEM file", 1 << 20))
+}
+
 fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
-    let certs = CertificateDer::pem_file_iter(path)
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+    let bytes = pem(path)?;
+    let certs = CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<Vec<_>, _>>()
         .map_err(|e| anyhow!("{}: cannot read PEM certificates: {e}", path.display()))?;
     if certs.is_empty() {
         return Err(anyhow!(
@@ -61,7 +76,7 @@ fn config(files: &Files) -> Result<ServerConfig> {
     let provider = provider();
     let chain = certificates(&files.cert)?;
     // The key's own parse error could quote key material: say only what was expected.
-    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|_| {
+    let key = PrivateKeyDer::from_pem_slice(&pem(&files.key)?).map_err(|_| {
         anyhow!(
             "{}: cannot read a private key: expected a PEM `PRIVATE KEY`, `RSA PRIVATE KEY` or `EC PRIVATE KEY` block",
             files.key.display()

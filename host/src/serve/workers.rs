@@ -7,9 +7,10 @@
 //! connections, `/healthz` or `/metrics`.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -47,16 +48,19 @@ impl Pool {
         &self,
         f: impl FnOnce() -> R + Send + 'static,
     ) -> Result<R, PoolError> {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let queued = Instant::now();
-        let timeout = self.queue_timeout;
+        let (tx, mut rx) = tokio::sync::oneshot::channel();
+        // Who gets to the job first: a worker starting it, or the caller giving up on
+        // it at the queue timeout (answered then, not when a worker comes to it).
+        let claim = Arc::new(AtomicU8::new(QUEUED));
+        let claimed = claim.clone();
         let job: Job = Box::new(move || {
-            let result = if queued.elapsed() > timeout {
-                Err(PoolError::Overloaded)
-            } else {
-                catch_unwind(AssertUnwindSafe(f)).map_err(|_| PoolError::Panicked)
-            };
-            let _ = tx.send(result);
+            if claimed
+                .compare_exchange(QUEUED, STARTED, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                let result = catch_unwind(AssertUnwindSafe(f)).map_err(|_| PoolError::Panicked);
+                let _ = tx.send(result);
+            }
         });
         match self.queue.try_send(job) {
             Ok(()) => {}
@@ -64,9 +68,23 @@ impl Pool {
                 return Err(PoolError::Overloaded);
             }
         }
+        tokio::select! {
+            result = &mut rx => return result.unwrap_or(Err(PoolError::Panicked)),
+            _ = tokio::time::sleep(self.queue_timeout) => {}
+        }
+        if claim
+            .compare_exchange(QUEUED, ABANDONED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            return Err(PoolError::Overloaded);
+        }
         rx.await.unwrap_or(Err(PoolError::Panicked))
     }
 }
+
+const QUEUED: u8 = 0;
+const STARTED: u8 = 1;
+const ABANDONED: u8 = 2;
 
 fn work(rx: &Mutex<Receiver<Job>>) {
     loop {
@@ -138,11 +156,21 @@ mod tests {
     fn a_job_that_waited_too_long_is_not_run() {
         let pool = Pool::start(1, 4, Duration::from_millis(10)).unwrap();
         runtime().block_on(async {
-            let slow = pool.run(|| std::thread::sleep(Duration::from_millis(100)));
+            let slow = pool.run(|| std::thread::sleep(Duration::from_millis(1500)));
             let late = pool.run(|| 1);
-            let (slow, late) = tokio::join!(slow, late);
+            let started = std::time::Instant::now();
+            let late = async {
+                let answer = late.await;
+                (answer, started.elapsed())
+            };
+            let (slow, (late, answered_after)) = tokio::join!(slow, late);
             assert_eq!(slow, Ok(()));
             assert_eq!(late, Err(PoolError::Overloaded));
+            // At its own timeout, not when the worker is free again.
+            assert!(
+                answered_after < Duration::from_millis(1000),
+                "{answered_after:?}"
+            );
         });
     }
 }

@@ -259,7 +259,12 @@ impl Gateway {
         assert!(args.contains(&"serve"));
         let mut child = Command::new(env!("CARGO_BIN_EXE_host"))
             .args(args)
-            .args(["--listen", "127.0.0.1:0", "--log-format", "json"])
+            .args(["--listen", "127.0.0.1:0"])
+            .args(if args.contains(&"--log-format") {
+                &[][..]
+            } else {
+                &["--log-format", "json"][..]
+            })
             .current_dir(root())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -277,6 +282,14 @@ impl Gateway {
                     && let Some(addr) = event["address"].as_str()
                 {
                     let _ = tx.send(addr.parse::<SocketAddr>().unwrap());
+                }
+                // The text format: `... listening address=127.0.0.1:PORT ...`.
+                if line.contains("listening")
+                    && let Some(at) = line.find("address=")
+                    && let Some(addr) = line[at + "address=".len()..].split_whitespace().next()
+                    && let Ok(addr) = addr.parse::<SocketAddr>()
+                {
+                    let _ = tx.send(addr);
                 }
                 kept.lock().unwrap().push(line);
             }
