@@ -1001,7 +1001,16 @@ fn bodies_in_memory_and_connections_are_capped() {
         "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Length: 90000\r\n\r\n{{"
     )
     .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // Its share is taken once its head is read: wait until it is in flight (the
+    // metrics request makes a second).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while metric(&gw.metrics(), "secrets_gateway_in_flight", &[]) < 2.0 {
+        assert!(
+            Instant::now() < deadline,
+            "the slow upload never got in flight"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let reply = gw.call("POST", "/validate", padded.as_bytes());
     assert_eq!(reply.status, 503, "{}", reply.text());
     assert!(reply.text().contains("--max-inflight-bytes"));
@@ -1009,22 +1018,29 @@ fn bodies_in_memory_and_connections_are_capped() {
     let small = review("small", "CREATE", &pod).to_string();
     assert_eq!(gw.call("POST", "/validate", small.as_bytes()).status, 200);
     drop(slow);
-    std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(gw.call("POST", "/validate", padded.as_bytes()).status, 200);
-    assert_eq!(
+    // Its share comes back once the gateway sees the connection end.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while gw.call("POST", "/validate", padded.as_bytes()).status != 200 {
+        assert!(Instant::now() < deadline, "the share never came back");
+    }
+    assert!(
         metric(
             &gw.metrics(),
             "secrets_gateway_failures_total",
             &[("reason", "gateway-overloaded"), ("action", "unanswered")]
-        ),
-        1.0
+        ) >= 1.0
     );
 
-    // Four idle connections take every place: the fifth is closed at once.
-    let held: Vec<_> = (0..4)
-        .map(|_| std::net::TcpStream::connect(gw.addr).unwrap())
+    // Four kept-alive connections, each served once, take every place (after the
+    // connections above have closed): the fifth is closed at once.
+    std::thread::sleep(Duration::from_millis(500));
+    let held: Vec<Conn> = (0..4)
+        .map(|_| {
+            let mut conn = Conn::open(gw.addr, None).unwrap();
+            assert_eq!(conn.request("GET", "/healthz", b"").unwrap().status, 200);
+            conn
+        })
         .collect();
-    std::thread::sleep(Duration::from_millis(300));
     let refused = Conn::open(gw.addr, None).and_then(|mut c| c.request("GET", "/healthz", b""));
     assert!(refused.is_err(), "a fifth connection was served");
     drop(held);
