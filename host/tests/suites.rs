@@ -132,3 +132,29 @@ fn a_suite_with_an_unknown_key_is_an_input_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("no suites"));
 }
+
+/// A failing `patched` expectation printed credential-shaped `command`/`args` items in
+/// its diff (text, JSON and JUnit) although the decision redacts them.
+#[test]
+fn a_failing_diff_redacts_credentials_in_args_in_every_format() {
+    let junit = Path::new(env!("CARGO_TARGET_TMPDIR")).join("credentials-junit.xml");
+    for format in ["text", "json"] {
+        let out = host(&[
+            "test",
+            "tests/failing/credentials/in-args.yaml",
+            "--format",
+            format,
+            "--junit",
+            junit.to_str().unwrap(),
+        ]);
+        let report = text(&out) + &std::fs::read_to_string(&junit).unwrap();
+        assert_eq!(out.status.code(), Some(1), "{report}");
+        assert!(
+            report.contains("<redacted>") || report.contains("&lt;redacted&gt;"),
+            "{report}"
+        );
+        for credential in ["leakcanaryPw9x", "eyJzdWIiOiJsZWFrY2FuYXJ5In0"] {
+            assert!(!report.contains(credential), "{format}: {report}");
+        }
+    }
+}

@@ -226,6 +226,59 @@ fn redacted_names(outcome: &Outcome) -> HashSet<&str> {
         .collect()
 }
 
+/// The strings that `credential-literal` findings point at outside env entries
+/// (`command`/`args` items, a Run:ai `arguments` string): shown redacted wherever they
+/// appear in a report's diff, as the decision never shows them.
+fn credential_strings(outcome: &Outcome, submitted: &Value) -> HashSet<String> {
+    let d = &outcome.decision;
+    d.violations
+        .iter()
+        .map(|v| (&v.code, &v.field))
+        .chain(d.warnings.iter().map(|w| (&w.code, &w.field)))
+        .filter(|(code, _)| *code == "credential-literal")
+        .filter_map(|(_, field)| string_at(submitted, field))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The string at a finding's field path (`spec.containers[0].args[2]`), if it resolves.
+fn string_at<'a>(doc: &'a Value, field: &str) -> Option<&'a str> {
+    let mut v = doc;
+    for part in field.split('.') {
+        let (key, mut rest) = part.split_at(part.find('[').unwrap_or(part.len()));
+        if !key.is_empty() {
+            v = v.get(key)?;
+        }
+        while let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']')?;
+            v = v.get(r[..end].parse::<usize>().ok()?)?;
+            rest = &r[end + 1..];
+        }
+        if !rest.is_empty() {
+            return None;
+        }
+    }
+    v.as_str()
+}
+
+/// A copy of `doc` with every string in `values` redacted.
+fn redact_strings(doc: &Value, values: &HashSet<String>) -> Value {
+    match doc {
+        Value::String(s) if values.contains(s) => {
+            Value::String(guest::kubelet::REDACTED.to_string())
+        }
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), redact_strings(v, values)))
+                .collect(),
+        ),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| redact_strings(v, values)).collect())
+        }
+        other => other.clone(),
+    }
+}
+
 /// A copy of a workload document with the literal values of `names` redacted wherever
 /// an env entry holds one: `{name: N, value: V}` list entries (pod env, the REST API)
 /// and `N: {value: V}` map items (Run:ai CRDs).
@@ -369,10 +422,12 @@ fn mismatches(expect: &Expect, outcome: &Outcome, submitted: &Value) -> Vec<Stri
                 // Both sides are shown with sensitive literals redacted, as the decision
                 // shows them: the workload's own values must not reach the report.
                 let names = redacted_names(outcome);
+                let credentials = credential_strings(outcome, submitted);
+                let shown = |v: &Value| redact_strings(&redact_literals(v, &names), &credentials);
                 failures.push(diff(
                     "patched",
-                    &json_lines(&redact_literals(want, &names)),
-                    &json_lines(&redact_literals(&doc, &names)),
+                    &json_lines(&shown(want)),
+                    &json_lines(&shown(&doc)),
                 ))
             }
             Ok(()) => {}
