@@ -2,18 +2,19 @@
 //! SecretPolicy rules of §4.3, then the kubelet's view (§6).
 
 use crate::by_name::{self, FirstSeen};
-use crate::decision::{Decision, InputError, Violation, Warning};
+use crate::decision::{Decision, EnvSource, InputError, Violation, Warning};
 use crate::defaults;
 use crate::kubelet;
 use crate::listed;
 use crate::names::{self, EnvNameValidation};
 use crate::patch::Patch;
 use crate::policy::PolicySet;
-use crate::policy::secret_policy::{Enforcement, SecretPolicy, SecretUseKind};
+use crate::policy::secret_policy::{CredentialLiterals, Enforcement, SecretPolicy, SecretUseKind};
 use crate::request::{Catalog, Submission};
 use crate::secret_ref::EXPECTED_FORM;
 use crate::shown::Shown;
 use crate::workload::{self, EnvEntry, EnvFrom, EnvValue, SecretRef, SecretUse, UseKind, Workload};
+use std::collections::HashMap;
 
 pub fn evaluate(submission: &Submission) -> Result<Decision, InputError> {
     let mut workload = workload::parse(&submission.workload)?;
@@ -49,6 +50,12 @@ pub fn evaluate(submission: &Submission) -> Result<Decision, InputError> {
     // Sensitivity was decided once per literal during the checks.
     let sensitive = std::mem::take(&mut findings.sensitive_literals);
     let is_sensitive = |name: &str| sensitive.contains(name);
+    let scan_expansions = !rules.credentials.is_empty();
+    let expandable = if scan_expansions {
+        expandable_fields(&workload)
+    } else {
+        HashMap::new()
+    };
     let mut resolution = kubelet::resolve(
         std::mem::take(&mut workload.containers),
         &findings.repeats_a_name,
@@ -56,8 +63,20 @@ pub fn evaluate(submission: &Submission) -> Result<Decision, InputError> {
         &catalog,
         rules.env_names,
         &is_sensitive,
+        scan_expansions,
     );
-    findings.warnings.extend(resolution.warnings);
+    findings
+        .warnings
+        .extend(std::mem::take(&mut resolution.warnings));
+    for expanded in std::mem::take(&mut resolution.expanded) {
+        check_expanded(
+            expanded,
+            &expandable,
+            &rules,
+            &mut findings,
+            &mut resolution.env,
+        );
+    }
     for in_args in std::mem::take(&mut resolution.secrets_in_args) {
         secret_in_args(in_args, &rules, &mut findings);
     }
@@ -377,6 +396,58 @@ fn secret_in_args(found: kubelet::SecretInArg, rules: &Rules, out: &mut Findings
     }
 }
 
+/// The field of each env literal the kubelet may expand, by container and name (the
+/// last definition of a name wins, as in the environment).
+fn expandable_fields(workload: &Workload) -> HashMap<(usize, String), String> {
+    let mut fields = HashMap::new();
+    for (c, container) in workload.containers.iter().enumerate() {
+        for entry in &container.env {
+            if let EnvValue::Literal { value, .. } = &entry.value
+                && crate::expansion::has_references(value)
+            {
+                fields.insert((c, entry.name.clone()), entry.value_field());
+            }
+        }
+    }
+    fields
+}
+
+/// `credential-literal` for what `$(VAR)` expansion assembles from literals: a token
+/// split over variables, a URL whose password is another literal. The parts between
+/// secrets' placeholders are checked; a variable found so is shown redacted.
+fn check_expanded(
+    expanded: kubelet::ExpandedText,
+    fields: &HashMap<(usize, String), String>,
+    rules: &Rules,
+    out: &mut Findings,
+    env: &mut [crate::decision::ContainerEnv],
+) {
+    let parts = crate::expansion::literal_parts(&expanded.text);
+    let detect = |c: &CredentialLiterals| parts.iter().find_map(|p| c.detect(p));
+    let found = match &expanded.target {
+        kubelet::Target::Var { container, name } => {
+            let Some(field) = fields.get(&(*container, name.clone())) else {
+                return;
+            };
+            let what = || format!("`{}` (after $(VAR) expansion)", Shown(name.as_str()));
+            check_credentials_with(&detect, &what, &|| field.clone(), rules, out)
+        }
+        kubelet::Target::Arg { field } => {
+            let what = || format!("`{}` (after $(VAR) expansion)", Shown(field.as_str()));
+            check_credentials_with(&detect, &what, &|| field.clone(), rules, out)
+        }
+    };
+    if let (true, kubelet::Target::Var { container, name }) = (found, &expanded.target)
+        && let Some(c) = env.get_mut(*container)
+    {
+        for var in c.vars.iter_mut().filter(|v| v.name == *name) {
+            if matches!(var.source, EnvSource::Expanded(_)) {
+                var.source = EnvSource::Expanded(kubelet::REDACTED.to_string());
+            }
+        }
+    }
+}
+
 /// `credential-literal`: a literal that looks like a credential, for each policy
 /// that looks for them (with its detectors and allowed values). Whether any found one.
 fn check_credentials(
@@ -386,13 +457,25 @@ fn check_credentials(
     rules: &Rules,
     out: &mut Findings,
 ) -> bool {
+    check_credentials_with(
+        &|c: &CredentialLiterals| c.detect(value),
+        what,
+        field,
+        rules,
+        out,
+    )
+}
+
+fn check_credentials_with(
+    detect: &dyn Fn(&CredentialLiterals) -> Option<crate::credentials::Detector>,
+    what: &dyn Fn() -> String,
+    field: &dyn Fn() -> String,
+    rules: &Rules,
+    out: &mut Findings,
+) -> bool {
     let mut found_any = false;
     for policy in &rules.credentials {
-        let Some(found) = policy
-            .credential_literals
-            .as_ref()
-            .and_then(|c| c.detect(value))
-        else {
+        let Some(found) = policy.credential_literals.as_ref().and_then(detect) else {
             continue;
         };
         found_any = true;

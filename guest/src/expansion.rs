@@ -105,6 +105,45 @@ pub fn expand<'a>(input: &str, lookup: impl Fn(&str) -> Option<&'a Shown>) -> Ex
     out
 }
 
+/// How an expansion shows what is not a literal: `<secret NAME/KEY>`, `<redacted>`, ...
+const PLACEHOLDERS: [&str; 5] = [
+    "<secret ",
+    "<user credential ",
+    "<configMap ",
+    "<field ",
+    "<redacted>",
+];
+
+/// The parts of an expanded text that came from literals, between the placeholders of
+/// secrets and other sources: what the credential detectors look at, so that a token
+/// assembled from literals by `$(VAR)` is found, and a URL whose password is a secret
+/// (`postgres://app:<secret db/pw>@db`) is not taken for one with a literal password.
+pub fn literal_parts(text: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut at = 0;
+    while let Some(found) = text[at..].find('<') {
+        let open = at + found;
+        let rest = &text[open..];
+        let close = PLACEHOLDERS
+            .iter()
+            .any(|p| rest.starts_with(p))
+            .then(|| rest.find('>'))
+            .flatten();
+        match close {
+            Some(close) => {
+                parts.push(&text[start..open]);
+                start = open + close + 1;
+                at = start;
+            }
+            None => at = open + 1,
+        }
+    }
+    parts.push(&text[start..]);
+    parts.retain(|p| !p.is_empty());
+    parts
+}
+
 /// Appends up to `MAX_TEXT` bytes (on a character boundary) and counts the rest.
 #[derive(Default)]
 struct Bounded {
@@ -180,6 +219,19 @@ mod tests {
         assert_eq!(e.text.len(), MAX_TEXT + "...(4096 more bytes)".len());
         assert!(e.text.ends_with("x...(4096 more bytes)"));
         assert_eq!(e.secrets, ["s"]);
+        let parts: &[(&str, &[&str])] = &[
+            (
+                "postgres://app:<secret db/pw>@db",
+                &["postgres://app:", "@db"],
+            ),
+            ("ghp_<redacted>x", &["ghp_", "x"]),
+            ("a<b>c<secret", &["a<b>c<secret"]),
+            ("<field metadata.name>", &[]),
+            ("", &[]),
+        ];
+        for (text, want) in parts {
+            assert_eq!(literal_parts(text), *want, "{text}");
+        }
         for (input, text, substituted, secrets) in cases {
             let e = expand(input, lookup);
             assert_eq!(e.text, *text, "{input}");

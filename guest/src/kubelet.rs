@@ -22,7 +22,33 @@ pub struct Resolution {
     pub warnings: Vec<Warning>,
     /// `command`/`args` items that a secret's value reaches through `$(VAR)`.
     pub secrets_in_args: Vec<SecretInArg>,
+    /// Every expanded env value and `command`/`args` item, in full (up to
+    /// `expansion::MAX_TEXT`), when asked for: for the credential detectors.
+    pub expanded: Vec<ExpandedText>,
 }
+
+/// An expansion's whole text, and where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpandedText {
+    pub target: Target,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Container `container`'s variable `name`.
+    Var { container: usize, name: String },
+    /// A `command`/`args` item.
+    Arg { field: String },
+}
+
+/// Expanded values shown in a decision, in bytes over the whole workload: 1,200
+/// variables each expanding to 4 KiB made a 4.9 MB decision, over the host's cap.
+/// Past it an expanded value is shown as `SHOWN_PAST_BUDGET`; its secrets are still
+/// tracked and its text still checked.
+pub const SHOWN_EXPANSIONS: usize = 64 * 1024;
+pub const SHOWN_PAST_BUDGET: &str =
+    "<expansion not shown: the workload's expansions are over 64 KiB>";
 
 /// A secret expanded into `command` or `args`: it ends up in the process table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +67,9 @@ pub fn resolve(
     catalog: &Catalog,
     env_names: EnvNameValidation,
     is_sensitive: &dyn Fn(&str) -> bool,
+    collect_expanded: bool,
 ) -> Resolution {
+    let mut shown_budget = SHOWN_EXPANSIONS;
     let mut out = Resolution {
         env: Vec::with_capacity(containers.len()),
         startup: Startup {
@@ -50,6 +78,7 @@ pub fn resolve(
         },
         warnings: Vec::new(),
         secrets_in_args: Vec::new(),
+        expanded: Vec::new(),
     };
     // Volumes are mounted before any container starts: a failed mount holds them all.
     let mount_failure = mount_failure(secret_uses, catalog);
@@ -72,8 +101,17 @@ pub fn resolve(
                 .iter()
                 .any(|a| expansion::has_references(&a.value));
         if expands {
-            out.secrets_in_args
-                .extend(expand_container(&mut vars, &container.args));
+            let mut expansions = Expansions {
+                container: i,
+                collect: collect_expanded,
+                shown_budget: &mut shown_budget,
+                texts: &mut out.expanded,
+            };
+            out.secrets_in_args.extend(expand_container(
+                &mut vars,
+                &container.args,
+                &mut expansions,
+            ));
         }
         if repeats_a_name.get(i).copied().unwrap_or(true) || !container.env_from.is_empty() {
             vars = by_name::last_wins_in_first_place(vars, |v| &v.name);
@@ -216,7 +254,15 @@ fn resolve_container(
 /// defined before it, the last definition of a name winning), then of its
 /// `command`/`args` with the whole environment. Literals that expand become
 /// `Expanded`; the `command`/`args` items a secret reaches are returned.
-fn expand_container(vars: &mut [EnvVar], args: &[Arg]) -> Vec<SecretInArg> {
+/// Where a container's expansions go besides the environment.
+struct Expansions<'a> {
+    container: usize,
+    collect: bool,
+    shown_budget: &'a mut usize,
+    texts: &'a mut Vec<ExpandedText>,
+}
+
+fn expand_container(vars: &mut [EnvVar], args: &[Arg], x: &mut Expansions) -> Vec<SecretInArg> {
     let mut defined: by_name::Map<String, expansion::Shown> =
         by_name::map_with_capacity(vars.len());
     for var in vars.iter_mut() {
@@ -224,7 +270,23 @@ fn expand_container(vars: &mut [EnvVar], args: &[Arg]) -> Vec<SecretInArg> {
             EnvSource::Literal(value) if expansion::has_references(value) => {
                 let e = expansion::expand(value, |n| defined.get(n));
                 if e.substituted {
-                    var.source = EnvSource::Expanded(e.text.clone());
+                    if x.collect {
+                        x.texts.push(ExpandedText {
+                            target: Target::Var {
+                                container: x.container,
+                                name: var.name.clone(),
+                            },
+                            text: e.text.clone(),
+                        });
+                    }
+                    let shown = if e.text.len() <= *x.shown_budget {
+                        *x.shown_budget -= e.text.len();
+                        e.text.clone()
+                    } else {
+                        *x.shown_budget = 0;
+                        SHOWN_PAST_BUDGET.to_string()
+                    };
+                    var.source = EnvSource::Expanded(shown);
                 }
                 expansion::Shown {
                     text: e.text,
@@ -258,6 +320,14 @@ fn expand_container(vars: &mut [EnvVar], args: &[Arg]) -> Vec<SecretInArg> {
         .filter(|a| expansion::has_references(&a.value))
         .filter_map(|a| {
             let e = expansion::expand(&a.value, |n| defined.get(n));
+            if x.collect && e.substituted {
+                x.texts.push(ExpandedText {
+                    target: Target::Arg {
+                        field: a.field.clone(),
+                    },
+                    text: e.text.clone(),
+                });
+            }
             (!e.secrets.is_empty()).then(|| SecretInArg {
                 field: a.field.clone(),
                 secrets: e.secrets,

@@ -489,7 +489,16 @@ fn failure_policy_ignore_admits_with_a_warning_and_counts_it() {
 /// plugin lists a bounded number of findings, so it stays a rejection.
 #[test]
 fn a_flood_of_findings_stays_a_rejection_under_failure_policy_ignore() {
-    let gw = https("flood", &[], &["--failure-policy", "ignore"]);
+    let gw = https(
+        "flood",
+        &[],
+        &[
+            "--failure-policy",
+            "ignore",
+            "--policy",
+            "policies/credential-literals/policy.yaml",
+        ],
+    );
     let env: Vec<Value> = (0..25_000)
         .map(|i| json!({"name": format!("PASSWORD{i}"), "value": "hunter2xyz"}))
         .collect();
@@ -500,6 +509,32 @@ fn a_flood_of_findings_stays_a_rejection_under_failure_policy_ignore() {
     let message = response["status"]["message"].as_str().unwrap();
     assert!(message.contains("sensitive-literal"), "{message}");
     assert!(!message.contains("hunter2"), "{message}");
+
+    // 1,200 variables each expanding to 4 KiB made /v1/evaluate's decision (it shows the
+    // environment) 4.9 MB, over the plugin's output cap: the GitHub token beside them was
+    // admitted unevaluated. Expansions shown are bounded over the whole workload.
+    let mut env = vec![
+        json!({"name": "LEAKY", "value": "ghp_Q7vN2kP9xR4tL8mZ3wB6yH1jD5fS0cA2eG7u"}),
+        json!({"name": "V0", "value": "abcdefgh"}),
+    ];
+    for i in 1..1200 {
+        let p = format!("$(V{})", i - 1);
+        env.push(json!({"name": format!("V{i}"), "value": p.repeat(4)}));
+    }
+    let pod = workload("Pod", "expands", json!(env));
+    let reply = gw.call("POST", "/v1/evaluate", pod.to_string().as_bytes());
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert!(reply.body.len() < 1 << 20, "{} bytes", reply.body.len());
+    let decision = reply.json();
+    assert_eq!(decision["allowed"], false, "{}", decision["violations"]);
+    assert!(
+        decision["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["code"] == "credential-literal")
+    );
+    assert!(!reply.text().contains("ghp_Q7vN2kP9"));
 }
 
 #[test]
