@@ -138,6 +138,13 @@ impl StateDir {
         self.change(true, change)
     }
 
+    /// Writes `cluster` as the whole state under the exclusive lock, without reading
+    /// the state it replaces (which may be one no command can read any more).
+    pub fn replace(&self, cluster: &Cluster) -> Result<()> {
+        let _lock = self.lock(true, true)?;
+        self.write(cluster)
+    }
+
     fn change<T>(&self, create: bool, change: impl FnOnce(&mut Cluster) -> Result<T>) -> Result<T> {
         let _lock = self.lock(true, create)?;
         let mut cluster = self.load()?;
@@ -150,6 +157,16 @@ impl StateDir {
         let path = self.path();
         let tmp = self.dir.join(format!("{STATE_FILE}.tmp"));
         let text = to_text(cluster)?;
+        // What no command could read back is not written (an import of 300,000
+        // Secrets made a 70 MB state that every later command refused).
+        if text.len() as u64 > crate::input::STATE_CAP {
+            bail!(
+                "{}: the state would be {} MiB, over the {} MiB a state may be: nothing was written",
+                input::display(&path),
+                text.len() >> 20,
+                crate::input::STATE_CAP >> 20
+            );
+        }
         let mut file =
             File::create(&tmp).with_context(|| format!("{}: cannot write", tmp.display()))?;
         file.write_all(&text)?;

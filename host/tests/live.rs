@@ -461,6 +461,31 @@ fn forbidden_lists_say_which_verb_on_which_resource() {
     assert!(!state.exists());
 }
 
+/// A server whose `continue` never ends was listed without end (2 GB in a minute).
+#[test]
+fn a_list_that_does_not_advance_is_an_error() {
+    let api = FakeApi::start();
+    cluster(&api);
+    api.endless_lists("Secret");
+    let dir = TempDir::new("live-endless");
+    let state = dir.path("state");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_host"))
+        .args(["import", "--kubeconfig"])
+        .arg(api.kubeconfig(&dir.0))
+        .arg("--state")
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("list secrets (core/v1): the server gave the same `continue` token twice"),
+        "{stderr}"
+    );
+    assert!(!state.exists());
+    assert_eq!(api.lists("Secret"), 2);
+}
+
 #[test]
 fn a_wrong_token_is_401_with_what_to_check() {
     let api = FakeApi::start();

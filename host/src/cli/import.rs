@@ -59,10 +59,7 @@ pub fn import(state: &Path, connection: Option<Connection>, policies: &[PathBuf]
         crate::input::display(state),
     );
     // The snapshot replaces the state whole: it is the cluster as it is now.
-    StateDir::new(state).create_or_update(move |c| {
-        *c = cluster;
-        Ok(())
-    })?;
+    StateDir::new(state).replace(&cluster)?;
     println!("{summary}");
     Ok(0)
 }

@@ -155,6 +155,9 @@ impl Live {
     }
 }
 
+/// How long a list's watches must last for the backoff to start over.
+const HELD: Duration = Duration::from_secs(60);
+
 /// List, then watch until the watch breaks; forever.
 async fn reflect(client: Client, live: Live, index: usize) {
     let Some(resource) = live.shared.resources.get(index).cloned() else {
@@ -186,7 +189,7 @@ async fn reflect(client: Client, live: Live, index: usize) {
             s.lists += 1;
         });
         tracing::info!(resource = %resource.plural, objects = count, "listed");
-        backoff = MIN_BACKOFF;
+        let listed_at = tokio::time::Instant::now();
         // Watch until it breaks; a watch the server ends is resumed where it stopped.
         let broken = loop {
             let started = tokio::time::Instant::now();
@@ -211,7 +214,14 @@ async fn reflect(client: Client, live: Live, index: usize) {
             s.synced = false;
             s.error = Some(error);
         });
-        if !gone {
+        // The backoff starts over only after a watch that held: a server that breaks
+        // every watch at once (or answers 410 to each) is not listed again twice a
+        // second. The first 410 after a watch that held is listed again at once.
+        let held = listed_at.elapsed() >= HELD;
+        if held {
+            backoff = MIN_BACKOFF;
+        }
+        if !(gone && held) {
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(MAX_BACKOFF);
         }

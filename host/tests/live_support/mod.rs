@@ -53,6 +53,8 @@ struct State {
     forbidden: BTreeSet<String>,
     /// Collection paths whose list answers only once `release` is called.
     held_lists: BTreeSet<String>,
+    /// Collection paths whose lists never end: an empty page and the same `continue`.
+    endless_lists: BTreeSet<String>,
     /// Every request as `METHOD path?query`.
     log: Vec<String>,
     /// The token the kubeconfig carries; another gets 401.
@@ -281,6 +283,10 @@ impl FakeApi {
         self.with(|s| s.held_lists.insert(collection(kind).to_string()));
     }
 
+    pub fn endless_lists(&self, kind: &str) {
+        self.with(|s| s.endless_lists.insert(collection(kind).to_string()));
+    }
+
     pub fn release_lists(&self, kind: &str) {
         self.with(|s| s.held_lists.remove(collection(kind)));
     }
@@ -385,6 +391,10 @@ async fn answer(state: &Arc<Mutex<State>>, req: Request<Incoming>) -> Response<B
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let s = state.lock().unwrap();
+    if s.endless_lists.contains(&path) {
+        let metadata = json!({"resourceVersion": "1", "continue": "again"});
+        return full(200, &json!({"metadata": metadata, "items": []}));
+    }
     let items: Vec<Value> = s
         .objects
         .get(&path)
