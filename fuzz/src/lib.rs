@@ -428,7 +428,8 @@ fn check_redaction(s: &Submission, d: &Decision) {
         .filter(|(code, _)| *code == "sensitive-literal" || *code == "credential-literal");
     for (code, field) in redacted {
         let reviewed = doc.pointer("/request/object");
-        let Some(value) = at_path(&doc, field).or_else(|| reviewed.and_then(|o| at_path(o, field)))
+        let Some(value) = host::field::string_at(&doc, field)
+            .or_else(|| reviewed.and_then(|o| host::field::string_at(o, field)))
         else {
             continue;
         };
@@ -483,27 +484,6 @@ fn strings_of(doc: &Value) -> Vec<&str> {
         }
     }
     out
-}
-
-/// The string at a finding's field (`spec.environment.items.X.value`,
-/// `spec.template.spec.containers[0].args[2]`), if the path resolves.
-fn at_path<'a>(doc: &'a Value, field: &str) -> Option<&'a str> {
-    let mut v = doc;
-    for part in field.split('.') {
-        let (key, mut rest) = part.split_at(part.find('[').unwrap_or(part.len()));
-        if !key.is_empty() {
-            v = v.get(key)?;
-        }
-        while let Some(r) = rest.strip_prefix('[') {
-            let end = r.find(']')?;
-            v = v.get(r[..end].parse::<usize>().ok()?)?;
-            rest = &r[end + 1..];
-        }
-        if !rest.is_empty() {
-            return None;
-        }
-    }
-    v.as_str()
 }
 
 /// What the messages of an evaluation show: its input error, or the fields and

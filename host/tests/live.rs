@@ -444,6 +444,11 @@ fn forbidden_lists_say_which_verb_on_which_resource() {
         assert!(live.build(&[]).is_none());
     });
     // import stops with the same message, exit 2, and writes nothing.
+    import_fails(&api, &dir, "list secrets (core/v1): forbidden (403)");
+}
+
+/// `host import` from `api` exits 2 with `message` and writes no state.
+fn import_fails(api: &FakeApi, dir: &TempDir, message: &str) {
     let state = dir.path("state");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_host"))
         .args(["import", "--kubeconfig"])
@@ -454,10 +459,7 @@ fn forbidden_lists_say_which_verb_on_which_resource() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("list secrets (core/v1): forbidden (403)"),
-        "{stderr}"
-    );
+    assert!(stderr.contains(message), "{stderr}");
     assert!(!state.exists());
 }
 
@@ -468,21 +470,11 @@ fn a_list_that_does_not_advance_is_an_error() {
     cluster(&api);
     api.endless_lists("Secret");
     let dir = TempDir::new("live-endless");
-    let state = dir.path("state");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_host"))
-        .args(["import", "--kubeconfig"])
-        .arg(api.kubeconfig(&dir.0))
-        .arg("--state")
-        .arg(&state)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("list secrets (core/v1): the server gave the same `continue` token twice"),
-        "{stderr}"
+    import_fails(
+        &api,
+        &dir,
+        "list secrets (core/v1): the server gave the same `continue` token twice",
     );
-    assert!(!state.exists());
     assert_eq!(api.lists("Secret"), 2);
 }
 

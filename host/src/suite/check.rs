@@ -236,29 +236,9 @@ fn credential_strings(outcome: &Outcome, submitted: &Value) -> HashSet<String> {
         .map(|v| (&v.code, &v.field))
         .chain(d.warnings.iter().map(|w| (&w.code, &w.field)))
         .filter(|(code, _)| *code == "credential-literal")
-        .filter_map(|(_, field)| string_at(submitted, field))
+        .filter_map(|(_, field)| crate::field::string_at(submitted, field))
         .map(str::to_string)
         .collect()
-}
-
-/// The string at a finding's field path (`spec.containers[0].args[2]`), if it resolves.
-fn string_at<'a>(doc: &'a Value, field: &str) -> Option<&'a str> {
-    let mut v = doc;
-    for part in field.split('.') {
-        let (key, mut rest) = part.split_at(part.find('[').unwrap_or(part.len()));
-        if !key.is_empty() {
-            v = v.get(key)?;
-        }
-        while let Some(r) = rest.strip_prefix('[') {
-            let end = r.find(']')?;
-            v = v.get(r[..end].parse::<usize>().ok()?)?;
-            rest = &r[end + 1..];
-        }
-        if !rest.is_empty() {
-            return None;
-        }
-    }
-    v.as_str()
 }
 
 /// A copy of `doc` with every string in `values` redacted.
