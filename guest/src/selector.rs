@@ -35,10 +35,73 @@ pub enum Operator {
     DoesNotExist,
 }
 
+const LABEL_VALUE: &str = "expected at most 63 characters of letters, digits, '-', '_' \
+     and '.', starting and ending with a letter or digit (or empty)";
+
+/// A label name: at most 63 alphanumerics, `-`, `_`, `.`, alphanumeric at both ends.
+fn is_label_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+}
+
+fn is_label_value(s: &str) -> bool {
+    s.is_empty() || is_label_name(s)
+}
+
+/// What is wrong with a label key (`[prefix/]name`, the prefix a DNS subdomain), as
+/// the API server says it.
+fn label_key_problem(key: &str) -> Option<String> {
+    let (prefix, name) = match key.split_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    let prefix_ok = prefix.is_none_or(|p| p.len() <= 253 && crate::names::is_dns1123_subdomain(p));
+    (!prefix_ok || !is_label_name(name)).then(|| {
+        format!(
+            "`{}` is not a label key: expected an optional DNS subdomain prefix and `/`, then a \
+             name of at most 63 letters, digits, '-', '_' and '.', starting and ending with a \
+             letter or digit",
+            Shown(key)
+        )
+    })
+}
+
 impl LabelSelector {
     /// Checks the selector as the API server validates one; `field` is its path.
     pub fn validate(&self, field: &str) -> Result<(), InputError> {
+        for (key, value) in &self.match_labels {
+            let at = || format!("{field}.matchLabels");
+            if let Some(problem) = label_key_problem(key) {
+                return Err(InputError::new(at(), problem));
+            }
+            if !is_label_value(value) {
+                return Err(InputError::new(
+                    at(),
+                    format!(
+                        "the value of `{}` is not a label value: {LABEL_VALUE}",
+                        Shown(key)
+                    ),
+                ));
+            }
+        }
         for (i, r) in self.match_expressions.iter().enumerate() {
+            if let Some(problem) = label_key_problem(&r.key) {
+                return Err(InputError::new(
+                    format!("{field}.matchExpressions[{i}].key"),
+                    problem,
+                ));
+            }
+            if let Some(v) = r.values.iter().find(|v| !is_label_value(v)) {
+                return Err(InputError::new(
+                    format!("{field}.matchExpressions[{i}].values"),
+                    format!("`{}` is not a label value: {LABEL_VALUE}", Shown(v)),
+                ));
+            }
             let at = || format!("{field}.matchExpressions[{i}].values");
             match r.operator {
                 Operator::In | Operator::NotIn if r.values.is_empty() => {
@@ -194,5 +257,33 @@ mod tests {
             r#"{"matchExpressions": [{"key": "x", "operator": "Exists", "values": ["a"]}]}"#,
         );
         assert!(bad.validate("s").is_err());
+        // Keys and values as the API server takes them (found by hostile testing: `''`
+        // and `a b!` were accepted and matched nothing).
+        for (json, field) in [
+            (r#"{"matchLabels": {"": "a"}}"#, "s.matchLabels"),
+            (r#"{"matchLabels": {"a b!": "a"}}"#, "s.matchLabels"),
+            (r#"{"matchLabels": {"team": "a b"}}"#, "s.matchLabels"),
+            (
+                r#"{"matchExpressions": [{"key": "-x", "operator": "Exists"}]}"#,
+                "s.matchExpressions[0].key",
+            ),
+            (
+                r#"{"matchExpressions": [{"key": "Bad_Prefix/x", "operator": "Exists"}]}"#,
+                "s.matchExpressions[0].key",
+            ),
+            (
+                r#"{"matchExpressions": [{"key": "x", "operator": "In", "values": ["ok", "-no"]}]}"#,
+                "s.matchExpressions[0].values",
+            ),
+        ] {
+            let err = selector(json).validate("s").unwrap_err();
+            assert_eq!(err.field, field, "{json}");
+        }
+        for json in [
+            r#"{"matchLabels": {"run.ai/team": "", "a_b.c-d": "X.y_z-1"}}"#,
+            r#"{"matchExpressions": [{"key": "example.com/tier", "operator": "NotIn", "values": ["a"]}]}"#,
+        ] {
+            assert!(selector(json).validate("s").is_ok(), "{json}");
+        }
     }
 }
