@@ -796,6 +796,34 @@ fn a_rotated_certificate_is_served_without_a_restart() {
             &[("what", "tls"), ("result", "ok")]
         ) >= 1.0
     );
+
+    // A FIFO in the certificate's place hung the TLS watcher for good (and /dev/zero
+    // grew it without end): now a reload error, the last good certificate served.
+    std::fs::remove_file(&cert).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&cert)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let error = loop {
+        let readyz = Conn::open(gw.addr, Some(&new_client))
+            .unwrap()
+            .request("GET", "/readyz", b"")
+            .unwrap()
+            .json();
+        if let Some(e) = readyz["tls"]["lastReloadError"]["error"].as_str() {
+            break e.to_string();
+        }
+        assert!(Instant::now() < deadline, "no reload error: {readyz}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(error.contains("not a regular file"), "{error}");
+    std::fs::remove_file(&cert).unwrap();
+    new_ca.write_server_cert(&cert, &key);
+    let again =
+        Conn::open(gw.addr, Some(&new_client)).and_then(|mut c| c.request("GET", "/healthz", b""));
+    assert_eq!(again.unwrap().status, 200);
 }
 
 #[test]
