@@ -182,6 +182,7 @@ fn token_formats(b: &[u8]) -> [bool; Detector::ALL.len()] {
                             |c| c.is_ascii_uppercase() || c.is_ascii_digit(),
                             body + 1,
                         ) == body
+                            && !placeholder(&rest[..body])
                     })
                 });
                 (Detector::AwsAccessKeyId, aws)
@@ -238,6 +239,17 @@ fn token_formats(b: &[u8]) -> [bool; Detector::ALL.len()] {
         }
     }
     found
+}
+
+/// A key ID's body that documentation uses, not a key: AWS's own example
+/// (`...EXAMPLE`) or a run of few characters (`XXXXXXXXXXXXXXXX`). A real one is
+/// random over 32 characters.
+fn placeholder(body: &[u8]) -> bool {
+    let mut seen = [false; 256];
+    for c in body {
+        seen[*c as usize] = true;
+    }
+    body.ends_with(b"EXAMPLE") || seen.iter().filter(|s| **s).count() < 6
 }
 
 /// Length of the leading run of bytes satisfying `ok`, counted up to `max`.
@@ -516,6 +528,9 @@ mod tests {
                 b64(&format!("{{\"token\": \"{}\"}}", token("ghp_", random, 36))),
                 Some(Detector::GithubToken),
             ),
+            // Placeholders documentation uses are not keys (found by hostile testing).
+            (token("AKIA", "X", 16), None),
+            (format!("AKIAIOSFODNN7{}", "EXAMPLE"), None),
             // A JSON config, base64-encoded, is data.
             (
                 "eyJsciI6IDAuMDAwMywgIndhcm11cCI6IDI3OSwgInNjaGVkIjogImNvc2luZSJ9".to_string(),
