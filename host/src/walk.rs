@@ -16,12 +16,22 @@ pub fn files(dir: &Path, recursive: bool, wanted: &dyn Fn(&str) -> bool) -> Resu
     Ok(once_each(found))
 }
 
-/// `paths` sorted, each file once (by its canonical path).
+/// `paths` sorted, each file once (by its device and inode: a canonical path costs a
+/// `readlink` per component, which made deep trees cubic in their depth).
 pub fn once_each(mut paths: Vec<PathBuf>) -> Vec<PathBuf> {
     paths.sort();
     let mut seen = HashSet::new();
-    paths.retain(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
+    paths.retain(|p| match identity(p) {
+        Some(id) => seen.insert(id),
+        None => true,
+    });
     paths
+}
+
+/// Device and inode of what `path` names (links followed).
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 fn walk(
@@ -29,11 +39,10 @@ fn walk(
     recursive: bool,
     wanted: &dyn Fn(&str) -> bool,
     found: &mut Vec<PathBuf>,
-    entered: &mut HashSet<PathBuf>,
+    entered: &mut HashSet<(u64, u64)>,
 ) -> Result<()> {
-    let canonical = std::fs::canonicalize(dir)
-        .with_context(|| format!("{}: cannot resolve", input::display(dir)))?;
-    if !entered.insert(canonical) {
+    let id = identity(dir).with_context(|| format!("{}: cannot resolve", input::display(dir)))?;
+    if !entered.insert(id) {
         return Ok(());
     }
     let entries =
