@@ -306,6 +306,21 @@ fn kinds_and_operations_not_evaluated_are_admitted_and_counted() {
             "{reason}: {metrics}"
         );
     }
+    // `kubectl debug --env` adds an ephemeral container through the
+    // `pods/ephemeralcontainers` subresource: the Pod is evaluated with it.
+    let mut debugged = workload("Pod", "p", json!([]));
+    debugged["spec"]["ephemeralContainers"] = json!([{"name": "debug", "image": "busybox",
+        "env": [{"name": "DB_PASSWORD", "value": "hunter2-debug"}]}]);
+    let mut ephemeral = review("debug", "UPDATE", &debugged);
+    ephemeral["request"]["subResource"] = json!("ephemeralcontainers");
+    let response = gw.review("/validate", &ephemeral);
+    assert_eq!(response["allowed"], false, "{response}");
+    let message = response["status"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("[sensitive-literal] at spec.ephemeralContainers[0].env[0].value")
+            && !message.contains("hunter2"),
+        "{message}"
+    );
     let metrics = gw.metrics();
     assert_eq!(
         metric(
@@ -315,14 +330,15 @@ fn kinds_and_operations_not_evaluated_are_admitted_and_counted() {
         ),
         10.0
     );
-    // Only the namespace outside the view was looked at (to place it), on both endpoints.
+    // Only the namespace outside the view was looked at (to place it), on both
+    // endpoints, and the ephemeral containers' Pod evaluated.
     assert_eq!(
         metric(
             &metrics,
             "secrets_gateway_evaluation_duration_seconds_count",
             &[]
         ),
-        2.0
+        3.0
     );
     // dryRun is answered like any request.
     let mut dry = review("dry", "CREATE", &pod);

@@ -117,10 +117,16 @@ pub async fn handle(gw: &Arc<Gateway>, mode: Mode, body: &[u8]) -> (Reply, Recor
 /// Why a request is admitted without evaluation, if it is: only CREATE and UPDATE
 /// of the workload kinds the plugin reads are evaluated.
 pub fn skip_reason(request: &AdmissionRequest<DynamicObject>) -> Option<&'static str> {
-    if request
-        .sub_resource
-        .as_deref()
-        .is_some_and(|s| !s.is_empty())
+    // `pods/ephemeralcontainers` (what `kubectl debug --env` sends) carries the whole
+    // Pod with its new ephemeral containers: evaluated like the Pod itself.
+    let ephemeral = request.sub_resource.as_deref() == Some("ephemeralcontainers")
+        && request.kind.kind == "Pod"
+        && request.kind.group.is_empty();
+    if !ephemeral
+        && request
+            .sub_resource
+            .as_deref()
+            .is_some_and(|s| !s.is_empty())
     {
         return Some("subresource");
     }
