@@ -14,7 +14,6 @@ use crate::request::{Catalog, Submission};
 use crate::secret_ref::EXPECTED_FORM;
 use crate::shown::Shown;
 use crate::workload::{self, EnvEntry, EnvFrom, EnvValue, SecretRef, SecretUse, UseKind, Workload};
-use std::collections::HashMap;
 
 pub fn evaluate(submission: &Submission) -> Result<Decision, InputError> {
     let mut workload = workload::parse(&submission.workload)?;
@@ -51,11 +50,6 @@ pub fn evaluate(submission: &Submission) -> Result<Decision, InputError> {
     let sensitive = std::mem::take(&mut findings.sensitive_literals);
     let is_sensitive = |name: &str| sensitive.contains(name);
     let scan_expansions = !rules.credentials.is_empty();
-    let expandable = if scan_expansions {
-        expandable_fields(&workload)
-    } else {
-        HashMap::new()
-    };
     let mut resolution = kubelet::resolve(
         std::mem::take(&mut workload.containers),
         &findings.repeats_a_name,
@@ -69,13 +63,7 @@ pub fn evaluate(submission: &Submission) -> Result<Decision, InputError> {
         .warnings
         .extend(std::mem::take(&mut resolution.warnings));
     for expanded in std::mem::take(&mut resolution.expanded) {
-        check_expanded(
-            expanded,
-            &expandable,
-            &rules,
-            &mut findings,
-            &mut resolution.env,
-        );
+        check_expanded(expanded, &rules, &mut findings, &mut resolution.env);
     }
     for in_args in std::mem::take(&mut resolution.secrets_in_args) {
         secret_in_args(in_args, &rules, &mut findings);
@@ -396,48 +384,25 @@ fn secret_in_args(found: kubelet::SecretInArg, rules: &Rules, out: &mut Findings
     }
 }
 
-/// The field of each env literal the kubelet may expand, by container and name (the
-/// last definition of a name wins, as in the environment).
-fn expandable_fields(workload: &Workload) -> HashMap<(usize, String), String> {
-    let mut fields = HashMap::new();
-    for (c, container) in workload.containers.iter().enumerate() {
-        for entry in &container.env {
-            if let EnvValue::Literal { value, .. } = &entry.value
-                && crate::expansion::has_references(value)
-            {
-                fields.insert((c, entry.name.clone()), entry.value_field());
-            }
-        }
-    }
-    fields
-}
-
 /// `credential-literal` for what `$(VAR)` expansion assembles from literals: a token
 /// split over variables, a URL whose password is another literal. The parts between
 /// secrets' placeholders are checked; a variable found so is shown redacted.
 fn check_expanded(
     expanded: kubelet::ExpandedText,
-    fields: &HashMap<(usize, String), String>,
     rules: &Rules,
     out: &mut Findings,
     env: &mut [crate::decision::ContainerEnv],
 ) {
     let parts = crate::expansion::literal_parts(&expanded.text);
     let detect = |c: &CredentialLiterals| parts.iter().find_map(|p| c.detect(p));
-    let found = match &expanded.target {
-        kubelet::Target::Var { container, name } => {
-            let Some(field) = fields.get(&(*container, name.clone())) else {
-                return;
-            };
-            let what = || format!("`{}` (after $(VAR) expansion)", Shown(name.as_str()));
-            check_credentials_with(&detect, &what, &|| field.clone(), rules, out)
-        }
-        kubelet::Target::Arg { field } => {
-            let what = || format!("`{}` (after $(VAR) expansion)", Shown(field.as_str()));
-            check_credentials_with(&detect, &what, &|| field.clone(), rules, out)
-        }
-    };
-    if let (true, kubelet::Target::Var { container, name }) = (found, &expanded.target)
+    let named = expanded
+        .var
+        .as_ref()
+        .map_or(expanded.field.as_str(), |(_, name)| name.as_str());
+    let what = || format!("`{}` (after $(VAR) expansion)", Shown(named));
+    let found = check_credentials_with(&detect, &what, &|| expanded.field.clone(), rules, out);
+    if found
+        && let Some((container, name)) = &expanded.var
         && let Some(c) = env.get_mut(*container)
     {
         for var in c.vars.iter_mut().filter(|v| v.name == *name) {

@@ -30,16 +30,11 @@ pub struct Resolution {
 /// An expansion's whole text, and where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExpandedText {
-    pub target: Target,
+    /// The env value's or `command`/`args` item's field in the submitted document.
+    pub field: String,
+    /// For an env value: its container's index and the variable's name.
+    pub var: Option<(usize, String)>,
     pub text: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// Container `container`'s variable `name`.
-    Var { container: usize, name: String },
-    /// A `command`/`args` item.
-    Arg { field: String },
 }
 
 /// Expanded values shown in a decision, in bytes over the whole workload: 1,200
@@ -84,12 +79,17 @@ pub fn resolve(
     let mount_failure = mount_failure(secret_uses, catalog);
     for (i, mut container) in containers.into_iter().enumerate() {
         let env = std::mem::take(&mut container.env);
-        let (mut vars, env_failure) = resolve_container(
+        let Resolved {
+            mut vars,
+            fields,
+            failure: env_failure,
+        } = resolve_container(
             &container,
             env,
             catalog,
             env_names,
             is_sensitive,
+            collect_expanded,
             &mut out.warnings,
         );
         // Most containers have no `$`: the expansion pass costs nothing for them.
@@ -109,6 +109,7 @@ pub fn resolve(
             };
             out.secrets_in_args.extend(expand_container(
                 &mut vars,
+                &fields,
                 &container.args,
                 &mut expansions,
             ));
@@ -151,16 +152,27 @@ pub fn resolve(
     out
 }
 
-/// The container's variables in order, names possibly repeated.
+/// A container's variables in order, names possibly repeated.
+struct Resolved {
+    vars: Vec<EnvVar>,
+    /// When the expansions are collected, beside each variable the field of a
+    /// literal the kubelet may expand; empty otherwise.
+    fields: Vec<Option<String>>,
+    /// The kubelet stops at the first error: (message, secret).
+    failure: Option<(String, String)>,
+}
+
 fn resolve_container(
     container: &Container,
     env: Vec<EnvEntry>,
     catalog: &Catalog,
     env_names: EnvNameValidation,
     is_sensitive: &dyn Fn(&str) -> bool,
+    collect_fields: bool,
     warnings: &mut Vec<Warning>,
-) -> (Vec<EnvVar>, Option<(String, String)>) {
+) -> Resolved {
     let mut vars: Vec<EnvVar> = Vec::with_capacity(env.len());
+    let mut fields: Vec<Option<String>> = Vec::new();
     // The kubelet stops at the first error: (message, secret).
     let mut failure: Option<(String, String)> = None;
     let mut fail = |message: String, secret: &str| {
@@ -190,6 +202,9 @@ fn resolve_container(
                 source,
                 origin: None,
             });
+            if collect_fields {
+                fields.push(None);
+            }
         }
         if !skipped.is_empty() {
             warnings.push(Warning {
@@ -206,6 +221,14 @@ fn resolve_container(
         }
     }
     for entry in env.into_iter().filter(|e| !e.excluded) {
+        let field = match &entry.value {
+            EnvValue::Literal { value, .. }
+                if collect_fields && expansion::has_references(value) =>
+            {
+                Some(entry.value_field())
+            }
+            _ => None,
+        };
         let source = match entry.value {
             EnvValue::Unset => continue,
             EnvValue::Literal { value, .. } if is_sensitive(&entry.name) && !value.is_empty() => {
@@ -246,14 +269,17 @@ fn resolve_container(
             source,
             origin: entry.origin,
         });
+        if collect_fields {
+            fields.push(field);
+        }
     }
-    (vars, failure)
+    Resolved {
+        vars,
+        fields,
+        failure,
+    }
 }
 
-/// `$(VAR)` expansion of the container's literals, in order (each sees the variables
-/// defined before it, the last definition of a name winning), then of its
-/// `command`/`args` with the whole environment. Literals that expand become
-/// `Expanded`; the `command`/`args` items a secret reaches are returned.
 /// Where a container's expansions go besides the environment.
 struct Expansions<'a> {
     container: usize,
@@ -262,20 +288,30 @@ struct Expansions<'a> {
     texts: &'a mut Vec<ExpandedText>,
 }
 
-fn expand_container(vars: &mut [EnvVar], args: &[Arg], x: &mut Expansions) -> Vec<SecretInArg> {
+/// `$(VAR)` expansion of the container's literals, in order (each sees the variables
+/// defined before it, the last definition of a name winning), then of its
+/// `command`/`args` with the whole environment. Literals that expand become
+/// `Expanded`; the `command`/`args` items a secret reaches are returned. `fields`
+/// stands beside `vars` (`Resolved::fields`).
+fn expand_container(
+    vars: &mut [EnvVar],
+    fields: &[Option<String>],
+    args: &[Arg],
+    x: &mut Expansions,
+) -> Vec<SecretInArg> {
     let mut defined: by_name::Map<String, expansion::Shown> =
         by_name::map_with_capacity(vars.len());
-    for var in vars.iter_mut() {
+    for (i, var) in vars.iter_mut().enumerate() {
         let shown = match &var.source {
             EnvSource::Literal(value) if expansion::has_references(value) => {
                 let e = expansion::expand(value, |n| defined.get(n));
                 if e.substituted {
-                    if x.collect {
+                    if x.collect
+                        && let Some(Some(field)) = fields.get(i)
+                    {
                         x.texts.push(ExpandedText {
-                            target: Target::Var {
-                                container: x.container,
-                                name: var.name.clone(),
-                            },
+                            field: field.clone(),
+                            var: Some((x.container, var.name.clone())),
                             text: e.text.clone(),
                         });
                     }
@@ -322,9 +358,8 @@ fn expand_container(vars: &mut [EnvVar], args: &[Arg], x: &mut Expansions) -> Ve
             let e = expansion::expand(&a.value, |n| defined.get(n));
             if x.collect && e.substituted {
                 x.texts.push(ExpandedText {
-                    target: Target::Arg {
-                        field: a.field.clone(),
-                    },
+                    field: a.field.clone(),
+                    var: None,
                     text: e.text.clone(),
                 });
             }
