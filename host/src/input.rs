@@ -46,6 +46,19 @@ pub fn display(path: &Path) -> String {
     guest::shown::shown_max(&name, 300).into_owned()
 }
 
+/// For files a long-running process reads again whenever they change (the gateway's
+/// view and certificates): a FIFO would block its watcher for good and a device feed
+/// it without end, so only a regular file is taken, checked before it is opened.
+pub fn require_regular_file(path: &Path, what: &str) -> Result<()> {
+    let name = display(path);
+    let meta =
+        std::fs::metadata(path).map_err(|e| anyhow!("{name}: cannot read the {what}: {e}"))?;
+    if !meta.is_file() {
+        bail!("{name}: not a regular file: expected a {what} file");
+    }
+    Ok(())
+}
+
 /// The bytes of a file (`-`: standard input), at most `limit.cap`.
 pub fn read_bytes(path: &Path, limit: Limit) -> Result<Vec<u8>> {
     let name = display(path);

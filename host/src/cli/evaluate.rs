@@ -10,7 +10,7 @@ use crate::state::StateDir;
 use crate::{demo, inspect as inspect_plugin, manifest, submit as submit_cmd};
 use anyhow::{Result, bail};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub fn load_plugin(args: &PluginArgs) -> Result<(Plugin, Vec<u8>, String)> {
     let (bytes, name) = match &args.path {
@@ -47,15 +47,31 @@ pub fn load_cluster_from(
         (Some(dir), _) => StateDir::new(dir).read()?,
         (None, Some(path)) => {
             let mut c = Cluster::default();
-            load_documents(&mut c, &manifest::read_file(path)?)?;
+            load_documents(&mut c, &cluster_documents(path)?)?;
             c
         }
         (None, None) => demo::cluster()?,
     };
     for path in policies {
-        load_documents(&mut cluster, &manifest::read_file(path)?)?;
+        load_documents(&mut cluster, &cluster_documents(path)?)?;
     }
     Ok(cluster)
+}
+
+/// The documents of a cluster or policy file, at least one: an empty file is a mistake
+/// (a pipeline that produced nothing), and for the gateway one caught between an
+/// in-place truncation and its write, which would take every policy away.
+pub(crate) fn cluster_documents(path: &Path) -> Result<Vec<manifest::Document>> {
+    let documents = manifest::read_file(path)?;
+    if documents.is_empty() {
+        bail!(
+            "{}: no documents: expected Projects, Namespaces, Secrets or policies \
+             (an empty file, or one caught while it was being written: write it whole \
+             and rename it into place)",
+            input::display(path)
+        );
+    }
+    Ok(documents)
 }
 
 /// Policies in a state were checked when applied, but the plugin may have changed

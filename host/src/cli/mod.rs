@@ -5,7 +5,7 @@ mod evaluate;
 mod import;
 mod serve;
 
-pub(crate) use evaluate::load_cluster_from;
+pub(crate) use evaluate::{cluster_documents, load_cluster_from};
 
 use crate::report::{EXIT_INPUT_ERROR, Format};
 use anyhow::Result;

@@ -49,14 +49,11 @@ pub async fn handle(gw: &Arc<Gateway>, mode: Mode, body: &[u8]) -> (Reply, Recor
         Ok(review) => review,
         Err(_) => return invalid(format!("{EXPECTED}: {}", parse_error(body))),
     };
-    if review.types.api_version != kube_core::admission::META_API_VERSION_V1
-        || review.types.kind != kube_core::admission::META_KIND
-    {
+    let api_version_ok = review.types.api_version == kube_core::admission::META_API_VERSION_V1;
+    let kind_ok = review.types.kind == kube_core::admission::META_KIND;
+    if !(api_version_ok && kind_ok) {
         // Both are the body's strings: say which is wrong, not what it holds.
-        let wrong = match (
-            review.types.api_version == kube_core::admission::META_API_VERSION_V1,
-            review.types.kind == kube_core::admission::META_KIND,
-        ) {
+        let wrong = match (api_version_ok, kind_ok) {
             (false, false) => "apiVersion and kind are not",
             (false, true) => "apiVersion is not",
             _ => "kind is not",

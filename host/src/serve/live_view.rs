@@ -10,7 +10,7 @@
 use super::metrics::Metrics;
 use super::view::Views;
 use crate::live::{self, Connection, Live};
-use crate::manifest::{self, Document};
+use crate::manifest::Document;
 use crate::plugin::Plugin;
 use anyhow::{Context, Result};
 use std::path::PathBuf;
@@ -142,7 +142,9 @@ async fn run(
 fn read_policies(paths: &[PathBuf]) -> Result<Vec<Document>> {
     let mut docs = Vec::new();
     for path in paths {
-        docs.extend(manifest::read_file(path)?);
+        // Re-read when they change: as the file views are (`view::Source::load`).
+        crate::input::require_regular_file(path, "policy")?;
+        docs.extend(crate::cli::cluster_documents(path)?);
     }
     Ok(docs)
 }

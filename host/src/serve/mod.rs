@@ -373,7 +373,7 @@ async fn route(gw: &Arc<Gateway>, req: Request<Incoming>) -> (Reply, Record) {
             let query = req.uri().query().map(str::to_string);
             let declared = declared_length(&req);
             if declared.is_some_and(|len| len > gw.max_body as u64) {
-                return too_large(gw, endpoint);
+                return body_error(gw, endpoint, 413);
             }
             // Held until the answer is built: the body and what is decoded from it.
             let Some(_share) = gw
@@ -393,23 +393,7 @@ async fn route(gw: &Arc<Gateway>, req: Request<Incoming>) -> (Reply, Record) {
             };
             let body = match read_body(req, gw.max_body).await {
                 Ok(body) => body,
-                Err(code) => {
-                    let message = match code {
-                        413 => format!(
-                            "the body is over the gateway's limit of {} bytes",
-                            gw.max_body
-                        ),
-                        408 => format!(
-                            "the body did not arrive within {} s",
-                            BODY_TIMEOUT.as_secs()
-                        ),
-                        _ => "the body could not be read".to_string(),
-                    };
-                    return (
-                        Reply::error(code, &message),
-                        Record::new(endpoint, "invalid", code),
-                    );
-                }
+                Err(code) => return body_error(gw, endpoint, code),
             };
             match endpoint {
                 "/validate" => admission::handle(gw, admission::Mode::Validate, &body).await,
@@ -427,16 +411,22 @@ fn declared_length(req: &Request<Incoming>) -> Option<u64> {
         .and_then(|v| v.parse::<u64>().ok())
 }
 
-fn too_large(gw: &Gateway, endpoint: &'static str) -> (Reply, Record) {
-    (
-        Reply::error(
-            413,
-            &format!(
-                "the body is over the gateway's limit of {} bytes",
-                gw.max_body
-            ),
+/// The answer to a body that is too large (413), too slow (408) or unreadable.
+fn body_error(gw: &Gateway, endpoint: &'static str, code: u16) -> (Reply, Record) {
+    let message = match code {
+        413 => format!(
+            "the body is over the gateway's limit of {} bytes",
+            gw.max_body
         ),
-        Record::new(endpoint, "invalid", 413),
+        408 => format!(
+            "the body did not arrive within {} s",
+            BODY_TIMEOUT.as_secs()
+        ),
+        _ => "the body could not be read".to_string(),
+    };
+    (
+        Reply::error(code, &message),
+        Record::new(endpoint, "invalid", code),
     )
 }
 
@@ -444,8 +434,8 @@ fn too_large(gw: &Gateway, endpoint: &'static str) -> (Reply, Record) {
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The body, read up to `max` bytes: a larger one is refused (413) before it is read
-/// when it says its length, else as soon as it passes the limit.
+/// The body, read up to `max` bytes: refused (413) as soon as it passes the limit (one
+/// that declares a larger length is refused by `route` before it is read).
 async fn read_body(req: Request<Incoming>, max: usize) -> Result<Bytes, u16> {
     // A client that trickles its body is cut off like one that trickles its headers.
     let collect = Limited::new(req.into_body(), max).collect();

@@ -43,17 +43,9 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// A PEM file's bytes: a regular file of at most 1 MiB. A FIFO would block the watcher
-/// for good and `/dev/zero` would grow it without end.
+/// A PEM file's bytes: a regular file of at most 1 MiB.
 fn pem(path: &Path) -> Result<Vec<u8>> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| anyhow!("{}: cannot read it: {e}", crate::input::display(path)))?;
-    if !meta.is_file() {
-        return Err(anyhow!(
-            "{}: not a regular file: expected a PEM file",
-            crate::input::display(path)
-        ));
-    }
+    crate::input::require_regular_file(path, "PEM")?;
     crate::input::read_bytes(path, crate::input::Limit::new("PEM file", 1 << 20))
 }
 

@@ -55,12 +55,10 @@ impl Source {
     }
 
     fn load(&self, plugin: &Plugin) -> Result<Cluster> {
-        let state_file = self
-            .state
-            .as_ref()
-            .map(|d| crate::state::StateDir::new(d).path());
+        // A file caught empty or with no documents (an editor's or `>`'s truncation
+        // before the write) is refused by the loader, so the last good view stays.
         for file in self.files() {
-            served_file(&file, Some(&file) == state_file.as_ref())?;
+            crate::input::require_regular_file(&file, "cluster view")?;
         }
         let cluster = crate::cli::load_cluster_from(
             self.state.as_ref(),
@@ -71,35 +69,6 @@ impl Source {
         Ok(cluster)
     }
 }
-
-/// A file a view is loaded from must be a regular file with something in it. An empty
-/// file is what an editor or `>` leaves for a moment before writing, and loading it
-/// would take every policy away: it is refused, and the last good view stays. A FIFO
-/// or device would block or feed the reload without end: refused before it is opened.
-fn served_file(path: &std::path::Path, is_state: bool) -> Result<()> {
-    let shown = crate::input::display(path);
-    let meta = std::fs::metadata(path)
-        .map_err(|e| anyhow::anyhow!("{shown}: cannot read it ({e}): expected a file"))?;
-    if !meta.is_file() {
-        anyhow::bail!(
-            "{shown}: not a regular file: the gateway loads its view from regular files only"
-        );
-    }
-    if meta.len() == 0 {
-        anyhow::bail!("{shown}: {EMPTY}");
-    }
-    if !is_state {
-        let limit = crate::input::Limit::new("manifest", crate::input::MANIFEST_CAP);
-        let text = crate::input::read_text(path, limit)?;
-        if crate::manifest::parse(&text, &shown)?.is_empty() {
-            anyhow::bail!("{shown}: {EMPTY}");
-        }
-    }
-    Ok(())
-}
-
-const EMPTY: &str = "no documents (an empty file, or one caught while it was being written): \
-    keeping the last good view; write the file whole and rename it into place";
 
 /// One loaded view.
 pub struct View {
