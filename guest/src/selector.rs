@@ -60,7 +60,7 @@ fn label_key_problem(key: &str) -> Option<String> {
         Some((prefix, name)) => (Some(prefix), name),
         None => (None, key),
     };
-    let prefix_ok = prefix.is_none_or(|p| p.len() <= 253 && crate::names::is_dns1123_subdomain(p));
+    let prefix_ok = prefix.is_none_or(crate::names::is_dns1123_subdomain);
     (!prefix_ok || !is_label_name(name)).then(|| {
         format!(
             "`{}` is not a label key: expected an optional DNS subdomain prefix and `/`, then a \

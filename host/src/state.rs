@@ -159,12 +159,12 @@ impl StateDir {
         let text = to_text(cluster)?;
         // What no command could read back is not written (an import of 300,000
         // Secrets made a 70 MB state that every later command refused).
-        if text.len() as u64 > crate::input::STATE_CAP {
+        if text.len() as u64 > input::STATE_CAP {
             bail!(
                 "{}: the state would be {} MiB, over the {} MiB a state may be: nothing was written",
                 input::display(&path),
                 text.len() >> 20,
-                crate::input::STATE_CAP >> 20
+                input::STATE_CAP >> 20
             );
         }
         let mut file =
