@@ -1,16 +1,16 @@
 //! simulate, submit, inspect: the commands that run the plugin.
 
 use super::{ClusterArgs, PluginArgs};
-use crate::cluster::{Cluster, load_documents};
+use crate::cluster::Cluster;
 use crate::input::{self, Limit};
 use crate::plugin::{Options, Plugin};
 use crate::report::{self, Format};
 use crate::simulate::{self, Outcome};
 use crate::state::StateDir;
-use crate::{demo, inspect as inspect_plugin, manifest, submit as submit_cmd};
+use crate::{inspect as inspect_plugin, manifest, submit as submit_cmd};
 use anyhow::{Result, bail};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub fn load_plugin(args: &PluginArgs) -> Result<(Plugin, Vec<u8>, String)> {
     let (bytes, name) = match &args.path {
@@ -35,43 +35,7 @@ fn load_cluster(state: Option<&PathBuf>, args: &ClusterArgs) -> Result<Cluster> 
         let (built, _) = super::import::snapshot(&connection, &args.policies)?;
         return Ok(built.cluster);
     }
-    load_cluster_from(state, args.cluster.as_ref(), &args.policies)
-}
-
-pub fn load_cluster_from(
-    state: Option<&PathBuf>,
-    cluster_file: Option<&PathBuf>,
-    policies: &[PathBuf],
-) -> Result<Cluster> {
-    let mut cluster = match (state, cluster_file) {
-        (Some(dir), _) => StateDir::new(dir).read()?,
-        (None, Some(path)) => {
-            let mut c = Cluster::default();
-            load_documents(&mut c, &cluster_documents(path)?)?;
-            c
-        }
-        (None, None) => demo::cluster()?,
-    };
-    for path in policies {
-        load_documents(&mut cluster, &cluster_documents(path)?)?;
-    }
-    Ok(cluster)
-}
-
-/// The documents of a cluster or policy file, at least one: an empty file is a mistake
-/// (a pipeline that produced nothing), and for the gateway one caught between an
-/// in-place truncation and its write, which would take every policy away.
-pub(crate) fn cluster_documents(path: &Path) -> Result<Vec<manifest::Document>> {
-    let documents = manifest::read_file(path)?;
-    if documents.is_empty() {
-        bail!(
-            "{}: no documents: expected Projects, Namespaces, Secrets or policies \
-             (an empty file, or one caught while it was being written: write it whole \
-             and rename it into place)",
-            input::display(path)
-        );
-    }
-    Ok(documents)
+    crate::cluster::files::load(state, args.cluster.as_ref(), &args.policies)
 }
 
 /// Policies in a state were checked when applied, but the plugin may have changed

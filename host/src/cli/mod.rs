@@ -5,8 +5,6 @@ mod evaluate;
 mod import;
 mod serve;
 
-pub(crate) use evaluate::{cluster_documents, load_cluster_from};
-
 use crate::report::{EXIT_INPUT_ERROR, Format};
 use anyhow::Result;
 use clap::{Parser, Subcommand};

@@ -1,6 +1,7 @@
 //! The simulated cluster: namespaces, projects, departments, secrets and policies,
 //! and the views the plugin needs (SPEC §1, §5).
 
+pub mod files;
 mod load;
 pub mod ops;
 pub mod secret;

@@ -144,7 +144,7 @@ fn read_policies(paths: &[PathBuf]) -> Result<Vec<Document>> {
     for path in paths {
         // Re-read when they change: as the file views are (`view::Source::load`).
         crate::input::require_regular_file(path, "policy")?;
-        docs.extend(crate::cli::cluster_documents(path)?);
+        docs.extend(crate::cluster::files::documents(path)?);
     }
     Ok(docs)
 }

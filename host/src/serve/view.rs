@@ -60,7 +60,7 @@ impl Source {
         for file in self.files() {
             crate::input::require_regular_file(&file, "cluster view")?;
         }
-        let cluster = crate::cli::load_cluster_from(
+        let cluster = crate::cluster::files::load(
             self.state.as_ref(),
             self.cluster.as_ref(),
             &self.policies,
