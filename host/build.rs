@@ -151,13 +151,30 @@ fn describe_native_build(root: &std::path::Path) {
         .unwrap_or_default();
     let plugin = threshold(wasm_table);
     let opt_level = env::var("OPT_LEVEL").unwrap_or_default();
+    let profile = profile_dir();
     let show = |t: &Option<String>| t.clone().unwrap_or_else(|| "default".into());
     println!(
-        "cargo:rustc-env=HOST_NATIVE_BUILD=opt-level {opt_level}, inline threshold {}",
+        "cargo:rustc-env=HOST_NATIVE_BUILD=profile {profile}, opt-level {opt_level}, inline threshold {}",
         show(&native)
     );
+    // Build scripts are not told the profile's LTO or codegen units; the profile's name
+    // is the directory cargo builds into. `dist` has the plugin's settings (a test holds
+    // the two profiles together in the root Cargo.toml).
     println!(
         "cargo:rustc-env=HOST_NATIVE_LIKE_PLUGIN={}",
-        opt_level == "3" && native == plugin
+        opt_level == "3" && native == plugin && profile == LIKE_PLUGIN
     );
+}
+
+/// The profile built with the plugin's settings.
+const LIKE_PLUGIN: &str = "dist";
+
+/// The profile's output directory: `OUT_DIR` is `<target>/[<triple>/]<profile>/build/<pkg>/out`.
+fn profile_dir() -> String {
+    let out = PathBuf::from(env::var_os("OUT_DIR").unwrap_or_default());
+    out.ancestors()
+        .nth(3)
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }

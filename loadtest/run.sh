@@ -23,8 +23,8 @@ command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk" >&2;
 
 # HOST=path/to/host uses that binary as it is (no build).
 if [ -z "${HOST:-}" ]; then
-  cargo build --release -p host --locked >&2
-  HOST=target/release/host
+  cargo build --profile dist -p host --locked >&2
+  HOST=target/dist/host
 fi
 WORK=$(mktemp -d)
 trap 'kill $GATEWAY 2>/dev/null || true; rm -rf "$WORK"' EXIT

@@ -1,5 +1,5 @@
 //! Evaluates the benchmark workload with the plugin's logic compiled natively, in a
-//! loop, for a profiler: `valgrind --tool=callgrind target/release/examples/profile_native 300`.
+//! loop, for a profiler: `valgrind --tool=callgrind target/dist/examples/profile_native 300`.
 
 use host::bench;
 

@@ -1,6 +1,6 @@
 //! Evaluates the benchmark workload in a fresh sandboxed instance per call, in a loop,
 //! for a profiler: `HOST_PERF_MAP=1 perf record -e cpu-clock -g
-//! target/release/examples/profile_plugin 20000` (the perf map names the plugin's
+//! target/dist/examples/profile_plugin 20000` (the perf map names the plugin's
 //! functions). Containment is on, as `host` runs it; `off` among the arguments turns
 //! fuel and the deadline off, `reused` evaluates in one instance (`reused pollute`
 //! instantiates and drops another one before each call), `instantiate` only creates and

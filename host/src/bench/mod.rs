@@ -64,8 +64,8 @@ pub struct Report {
     pub containment: String,
     /// How the native scenario's code was built (`host`'s own build).
     pub native_build: String,
-    /// Whether that is the plugin's optimisation (opt-level 3, its inline threshold;
-    /// LTO and codegen units come from the release profile, which the plugin's inherits).
+    /// Whether that is the plugin's optimisation: the `dist` profile (opt-level 3, fat
+    /// LTO, one codegen unit, as the `plugin` profile) and its inline threshold.
     pub native_like_plugin: bool,
     pub workload_bytes: usize,
     pub fixtures_agreeing: usize,
@@ -540,8 +540,8 @@ pub fn text(r: &Report) -> String {
     } else {
         s.push_str(
             "\nwarning: the native scenario is not built like the plugin (build with \
-             `--release`, the workspace's .cargo/config.toml and no RUSTFLAGS): the ratios \
-             flatter the plugin\n\n",
+             `--profile dist`, the workspace's .cargo/config.toml and no RUSTFLAGS): the \
+             ratios flatter the plugin\n\n",
         );
     }
     let width = r
