@@ -55,6 +55,17 @@ struct PluginLabels {
     limits: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EventLabels {
+    event: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ManagementErrorLabels {
+    what: &'static str,
+    reason: &'static str,
+}
+
 /// What one request came to: the record every endpoint hands to `Metrics::record`.
 #[derive(Debug, Clone)]
 pub struct Record {
@@ -99,6 +110,72 @@ pub struct Metrics {
     in_flight: Gauge,
     view_generation: Gauge,
     connections_refused: Counter,
+    management: Management,
+}
+
+/// What the gateway does to its certificate, Lease and webhooks (`--tls-secret`).
+struct Management {
+    certificate: Family<EventLabels, Counter>,
+    not_after: Gauge,
+    leader: Gauge,
+    leader_changes: Family<EventLabels, Counter>,
+    webhooks: Family<EventLabels, Counter>,
+    errors: Family<ManagementErrorLabels, Counter>,
+}
+
+impl Management {
+    fn register(registry: &mut Registry) -> Self {
+        let certificate = Family::<EventLabels, Counter>::default();
+        registry.register(
+            "certificate_events",
+            "The gateway's own certificate (--tls-secret): created, loaded, served, \
+             rotation-begun, rotation-switched, rotation-finished",
+            certificate.clone(),
+        );
+        let not_after = Gauge::default();
+        registry.register(
+            "certificate_not_after_seconds",
+            "When the certificate served expires (Unix seconds; 0 before one is served)",
+            not_after.clone(),
+        );
+        let leader = Gauge::default();
+        registry.register(
+            "leader",
+            "1 while this replica holds the Lease and writes the certificate and webhooks",
+            leader.clone(),
+        );
+        let leader_changes = Family::<EventLabels, Counter>::default();
+        registry.register(
+            "leader_changes",
+            "Leadership changes of this replica: acquired, took-over (from a holder that \
+             stopped renewing), lost, released",
+            leader_changes.clone(),
+        );
+        let webhooks = Family::<EventLabels, Counter>::default();
+        registry.register(
+            "webhook_registrations",
+            "Writes of the webhook configurations: registered (new or a new caBundle), \
+             repaired (changed by someone else), recreated (deleted by someone else)",
+            webhooks.clone(),
+        );
+        let errors = Family::<ManagementErrorLabels, Counter>::default();
+        registry.register(
+            "management_errors",
+            "What kept the gateway from serving, rotating or registering, by object \
+             (secret, lease, webhooks, owner) and reason (forbidden, conflict, unreachable, \
+             foreign-secret, not-a-certificate, key-mismatch, expired, wrong-names, untrusted, \
+             owner-missing, ...)",
+            errors.clone(),
+        );
+        Management {
+            certificate,
+            not_after,
+            leader,
+            leader_changes,
+            webhooks,
+            errors,
+        }
+    }
 }
 
 fn latency_histogram() -> Histogram {
@@ -175,7 +252,9 @@ impl Metrics {
                 limits: limits.to_string(),
             }),
         );
+        let management = Management::register(&mut registry);
         Metrics {
+            management,
             registry,
             requests,
             latency,
@@ -230,6 +309,41 @@ impl Metrics {
 
     pub fn view_loaded(&self, generation: u64) {
         self.view_generation.set(generation as i64);
+    }
+
+    pub fn certificate(&self, event: &'static str) {
+        self.management
+            .certificate
+            .get_or_create(&EventLabels { event })
+            .inc();
+    }
+
+    pub fn certificate_served(&self, not_after: u64) {
+        self.management.not_after.set(not_after as i64);
+    }
+
+    pub fn leader(&self, leads: bool, change: Option<&'static str>) {
+        self.management.leader.set(i64::from(leads));
+        if let Some(event) = change {
+            self.management
+                .leader_changes
+                .get_or_create(&EventLabels { event })
+                .inc();
+        }
+    }
+
+    pub fn webhooks(&self, event: &'static str) {
+        self.management
+            .webhooks
+            .get_or_create(&EventLabels { event })
+            .inc();
+    }
+
+    pub fn management_error(&self, what: &'static str, reason: &'static str) {
+        self.management
+            .errors
+            .get_or_create(&ManagementErrorLabels { what, reason })
+            .inc();
     }
 
     pub fn connection_refused(&self) {

@@ -6,9 +6,12 @@
 
 pub mod admission;
 mod budget;
+pub mod certs;
 pub mod evaluate;
 mod live_view;
+pub mod manage;
 pub mod metrics;
+pub mod register;
 mod reload;
 mod shutdown;
 pub mod tls;
@@ -86,6 +89,8 @@ pub struct Config {
     pub max_connections: usize,
     pub grace: Duration,
     pub evaluator: EvaluatorKind,
+    /// The gateway's own certificate and webhooks (`--tls-secret`); `tls` is `None`.
+    pub manage: Option<manage::Settings>,
 }
 
 /// What every request handler shares.
@@ -101,6 +106,7 @@ pub struct Gateway {
     pub max_body: usize,
     pub budget: budget::Budget,
     pub tls: Option<Arc<tls::Tls>>,
+    pub managed: Option<Arc<manage::Managed>>,
 }
 
 /// An HTTP answer before it is framed.
@@ -171,7 +177,7 @@ pub fn run(config: Config, plugin: Plugin) -> Result<u8> {
     init_logging(config.log_format);
     let plugin = Arc::new(plugin);
     let views = Arc::new(Views::load(config.source.clone(), &plugin)?);
-    let tls = match &config.tls {
+    let mut tls = match &config.tls {
         Some(files) => Some(Arc::new(tls::Tls::load(files.clone())?)),
         None => None,
     };
@@ -180,6 +186,12 @@ pub fn run(config: Config, plugin: Plugin) -> Result<u8> {
         CONTRACT_PACKAGE,
         &plugin.limits().describe(),
     ));
+    let mut managed = None;
+    if let Some(settings) = config.manage.clone() {
+        let (started, served) = manage::start(settings, views.clone(), metrics.clone())?;
+        managed = Some(started);
+        tls = Some(served);
+    }
     metrics.view_loaded(1);
     views.watch(plugin.clone(), metrics.clone());
     if let Some(tls) = &tls {
@@ -199,6 +211,7 @@ pub fn run(config: Config, plugin: Plugin) -> Result<u8> {
         max_body: config.max_body,
         budget: budget::Budget::new(config.max_inflight_bytes, config.max_connections),
         tls,
+        managed,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.workers.max(1))
@@ -270,6 +283,9 @@ async fn serve(gw: Arc<Gateway>, config: &Config) -> Result<u8> {
         }
     }
     drop(listener);
+    if let Some(managed) = gw.managed.clone() {
+        let _ = tokio::task::spawn_blocking(move || managed.stop(Duration::from_secs(3))).await;
+    }
     tokio::select! {
         _ = graceful.shutdown() => tracing::info!("all connections closed"),
         _ = tokio::time::sleep(config.grace) => {
@@ -455,7 +471,7 @@ async fn read_body(req: Request<Incoming>, max: usize) -> Result<Bytes, u16> {
 fn readyz(gw: &Gateway) -> Reply {
     let view = gw.views.current();
     let detail = serde_json::json!({
-        "ready": view.synced,
+        "ready": view.synced && gw.managed.as_ref().is_none_or(|m| m.ready()),
         "plugin": {
             "sha256": gw.plugin.sha256(),
             "contract": CONTRACT_PACKAGE,
@@ -471,8 +487,10 @@ fn readyz(gw: &Gateway) -> Reply {
             "live": gw.views.live_status(),
         },
         "tls": gw.tls.as_ref().map(|t| serde_json::json!({ "lastReloadError": t.last_error() })),
+        "certificate": gw.managed.as_ref().map(|m| m.status()),
     });
-    let status = if view.synced { 200 } else { 503 };
+    let ready = view.synced && gw.managed.as_ref().is_none_or(|m| m.ready());
+    let status = if ready { 200 } else { 503 };
     Reply::json(status, detail.to_string().into_bytes())
 }
 

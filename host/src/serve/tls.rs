@@ -2,7 +2,8 @@
 //! are read from PEM files and read again when they change (certificate rotation
 //! without a restart): each new connection takes the configuration current at its
 //! handshake; a rotation that does not load keeps the last good one, logged, counted
-//! and shown on `/readyz`.
+//! and shown on `/readyz`. With `--tls-secret` there are no files: `manage` installs
+//! the certificate it keeps in the cluster.
 
 use super::metrics::Metrics;
 use super::reload;
@@ -34,7 +35,8 @@ impl Files {
 }
 
 pub struct Tls {
-    files: Files,
+    /// `None` when the certificate is installed by `manage`.
+    files: Option<Files>,
     current: RwLock<Arc<ServerConfig>>,
     last_error: Mutex<Option<ReloadError>>,
 }
@@ -66,21 +68,7 @@ fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
 /// Builds the server configuration from the files as they are now.
 fn config(files: &Files) -> Result<ServerConfig> {
     let provider = provider();
-    let chain = certificates(&files.cert)?;
-    // The key's own parse error could quote key material: say only what was expected.
-    let key = PrivateKeyDer::from_pem_slice(&pem(&files.key)?).map_err(|_| {
-        anyhow!(
-            "{}: cannot read a private key: expected a PEM `PRIVATE KEY`, `RSA PRIVATE KEY` or `EC PRIVATE KEY` block",
-            files.key.display()
-        )
-    })?;
-    let certified = CertifiedKey::from_der(chain, key, &provider).map_err(|e| {
-        anyhow!(
-            "{} and {}: the key does not fit the certificate: {e}",
-            files.cert.display(),
-            files.key.display()
-        )
-    })?;
+    let certified = certified(files, &provider)?;
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .context("TLS 1.2 and 1.3 with the ring provider")?;
@@ -99,9 +87,42 @@ fn config(files: &Files) -> Result<ServerConfig> {
             builder.with_client_cert_verifier(verifier)
         }
     };
-    let mut config = builder.with_cert_resolver(Arc::new(Fixed(Arc::new(certified))));
+    Ok(finish(
+        builder.with_cert_resolver(Arc::new(Fixed(Arc::new(certified)))),
+    ))
+}
+
+/// A configuration serving `key` (no client certificates).
+fn installed(key: Arc<CertifiedKey>) -> Result<ServerConfig> {
+    let config = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .context("TLS 1.2 and 1.3 with the ring provider")?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(Fixed(key)));
+    Ok(finish(config))
+}
+
+fn finish(mut config: ServerConfig) -> ServerConfig {
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(config)
+    config
+}
+
+fn certified(files: &Files, provider: &Arc<CryptoProvider>) -> Result<CertifiedKey> {
+    let chain = certificates(&files.cert)?;
+    // The key's own parse error could quote key material: say only what was expected.
+    let key = PrivateKeyDer::from_pem_slice(&pem(&files.key)?).map_err(|_| {
+        anyhow!(
+            "{}: cannot read a private key: expected a PEM `PRIVATE KEY`, `RSA PRIVATE KEY` or `EC PRIVATE KEY` block",
+            files.key.display()
+        )
+    })?;
+    CertifiedKey::from_der(chain, key, provider).map_err(|e| {
+        anyhow!(
+            "{} and {}: the key does not fit the certificate: {e}",
+            files.cert.display(),
+            files.key.display()
+        )
+    })
 }
 
 #[derive(Debug)]
@@ -118,10 +139,29 @@ impl Tls {
     pub fn load(files: Files) -> Result<Self> {
         let config = config(&files)?;
         Ok(Tls {
-            files,
+            files: Some(files),
             current: RwLock::new(Arc::new(config)),
             last_error: Mutex::new(None),
         })
+    }
+
+    /// Serves `key` until another is installed (`manage`).
+    pub fn with_key(key: Arc<CertifiedKey>) -> Result<Self> {
+        Ok(Tls {
+            files: None,
+            current: RwLock::new(Arc::new(installed(key)?)),
+            last_error: Mutex::new(None),
+        })
+    }
+
+    /// Serves `key` from the next handshake on.
+    pub fn install(&self, key: Arc<CertifiedKey>) -> Result<()> {
+        let config = Arc::new(installed(key)?);
+        match self.current.write() {
+            Ok(mut current) => *current = config,
+            Err(poisoned) => *poisoned.into_inner() = config,
+        }
+        Ok(())
     }
 
     pub fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
@@ -137,7 +177,8 @@ impl Tls {
     }
 
     fn reload(&self, metrics: &Metrics) {
-        match config(&self.files) {
+        let Some(files) = &self.files else { return };
+        match config(files) {
             Ok(config) => {
                 match self.current.write() {
                     Ok(mut current) => *current = Arc::new(config),
@@ -147,7 +188,7 @@ impl Tls {
                     *last = None;
                 }
                 metrics.reloaded("tls", true);
-                tracing::info!(cert = %self.files.cert.display(), "TLS certificate reloaded");
+                tracing::info!(cert = %files.cert.display(), "TLS certificate reloaded");
             }
             Err(e) => {
                 let error = format!("{e:#}");
@@ -163,6 +204,7 @@ impl Tls {
     /// Reloads whenever the certificate, key or client CA file changes.
     pub fn watch(self: &Arc<Self>, metrics: Arc<Metrics>) {
         let tls = self.clone();
-        reload::watch("tls", self.files.all(), move || tls.reload(&metrics));
+        let files = self.files.as_ref().map(Files::all).unwrap_or_default();
+        reload::watch("tls", files, move || tls.reload(&metrics));
     }
 }

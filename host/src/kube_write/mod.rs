@@ -1,0 +1,407 @@
+//! Writing to the Kubernetes API as a careful controller: create (compare-and-swap
+//! on absence), update (compare-and-swap on `resourceVersion`), server-side apply with
+//! the host's own field manager, and get, each bounded in size and time. An answer
+//! that is not 2xx becomes an `ApiError` that names the verb, the resource and what
+//! to do; objects are never quoted, so a Secret written here never reaches a log.
+//! `lease` elects one writer among replicas (coordination.k8s.io Leases).
+
+pub mod lease;
+
+use anyhow::{Result, anyhow};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use std::time::Duration;
+
+/// The field manager of everything the host applies.
+pub const FIELD_MANAGER: &str = "runai-secrets-gateway";
+/// Largest answer read (a Secret is at most 1 MiB; webhook configurations are small).
+const MAX_ANSWER: usize = 4 << 20;
+/// Longest wait for one request.
+pub const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// One object's address: its collection and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// `""` for the core group.
+    pub group: &'static str,
+    pub version: &'static str,
+    /// The plural resource name (`secrets`).
+    pub resource: &'static str,
+    /// `None` for a cluster-scoped resource.
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl Target {
+    fn collection(&self) -> String {
+        let root = if self.group.is_empty() {
+            format!("/api/{}", self.version)
+        } else {
+            format!("/apis/{}/{}", self.group, self.version)
+        };
+        match &self.namespace {
+            Some(ns) => format!("{root}/namespaces/{ns}/{}", self.resource),
+            None => format!("{root}/{}", self.resource),
+        }
+    }
+
+    fn path(&self) -> String {
+        format!("{}/{}", self.collection(), self.name)
+    }
+
+    /// `secrets runai-secrets-gateway/gateway-tls`, for messages.
+    pub fn describe(&self) -> String {
+        let name = crate::text::shown(&self.name);
+        let group = if self.group.is_empty() {
+            String::new()
+        } else {
+            format!(".{}", self.group)
+        };
+        match &self.namespace {
+            Some(ns) => format!("{}{group} {}/{name}", self.resource, crate::text::shown(ns)),
+            None => format!("{}{group} {name}", self.resource),
+        }
+    }
+}
+
+/// An answer that is not 2xx.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: u16,
+    pub verb: &'static str,
+    pub target: String,
+    /// The API server's own message (a Status), bounded; empty when there is none.
+    pub message: String,
+}
+
+impl ApiError {
+    /// A fixed word for metrics: forbidden, conflict, not-found, invalid, unauthorized,
+    /// server-error.
+    pub fn reason(&self) -> &'static str {
+        match self.status {
+            401 => "unauthorized",
+            403 => "forbidden",
+            404 => "not-found",
+            409 => "conflict",
+            422 | 400 => "invalid",
+            _ => "server-error",
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        let said = if self.message.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", self.message)
+        };
+        match self.status {
+            403 => write!(
+                f,
+                "{} {}: forbidden (403){said}: the gateway's identity may not {} it; grant it in its Role or ClusterRole (deploy/rbac.yaml)",
+                self.verb, self.target, self.verb
+            ),
+            401 => write!(
+                f,
+                "{} {}: the API server did not accept the gateway's credentials (401){said}",
+                self.verb, self.target
+            ),
+            409 => write!(
+                f,
+                "{} {}: conflict (409){said}: someone else changed it first",
+                self.verb, self.target
+            ),
+            code => write!(
+                f,
+                "{} {}: the API server answered HTTP {code}{said}",
+                self.verb, self.target
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// The `ApiError` behind an error, if it is one.
+pub fn api_error(e: &anyhow::Error) -> Option<&ApiError> {
+    e.downcast_ref::<ApiError>()
+}
+
+/// A fixed word for metrics for any error of this module.
+pub fn reason(e: &anyhow::Error) -> &'static str {
+    api_error(e).map_or("unreachable", ApiError::reason)
+}
+
+/// Sends one request; the status and the body, read up to `MAX_ANSWER` within
+/// `TIMEOUT`.
+async fn send(
+    client: &kube::Client,
+    method: &str,
+    uri: String,
+    content_type: &str,
+    body: Vec<u8>,
+    what: &str,
+) -> Result<(u16, Vec<u8>)> {
+    let request = hyper::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", content_type)
+        .header("accept", "application/json")
+        .body(kube::client::Body::from(body))
+        .map_err(|e| anyhow!("{what}: cannot build the request: {e}"))?;
+    let exchange = async {
+        let response = client.send(request).await.map_err(|e| {
+            anyhow!(
+                "{what}: cannot reach the API server: {}",
+                crate::text::shown_max(&e.to_string(), 400)
+            )
+        })?;
+        let status = response.status().as_u16();
+        let mut body = response.into_body();
+        let mut bytes = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| {
+                anyhow!(
+                    "{what}: the answer broke off: {}",
+                    crate::text::shown_max(&e.to_string(), 400)
+                )
+            })?;
+            if let Some(data) = frame.data_ref() {
+                if bytes.len() + data.len() > MAX_ANSWER {
+                    return Err(anyhow!(
+                        "{what}: the answer is larger than {MAX_ANSWER} bytes"
+                    ));
+                }
+                bytes.extend_from_slice(data);
+            }
+        }
+        Ok((status, bytes))
+    };
+    tokio::time::timeout(TIMEOUT, exchange)
+        .await
+        .map_err(|_| anyhow!("{what}: no answer within {} s", TIMEOUT.as_secs()))?
+}
+
+fn failed(status: u16, verb: &'static str, target: &Target, body: &[u8]) -> anyhow::Error {
+    let message = serde_json::from_slice::<kube::core::Status>(body)
+        .map(|s| crate::text::shown_max(&s.message, 300).into_owned())
+        .unwrap_or_default();
+    // A Secret's validation message could name what it holds: never shown.
+    let message = if target.resource == "secrets" {
+        String::new()
+    } else {
+        message
+    };
+    anyhow::Error::new(ApiError {
+        status,
+        verb,
+        target: target.describe(),
+        message,
+    })
+}
+
+fn decode(body: &[u8], verb: &str, target: &Target) -> Result<Value> {
+    serde_json::from_slice(body).map_err(|e| {
+        anyhow!(
+            "{verb} {}: the answer is not JSON: {}",
+            target.describe(),
+            guest::shown::redact_serde_message(&e.to_string())
+        )
+    })
+}
+
+/// The object, or `None` when it does not exist.
+pub async fn get(client: &kube::Client, target: &Target) -> Result<Option<Value>> {
+    let what = format!("get {}", target.describe());
+    let (status, body) = send(
+        client,
+        "GET",
+        target.path(),
+        "application/json",
+        Vec::new(),
+        &what,
+    )
+    .await?;
+    match status {
+        404 => Ok(None),
+        200..=299 => decode(&body, "get", target).map(Some),
+        _ => Err(failed(status, "get", target, &body)),
+    }
+}
+
+/// What a create came to.
+pub enum Created {
+    Created(Value),
+    /// Someone created it first (409 AlreadyExists): read theirs.
+    Exists,
+}
+
+/// Creates `object` (named `target.name`) unless it exists.
+pub async fn create(client: &kube::Client, target: &Target, object: &Value) -> Result<Created> {
+    let what = format!("create {}", target.describe());
+    let uri = format!(
+        "{}?fieldManager={FIELD_MANAGER}&fieldValidation=Strict",
+        target.collection()
+    );
+    let body = serde_json::to_vec(object)?;
+    let (status, answer) = send(client, "POST", uri, "application/json", body, &what).await?;
+    match status {
+        409 => Ok(Created::Exists),
+        200..=299 => decode(&answer, "create", target).map(Created::Created),
+        _ => Err(failed(status, "create", target, &answer)),
+    }
+}
+
+/// What an update came to.
+pub enum Updated {
+    Updated(Value),
+    /// The object changed since `metadata.resourceVersion` (409): read it again.
+    Conflict,
+}
+
+/// Replaces the object; `object.metadata.resourceVersion` makes it a compare-and-swap.
+pub async fn update(client: &kube::Client, target: &Target, object: &Value) -> Result<Updated> {
+    let what = format!("update {}", target.describe());
+    let uri = format!(
+        "{}?fieldManager={FIELD_MANAGER}&fieldValidation=Strict",
+        target.path()
+    );
+    let body = serde_json::to_vec(object)?;
+    let (status, answer) = send(client, "PUT", uri, "application/json", body, &what).await?;
+    match status {
+        409 => Ok(Updated::Conflict),
+        200..=299 => decode(&answer, "update", target).map(Updated::Updated),
+        _ => Err(failed(status, "update", target, &answer)),
+    }
+}
+
+/// Server-side apply of `object` with the host's field manager, taking over the fields
+/// it sets from any other manager (`force`): a controller owns what it applies.
+pub async fn apply(client: &kube::Client, target: &Target, object: &Value) -> Result<Value> {
+    let what = format!("apply {}", target.describe());
+    let uri = format!(
+        "{}?fieldManager={FIELD_MANAGER}&force=true&fieldValidation=Strict",
+        target.path()
+    );
+    let body = serde_json::to_vec(object)?;
+    let (status, answer) = send(
+        client,
+        "PATCH",
+        uri,
+        "application/apply-patch+yaml",
+        body,
+        &what,
+    )
+    .await?;
+    match status {
+        200..=299 => decode(&answer, "patch", target),
+        _ => Err(failed(status, "patch", target, &answer)),
+    }
+}
+
+/// Deletes the object; a missing one is not an error.
+pub async fn delete(client: &kube::Client, target: &Target) -> Result<()> {
+    let what = format!("delete {}", target.describe());
+    let (status, answer) = send(
+        client,
+        "DELETE",
+        target.path(),
+        "application/json",
+        Vec::new(),
+        &what,
+    )
+    .await?;
+    match status {
+        404 | 200..=299 => Ok(()),
+        _ => Err(failed(status, "delete", target, &answer)),
+    }
+}
+
+/// Whether every field `want` sets is in `have` with the same value (lists element by
+/// element, of the same length): what an apply would leave unchanged. Fields the API
+/// server defaults, and fields other managers own, do not count.
+pub fn contains(have: &Value, want: &Value) -> bool {
+    match (have, want) {
+        (Value::Object(have), Value::Object(want)) => want
+            .iter()
+            .all(|(k, w)| have.get(k).is_some_and(|h| contains(h, w))),
+        (Value::Array(have), Value::Array(want)) => {
+            have.len() == want.len() && have.iter().zip(want).all(|(h, w)| contains(h, w))
+        }
+        (have, want) => have == want,
+    }
+}
+
+/// The field managers other than the host's that changed the object, for a log line:
+/// `kubectl-edit (Update)`.
+pub fn other_managers(object: &Value) -> Vec<String> {
+    object["metadata"]["managedFields"]
+        .as_array()
+        .map(|fields| {
+            fields
+                .iter()
+                .filter_map(|f| {
+                    let manager = f["manager"].as_str()?;
+                    (manager != FIELD_MANAGER).then(|| {
+                        format!(
+                            "{} ({})",
+                            crate::text::shown_max(manager, 60),
+                            crate::text::shown_max(f["operation"].as_str().unwrap_or("?"), 20)
+                        )
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn contains_is_what_an_apply_would_leave_unchanged() {
+        let have = json!({"a": 1, "b": {"c": [1, {"d": 2, "e": 3}]}, "defaulted": true});
+        for (want, held) in [
+            (json!({}), true),
+            (json!({"a": 1}), true),
+            (json!({"b": {"c": [1, {"d": 2}]}}), true),
+            (json!({"a": 2}), false),
+            (json!({"b": {"c": [1]}}), false),
+            (json!({"b": {"c": [1, {"d": 3}]}}), false),
+            (json!({"missing": null}), false),
+        ] {
+            assert_eq!(contains(&have, &want), held, "{want}");
+        }
+    }
+
+    #[test]
+    fn paths_and_descriptions() {
+        let secret = Target {
+            group: "",
+            version: "v1",
+            resource: "secrets",
+            namespace: Some("gw".into()),
+            name: "tls".into(),
+        };
+        assert_eq!(secret.path(), "/api/v1/namespaces/gw/secrets/tls");
+        assert_eq!(secret.describe(), "secrets gw/tls");
+        let webhook = Target {
+            group: "admissionregistration.k8s.io",
+            version: "v1",
+            resource: "validatingwebhookconfigurations",
+            namespace: None,
+            name: "w\n".into(),
+        };
+        assert_eq!(
+            webhook.path(),
+            "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/w\n"
+        );
+        assert_eq!(
+            webhook.describe(),
+            "validatingwebhookconfigurations.admissionregistration.k8s.io w\\n"
+        );
+    }
+}
