@@ -433,7 +433,9 @@ pub fn issue(names: &[String], now: u64, validity: Duration) -> Result<(String, 
         BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
         KeyPair, KeyUsagePurpose,
     };
-    let from = time::OffsetDateTime::from_unix_timestamp(now.saturating_sub(SKEW) as i64)?;
+    // Lifetimes of seconds (tests) get a smaller allowance.
+    let skew = SKEW.min(validity.as_secs() / 10);
+    let from = time::OffsetDateTime::from_unix_timestamp(now.saturating_sub(skew) as i64)?;
     let until =
         time::OffsetDateTime::from_unix_timestamp(now.saturating_add(validity.as_secs()) as i64)?;
     let mut ca = CertificateParams::new(Vec::<String>::new())?;
@@ -482,7 +484,7 @@ pub fn secret(
     namespace: &str,
     name: &str,
     base: Option<&Value>,
-    serving: &Pair,
+    serving: Option<&Pair>,
     next: Option<&Pair>,
     bundle_pem: &str,
     since: u64,
@@ -501,11 +503,20 @@ pub fn secret(
     }
     metadata["labels"][MANAGED_BY] = MANAGER.into();
     metadata["annotations"][SINCE] = since.to_string().into();
-    let mut data = json!({
-        CERT: encode(&serving.cert_pem),
-        KEY: encode(&serving.key_pem),
-        BUNDLE: encode(bundle_pem),
-    });
+    let mut data = json!({ BUNDLE: encode(bundle_pem) });
+    match serving {
+        Some(serving) => {
+            data[CERT] = encode(&serving.cert_pem);
+            data[KEY] = encode(&serving.key_pem);
+        }
+        // What is served stays as it is, even broken: a replica keeps its last good
+        // certificate until the switch.
+        None => {
+            for key in [CERT, KEY] {
+                data[key] = object["data"][key].clone();
+            }
+        }
+    }
     if let Some(next) = next {
         data[NEXT_CERT] = encode(&next.cert_pem);
         data[NEXT_KEY] = encode(&next.key_pem);
@@ -515,10 +526,12 @@ pub fn secret(
 }
 
 /// The Secret after `step`, or `None` when there is nothing to write. `Begin` makes a
-/// new CA and certificate.
+/// new CA and certificate; `registered` are the CAs the webhooks trust now (replicas
+/// may still serve what they sign, whatever the Secret holds now).
 pub fn after(
     step: &Step,
     stored: &Stored,
+    registered: &[CertificateDer<'static>],
     names: &[String],
     now: u64,
     lifetimes: &Lifetimes,
@@ -529,16 +542,29 @@ pub fn after(
         Step::Keep => None,
         Step::Begin { urgent, .. } => {
             let (ca_pem, next) = issue(names, now, lifetimes.validity)?;
-            // The CAs of the bundle that still sign something served, and the new one.
-            let mut bundle: String = stored
-                .bundle
-                .iter()
-                .filter(|ca| validity(ca).is_ok_and(|(_, until)| until > now))
-                .map(pem_certificate)
-                .collect();
+            // The CAs that may still sign something served (those of the bundle and
+            // those the webhooks trust, while valid), and the new one.
+            let mut kept: Vec<&CertificateDer<'static>> = Vec::new();
+            for ca in stored.bundle.iter().chain(registered) {
+                if validity(ca).is_ok_and(|(from, until)| from <= now && until > now)
+                    && !kept.contains(&ca)
+                {
+                    kept.push(ca);
+                }
+            }
+            let mut bundle: String = kept.into_iter().map(pem_certificate).collect();
             bundle.push_str(&ca_pem);
-            // What is served stays (a replica keeps its last good one if it is broken).
-            let serving = stored.serving.as_ref().ok().unwrap_or(&next);
+            // What is served stays, even broken, until the webhooks trust the new CA
+            // (replicas keep their last good certificate meanwhile); with nothing
+            // there at all, the new one goes there too (the Secret's type needs both).
+            let present = [CERT, KEY]
+                .iter()
+                .all(|k| stored.object["data"][*k].is_string());
+            let serving = match stored.serving.as_ref() {
+                Ok(pair) => Some(pair),
+                Err(_) if present => None,
+                Err(_) => Some(&next),
+            };
             let since = if *urgent {
                 now.saturating_sub(lifetimes.overlap.as_secs())
             } else {
@@ -562,7 +588,7 @@ pub fn after(
                 namespace,
                 name,
                 base,
-                next,
+                Some(next),
                 None,
                 &stored.bundle_pem(),
                 now,
@@ -580,7 +606,15 @@ pub fn after(
             if kept.is_empty() {
                 return Ok(None);
             }
-            Some(secret(namespace, name, base, serving, None, &kept, now))
+            Some(secret(
+                namespace,
+                name,
+                base,
+                Some(serving),
+                None,
+                &kept,
+                now,
+            ))
         }
     })
 }
@@ -697,7 +731,7 @@ mod tests {
     }
 
     fn stored(serving: &Pair, next: Option<&Pair>, bundle: &str, since: u64) -> Stored {
-        let object = secret("ns", "gw-tls", None, serving, next, bundle, since);
+        let object = secret("ns", "gw-tls", None, Some(serving), next, bundle, since);
         read(&object).unwrap()
     }
 
@@ -743,7 +777,7 @@ mod tests {
             "{step:?}"
         );
         let begun = read(
-            &after(&step, &s, &names(), t1, &l, ("ns", "gw-tls"))
+            &after(&step, &s, &[], &names(), t1, &l, ("ns", "gw-tls"))
                 .unwrap()
                 .unwrap(),
         )
@@ -759,9 +793,17 @@ mod tests {
         assert_eq!(plan(&begun, &names(), t1 + 600, &l, true), Step::Switch);
         let t2 = t1 + 600;
         let switched = read(
-            &after(&Step::Switch, &begun, &names(), t2, &l, ("ns", "gw-tls"))
-                .unwrap()
-                .unwrap(),
+            &after(
+                &Step::Switch,
+                &begun,
+                &[],
+                &names(),
+                t2,
+                &l,
+                ("ns", "gw-tls"),
+            )
+            .unwrap()
+            .unwrap(),
         )
         .unwrap();
         assert!(switched.next.is_none());
@@ -773,6 +815,7 @@ mod tests {
             &after(
                 &Step::Finish,
                 &switched,
+                &[],
                 &names(),
                 t2 + 600,
                 &l,
@@ -829,7 +872,7 @@ mod tests {
         // An urgent begin switches as soon as the webhooks carry the new CA.
         let step = plan(&untrusted, &names(), t0, &l, true);
         let begun = read(
-            &after(&step, &untrusted, &names(), t0, &l, ("ns", "gw-tls"))
+            &after(&step, &untrusted, &[], &names(), t0, &l, ("ns", "gw-tls"))
                 .unwrap()
                 .unwrap(),
         )
@@ -841,7 +884,7 @@ mod tests {
     fn secrets_that_are_not_certificates_are_named_without_their_content() {
         let t0 = 1_800_000_000;
         let (ca, pair) = issue(&names(), t0, lifetimes().validity).unwrap();
-        let good = secret("ns", "gw-tls", None, &pair, None, &ca, t0);
+        let good = secret("ns", "gw-tls", None, Some(&pair), None, &ca, t0);
         let mut foreign = good.clone();
         foreign["metadata"]["labels"] = json!({});
         assert_eq!(read(&foreign).unwrap_err(), Problem::Foreign);

@@ -19,7 +19,7 @@
 //! certificate, a missing owner) is a log line and a metric, and the gateway goes on
 //! answering with the last good certificate.
 
-use super::certs::{self, Lifetimes, Pair, Problem, Step, Stored};
+use super::certs::{self, Lifetimes, Pair, Step, Stored};
 use super::metrics::Metrics;
 use super::register::{self, Endpoint, Owner};
 use super::tls::Tls;
@@ -192,9 +192,9 @@ struct Manager {
     metrics: Arc<Metrics>,
     tls: Arc<Tls>,
     managed: Arc<Managed>,
-    /// The certificate served (PEM), once one from the Secret is.
-    served: Option<String>,
-    /// What the gateway last applied, by configuration name.
+    /// The certificate served, once one from the Secret is.
+    served: Option<Pair>,
+    /// What the gateway last applied, by configuration (kind and name).
     applied: BTreeMap<String, Value>,
     /// The last message logged per subject, so that a state that lasts is logged once.
     logged: BTreeMap<&'static str, String>,
@@ -364,7 +364,7 @@ impl Manager {
             &self.namespace,
             &self.secret.name,
             None,
-            &pair,
+            Some(&pair),
             None,
             &ca,
             now,
@@ -406,7 +406,7 @@ impl Manager {
         match checked {
             Ok(pair) => {
                 self.solved("certificate");
-                if self.served.as_deref() != Some(pair.cert_pem.as_str()) {
+                if self.served.as_ref().map(|p| &p.cert_pem) != Some(&pair.cert_pem) {
                     self.install(&pair);
                 }
             }
@@ -439,7 +439,7 @@ impl Manager {
         } else {
             "served"
         };
-        self.served = Some(pair.cert_pem.clone());
+        self.served = Some(pair.clone());
         self.metrics.certificate(event);
         self.metrics.certificate_served(pair.not_after);
         self.managed.update(|s| {
@@ -455,8 +455,8 @@ impl Manager {
     async fn register(&mut self, stored: &Stored) -> bool {
         let waiting = if !view_ready(&self.views) {
             Some("waiting for the cluster view to sync")
-        } else if !self.serves(stored) {
-            Some("waiting to serve the Secret's certificate")
+        } else if !self.servable(stored) {
+            Some("waiting to serve a certificate the webhooks would trust")
         } else {
             None
         };
@@ -503,12 +503,14 @@ impl Manager {
         all
     }
 
-    /// Whether this replica serves the Secret's current certificate.
-    fn serves(&self, stored: &Stored) -> bool {
-        match (&stored.serving, &self.served) {
-            (Ok(pair), Some(served)) => pair.cert_pem == *served,
-            _ => false,
-        }
+    /// Whether the Secret's bundle trusts what this replica serves, or, when what it
+    /// serves cannot be trusted any more (expired, or the throwaway one), the next
+    /// certificate it will serve once the webhooks carry the bundle.
+    fn servable(&self, stored: &Stored) -> bool {
+        let now = unix_now();
+        let trusted = |pair: &Pair| certs::check(pair, &stored.bundle, &self.names, now).is_ok();
+        self.served.as_ref().is_some_and(trusted)
+            || matches!(&stored.next, Some(Ok(next)) if trusted(next))
     }
 
     /// The owner's uid, read each time it is needed (a reinstall makes a new one).
@@ -543,10 +545,10 @@ impl Manager {
                 return false;
             }
         };
-        let previous = self.applied.get(&target.name);
+        let previous = self.applied.get(&target.describe());
         let event = match (&live, previous) {
             (Some(live), _) if kube_write::contains(live, wanted) => {
-                self.applied.insert(target.name.clone(), wanted.clone());
+                self.applied.insert(target.describe(), wanted.clone());
                 return true;
             }
             (None, Some(_)) => {
@@ -565,7 +567,7 @@ impl Manager {
             Ok(_) => {
                 self.metrics.webhooks(event);
                 tracing::info!(configuration = %target.describe(), event, "webhook configuration applied with the certificate's CAs");
-                self.applied.insert(target.name.clone(), wanted.clone());
+                self.applied.insert(target.describe(), wanted.clone());
                 true
             }
             Err(e) => {
@@ -588,9 +590,14 @@ impl Manager {
         if step == Step::Keep {
             return;
         }
+        let registered = match step {
+            Step::Begin { .. } => self.registered_cas().await,
+            _ => Vec::new(),
+        };
         let object = match certs::after(
             &step,
             stored,
+            &registered,
             &self.names,
             now,
             &self.settings.lifetimes,
@@ -642,6 +649,37 @@ impl Manager {
     }
 }
 
+impl Manager {
+    /// The CAs the registered webhook configurations trust now.
+    async fn registered_cas(&self) -> Vec<rustls::pki_types::CertificateDer<'static>> {
+        use base64::Engine;
+        use rustls::pki_types::pem::PemObject;
+        let Some(template) = &self.settings.webhooks else {
+            return Vec::new();
+        };
+        let mut cas = Vec::new();
+        for (target, _) in
+            register::desired(template, &self.settings.endpoint, &self.namespace, "", None)
+        {
+            let Ok(Some(live)) = kube_write::get(&self.client, &target).await else {
+                continue;
+            };
+            for webhook in live["webhooks"].as_array().into_iter().flatten() {
+                let bundle = webhook["clientConfig"]["caBundle"].as_str().unwrap_or("");
+                let Ok(pem) = base64::engine::general_purpose::STANDARD.decode(bundle) else {
+                    continue;
+                };
+                for ca in rustls::pki_types::CertificateDer::pem_slice_iter(&pem).flatten() {
+                    if !cas.contains(&ca) {
+                        cas.push(ca);
+                    }
+                }
+            }
+        }
+        cas
+    }
+}
+
 /// Whether an applied configuration carries `bundle_pem` in every webhook.
 fn contains_bundle(applied: &Value, bundle_pem: &str) -> bool {
     use base64::Engine;
@@ -650,17 +688,4 @@ fn contains_bundle(applied: &Value, bundle_pem: &str) -> bool {
         w.iter()
             .all(|w| w["clientConfig"]["caBundle"] == wanted.as_str())
     })
-}
-
-/// Why a Secret is left alone, for the caller's message.
-pub fn describe(problem: &Problem) -> String {
-    problem.to_string()
-}
-
-/// The lifetimes of `host serve`'s defaults, for the CLI.
-pub fn default_lifetimes() -> Lifetimes {
-    Lifetimes {
-        validity: Duration::from_secs(365 * 86_400),
-        overlap: Duration::from_secs(300),
-    }
 }

@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+mod objects;
+
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Bytes, Frame, Incoming};
 use hyper::{Request, Response};
@@ -61,6 +63,8 @@ struct State {
     token: String,
     /// Watches held open, per collection path: `push` sends them events.
     feeds: BTreeMap<String, Vec<Feed>>,
+    /// Single objects the gateway writes (objects.rs).
+    written: objects::Objects,
 }
 
 pub struct FakeApi {
@@ -343,6 +347,9 @@ async fn answer(state: &Arc<Mutex<State>>, req: Request<Incoming>) -> Response<B
     };
     if authorized.as_deref() != Some(&format!("Bearer {token}")) {
         return full(401, &status(401, "Unauthorized", "Unauthorized"));
+    }
+    if let Ok(answered) = objects::route(state, req).await {
+        return answered;
     }
     if let Some(doc) = discovery(&path) {
         return full(200, &doc);
