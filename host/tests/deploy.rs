@@ -1,9 +1,11 @@
-//! The manifests in `deploy/`, checked offline against the Kubernetes API's own types
-//! (no API server runs here): each document deserializes into its k8s-openapi type
-//! and serializes back to the same document, so a misspelled or misplaced field,
-//! which the types drop, fails the test. Then the pieces must fit together.
-//! `deploy/live/` (the RBAC of a gateway that reads the cluster itself) is read too: its
-//! ClusterRole must grant get, list and watch on exactly what the host reads.
+//! The install (`kubectl apply -k deploy/`) and its overlays, checked offline (no API
+//! server runs here) on their renders in `deploy/rendered/` (scripts/render-deploy.sh;
+//! where kubectl is installed, the renders must be what `kubectl kustomize` makes now):
+//! every object deserializes into its k8s-openapi type (cert-manager's into types of
+//! their fields) and serializes back to the same document, so a misspelled or misplaced
+//! field fails; the pieces fit; each role grants exactly what the gateway's code reads
+//! and writes with the arguments its Deployment gives it; and deleting the install
+//! deletes the webhook configurations the gateway registers.
 
 use k8s_openapi::api::admissionregistration::v1::{
     MutatingWebhookConfiguration, ValidatingWebhookConfiguration,
@@ -11,12 +13,24 @@ use k8s_openapi::api::admissionregistration::v1::{
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
-use serde::Serialize;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+const RENDERS: [(&str, &str); 3] = [
+    ("default", "deploy"),
+    ("file-view", "deploy/overlays/file-view"),
+    ("cert-manager", "deploy/overlays/cert-manager"),
+];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
 
 fn round_trip<T: DeserializeOwned + Serialize>(doc: &Value, source: &str) -> T {
     let typed: T = serde_json::from_value(doc.clone())
@@ -30,6 +44,63 @@ fn round_trip<T: DeserializeOwned + Serialize>(doc: &Value, source: &str) -> T {
     typed
 }
 
+/// cert-manager's Issuer and Certificate, with the fields the overlay uses: anything
+/// else is refused, so a misspelled field fails the round trip.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CertManagerObject {
+    api_version: String,
+    kind: String,
+    metadata: ObjectMeta,
+    spec: CertManagerSpec,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CertManagerSpec {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    self_signed: Option<BTreeMap<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ca: Option<CaIssuer>,
+    #[serde(skip_serializing_if = "Option::is_none", rename = "isCA")]
+    is_ca: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    common_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    renew_before: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dns_names: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    private_key: Option<PrivateKey>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issuer_ref: Option<IssuerRef>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CaIssuer {
+    secret_name: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PrivateKey {
+    algorithm: String,
+    size: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssuerRef {
+    name: String,
+    kind: String,
+}
+
+/// One render's objects, typed.
 #[derive(Default)]
 struct Manifests {
     namespaces: Vec<Namespace>,
@@ -42,90 +113,176 @@ struct Manifests {
     service_accounts: Vec<ServiceAccount>,
     cluster_roles: Vec<ClusterRole>,
     cluster_role_bindings: Vec<ClusterRoleBinding>,
+    roles: Vec<Role>,
+    role_bindings: Vec<RoleBinding>,
+    crds: Vec<CustomResourceDefinition>,
+    cert_manager: Vec<CertManagerObject>,
 }
 
-fn manifests() -> Manifests {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy");
-    let mut files: Vec<_> = [dir.clone(), dir.join("live")]
-        .iter()
-        .flat_map(|d| std::fs::read_dir(d).unwrap())
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty());
+fn rendered(name: &str) -> String {
+    let path = root().join(format!("deploy/rendered/{name}.yaml"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn manifests(name: &str) -> Manifests {
+    let text = rendered(name);
+    let docs = host::manifest::parse(&text, &format!("deploy/rendered/{name}.yaml")).unwrap();
     let mut m = Manifests::default();
-    for file in files {
-        let text = std::fs::read_to_string(&file).unwrap();
-        let docs = host::manifest::parse(&text, &file.display().to_string()).unwrap();
-        for doc in docs {
-            let s = doc.source.as_str();
-            let v = &doc.value;
-            match (v["apiVersion"].as_str().unwrap_or(""), doc.kind()) {
-                ("v1", "Namespace") => m.namespaces.push(round_trip(v, s)),
-                ("apps/v1", "Deployment") => m.deployments.push(round_trip(v, s)),
-                ("v1", "Service") => m.services.push(round_trip(v, s)),
-                ("v1", "ConfigMap") => m.config_maps.push(round_trip(v, s)),
-                ("policy/v1", "PodDisruptionBudget") => m.budgets.push(round_trip(v, s)),
-                ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration") => {
-                    m.validating.push(round_trip(v, s))
-                }
-                ("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration") => {
-                    m.mutating.push(round_trip(v, s))
-                }
-                ("v1", "ServiceAccount") => m.service_accounts.push(round_trip(v, s)),
-                ("rbac.authorization.k8s.io/v1", "ClusterRole") => {
-                    m.cluster_roles.push(round_trip(v, s))
-                }
-                ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding") => {
-                    m.cluster_role_bindings.push(round_trip(v, s))
-                }
-                (api, kind) => panic!("{s}: {api} {kind} has no check here: add one"),
+    for doc in docs {
+        let s = doc.source.as_str();
+        let v = &doc.value;
+        match (v["apiVersion"].as_str().unwrap_or(""), doc.kind()) {
+            ("v1", "Namespace") => m.namespaces.push(round_trip(v, s)),
+            ("apps/v1", "Deployment") => m.deployments.push(round_trip(v, s)),
+            ("v1", "Service") => m.services.push(round_trip(v, s)),
+            ("v1", "ConfigMap") => m.config_maps.push(round_trip(v, s)),
+            ("policy/v1", "PodDisruptionBudget") => m.budgets.push(round_trip(v, s)),
+            ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration") => {
+                m.validating.push(round_trip(v, s))
             }
+            ("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration") => {
+                m.mutating.push(round_trip(v, s))
+            }
+            ("v1", "ServiceAccount") => m.service_accounts.push(round_trip(v, s)),
+            ("rbac.authorization.k8s.io/v1", "ClusterRole") => {
+                m.cluster_roles.push(round_trip(v, s))
+            }
+            ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding") => {
+                m.cluster_role_bindings.push(round_trip(v, s))
+            }
+            ("rbac.authorization.k8s.io/v1", "Role") => m.roles.push(round_trip(v, s)),
+            ("rbac.authorization.k8s.io/v1", "RoleBinding") => {
+                m.role_bindings.push(round_trip(v, s))
+            }
+            ("apiextensions.k8s.io/v1", "CustomResourceDefinition") => {
+                // Its numbers (7 in YAML) come back as 7.0: host/tests/schemas.rs checks
+                // it field by field.
+                m.crds.push(serde_json::from_value(v.clone()).unwrap())
+            }
+            ("cert-manager.io/v1", "Issuer" | "Certificate") => {
+                m.cert_manager.push(round_trip(v, s))
+            }
+            (api, kind) => panic!("{s}: {api} {kind} has no check here: add one"),
         }
     }
     m
 }
 
 #[test]
-fn every_manifest_round_trips_through_its_api_type() {
-    let m = manifests();
-    assert_eq!(m.namespaces.len(), 1);
-    assert_eq!(m.deployments.len(), 1);
-    assert_eq!(m.services.len(), 1);
-    assert_eq!(m.validating.len(), 1);
-    assert_eq!(m.mutating.len(), 1);
+fn the_renders_are_what_kubectl_kustomize_makes_now() {
+    let kubectl = std::process::Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output();
+    if !kubectl.is_ok_and(|o| o.status.success()) {
+        eprintln!(
+            "kubectl is not installed: the renders in deploy/rendered are checked as they are"
+        );
+        return;
+    }
+    for (name, dir) in RENDERS {
+        let output = std::process::Command::new("kubectl")
+            .arg("kustomize")
+            .arg(root().join(dir))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{dir}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let fresh = String::from_utf8(output.stdout).unwrap();
+        let kept = rendered(name);
+        let kept = kept.split_once('\n').map_or("", |(_, rest)| rest);
+        assert!(
+            kept == fresh,
+            "deploy/rendered/{name}.yaml is not what `kubectl kustomize {dir}` makes now: run scripts/render-deploy.sh"
+        );
+    }
+}
+
+#[test]
+fn every_rendered_object_round_trips_through_its_api_type() {
+    for (name, _) in RENDERS {
+        let m = manifests(name);
+        assert_eq!(
+            (
+                m.namespaces.len(),
+                m.deployments.len(),
+                m.services.len(),
+                m.budgets.len()
+            ),
+            (1, 1, 1, 1),
+            "{name}"
+        );
+        assert_eq!(m.crds.len(), 1, "{name}: the SecretPolicy CRD");
+    }
+}
+
+/// The gateway's container and its arguments.
+fn gateway(
+    m: &Manifests,
+) -> (
+    &k8s_openapi::api::core::v1::PodSpec,
+    &k8s_openapi::api::core::v1::Container,
+    Vec<String>,
+) {
+    let pod = m.deployments[0].spec.template.spec.as_ref().unwrap();
+    let container = &pod.containers[0];
+    (pod, container, container.args.clone().unwrap())
+}
+
+fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    args.iter()
+        .find_map(|a| a.strip_prefix(name)?.strip_prefix('='))
 }
 
 #[test]
 fn the_manifests_fit_together() {
-    let m = manifests();
-    let namespace = m.namespaces[0].metadata.name.clone().unwrap();
-    let deployment = &m.deployments[0];
-    let service = &m.services[0];
-    assert_eq!(
-        deployment.metadata.namespace.as_deref(),
-        Some(namespace.as_str())
-    );
-    assert_eq!(
-        service.metadata.namespace.as_deref(),
-        Some(namespace.as_str())
-    );
-
-    // The Deployment: 2 replicas, probes, resources, read-only root, non-root.
-    let spec = &deployment.spec;
-    assert_eq!(spec.replicas, Some(2));
-    let pod = spec.template.spec.as_ref().unwrap();
-    assert_eq!(
-        pod.security_context.as_ref().unwrap().run_as_non_root,
-        Some(true)
-    );
-    let container = &pod.containers[0];
-    let security = container.security_context.as_ref().unwrap();
-    assert_eq!(security.read_only_root_filesystem, Some(true));
-    assert_eq!(security.allow_privilege_escalation, Some(false));
-    assert!(container.resources.as_ref().unwrap().limits.is_some());
-    let probe_paths: Vec<_> = [&container.liveness_probe, &container.readiness_probe]
+    for (name, _) in RENDERS {
+        let m = manifests(name);
+        let namespace = m.namespaces[0].metadata.name.clone().unwrap();
+        let deployment = &m.deployments[0];
+        let service = &m.services[0];
+        for ns in [&deployment.metadata.namespace, &service.metadata.namespace] {
+            assert_eq!(ns.as_deref(), Some(namespace.as_str()), "{name}");
+        }
+        // Two replicas, probes, resources, a read-only root, non-root 65532, no
+        // capabilities, the service account's token mounted (the gateway reads or
+        // writes the API in every variant).
+        let spec = &deployment.spec;
+        assert_eq!(spec.replicas, Some(2), "{name}");
+        let (pod, container, args) = gateway(&m);
+        let context = pod.security_context.as_ref().unwrap();
+        assert_eq!(
+            (context.run_as_non_root, context.run_as_user),
+            (Some(true), Some(65532)),
+            "{name}"
+        );
+        let security = container.security_context.as_ref().unwrap();
+        assert_eq!(security.read_only_root_filesystem, Some(true), "{name}");
+        assert_eq!(security.allow_privilege_escalation, Some(false), "{name}");
+        assert_eq!(
+            security.capabilities.as_ref().unwrap().drop.as_deref(),
+            Some(&["ALL".to_string()][..])
+        );
+        assert!(
+            container.resources.as_ref().unwrap().limits.is_some(),
+            "{name}"
+        );
+        assert_eq!(pod.automount_service_account_token, Some(true), "{name}");
+        let account = pod.service_account_name.as_deref().unwrap();
+        assert!(
+            m.service_accounts
+                .iter()
+                .any(|a| a.metadata.name.as_deref() == Some(account)),
+            "{name}"
+        );
+        let probe_paths: Vec<_> = [
+            &container.startup_probe,
+            &container.liveness_probe,
+            &container.readiness_probe,
+        ]
         .iter()
         .map(|p| {
             p.as_ref()
@@ -138,62 +295,158 @@ fn the_manifests_fit_together() {
                 .unwrap()
         })
         .collect();
-    assert_eq!(probe_paths, ["/healthz", "/readyz"]);
+        assert_eq!(probe_paths, ["/healthz", "/healthz", "/readyz"], "{name}");
+        assert_eq!(
+            container.image.as_deref(),
+            Some("runai-secrets-gateway:0.1.0"),
+            "{name}"
+        );
+        // The gateway starts with these arguments (the host's own parser reads them).
+        assert_eq!(args[0], "serve", "{name}");
+        host::cli::serve_grants(&args, &namespace)
+            .unwrap_or_else(|e| panic!("{name}: {args:?}: {e:#}"));
 
-    // The Service reaches the container's port, and selects the pods.
-    let labels = spec
-        .template
-        .metadata
-        .as_ref()
-        .unwrap()
-        .labels
-        .clone()
-        .unwrap();
-    let selector = service.spec.as_ref().unwrap().selector.clone().unwrap();
-    assert!(selector.iter().all(|(k, v)| labels.get(k) == Some(v)));
-    let port_names: Vec<_> = container
-        .ports
-        .as_ref()
-        .unwrap()
-        .iter()
-        .map(|p| p.name.clone().unwrap())
-        .collect();
-    let service_port = &service.spec.as_ref().unwrap().ports.as_ref().unwrap()[0];
-    let target = serde_json::to_value(&service_port.target_port).unwrap();
-    assert!(port_names.iter().any(|n| *n == target), "{target}");
+        // The Service reaches the container's port and selects the pods; so does the PDB.
+        let labels = spec
+            .template
+            .metadata
+            .as_ref()
+            .unwrap()
+            .labels
+            .clone()
+            .unwrap();
+        let selector = service.spec.as_ref().unwrap().selector.clone().unwrap();
+        assert!(
+            selector.iter().all(|(k, v)| labels.get(k) == Some(v)),
+            "{name}"
+        );
+        let budget = m.budgets[0].spec.as_ref().unwrap();
+        let budget_labels = budget
+            .selector
+            .as_ref()
+            .unwrap()
+            .match_labels
+            .clone()
+            .unwrap();
+        assert!(
+            budget_labels.iter().all(|(k, v)| labels.get(k) == Some(v)),
+            "{name}"
+        );
+        let port_names: Vec<_> = container
+            .ports
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|p| p.name.clone().unwrap())
+            .collect();
+        let service_port = &service.spec.as_ref().unwrap().ports.as_ref().unwrap()[0];
+        let target = serde_json::to_value(&service_port.target_port).unwrap();
+        assert!(port_names.iter().any(|n| *n == target), "{name}: {target}");
 
-    // Every volume the container mounts exists, and the files the arguments name
-    // are under a mount.
-    let volumes: Vec<_> = pod
-        .volumes
-        .as_ref()
-        .unwrap()
-        .iter()
-        .map(|v| v.name.clone())
-        .collect();
-    let mounts: BTreeMap<_, _> = container
-        .volume_mounts
-        .as_ref()
-        .unwrap()
-        .iter()
-        .map(|m| (m.mount_path.clone(), m.name.clone()))
-        .collect();
-    assert!(mounts.values().all(|name| volumes.contains(name)));
-    let args = container.args.clone().unwrap();
-    assert_eq!(args[0], "serve");
-    for arg in &args {
-        if let Some((flag, path)) = arg.split_once('=')
-            && ["--tls-cert", "--tls-key", "--cluster"].contains(&flag)
-        {
-            assert!(
-                mounts.keys().any(|m| path.starts_with(m.as_str())),
-                "{arg} is not mounted"
+        // Every mount has its volume, every file an argument names is under a mount,
+        // and a mounted Secret or ConfigMap is one the render makes.
+        let volumes: BTreeMap<_, _> = pod
+            .volumes
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|v| (v.name.clone(), v))
+            .collect();
+        let mounts: BTreeMap<_, _> = container
+            .volume_mounts
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|m| (m.mount_path.clone(), m.name.clone()))
+            .collect();
+        assert!(mounts.values().all(|v| volumes.contains_key(v)), "{name}");
+        for flag_name in ["--tls-cert", "--tls-key", "--cluster"] {
+            if let Some(path) = flag(&args, flag_name) {
+                assert!(
+                    mounts.keys().any(|m| path.starts_with(m.as_str())),
+                    "{name}: {flag_name}={path} is not mounted"
+                );
+            }
+        }
+        for volume in volumes.values() {
+            if let Some(map) = &volume.config_map {
+                assert!(
+                    m.config_maps
+                        .iter()
+                        .any(|c| c.metadata.name == Some(map.name.clone())),
+                    "{name}: {}",
+                    map.name
+                );
+            }
+            if let Some(secret) = &volume.secret {
+                let made = m
+                    .cert_manager
+                    .iter()
+                    .any(|c| c.spec.secret_name == secret.secret_name && c.kind == "Certificate");
+                assert!(
+                    made,
+                    "{name}: the mounted Secret {:?} is made by nothing in the render",
+                    secret.secret_name
+                );
+            }
+        }
+
+        // Where the gateway manages its certificate, it is for the Service's names;
+        // where cert-manager does, its Certificate is.
+        let service_dns = format!("{}.{namespace}.svc", service.metadata.name.clone().unwrap());
+        if let Some(webhook_service) = flag(&args, "--webhook-service") {
+            assert_eq!(
+                Some(webhook_service.to_string()),
+                service.metadata.name,
+                "{name}"
             );
+            assert!(args.iter().any(|a| a == "--register-webhooks"), "{name}");
+            assert!(
+                m.validating.is_empty() && m.mutating.is_empty(),
+                "{name}: the gateway registers its webhooks itself, once ready"
+            );
+        } else {
+            let served = m
+                .cert_manager
+                .iter()
+                .find(|c| c.metadata.name == service.metadata.name)
+                .unwrap();
+            assert!(
+                served
+                    .spec
+                    .dns_names
+                    .as_ref()
+                    .unwrap()
+                    .contains(&service_dns),
+                "{name}"
+            );
+            for config in m
+                .validating
+                .iter()
+                .map(|c| &c.metadata)
+                .chain(m.mutating.iter().map(|c| &c.metadata))
+            {
+                let inject =
+                    config.annotations.as_ref().unwrap()["cert-manager.io/inject-ca-from"].clone();
+                assert_eq!(
+                    inject,
+                    format!("{namespace}/{}", served.metadata.name.clone().unwrap()),
+                    "{name}"
+                );
+            }
+            assert_eq!((m.validating.len(), m.mutating.len()), (1, 1), "{name}");
         }
     }
+}
 
-    // The webhooks: the service and paths, sideEffects None, a timeout, Fail for
-    // validating, Ignore for mutating, the namespaces left out.
+/// The webhook configurations: the template the gateway registers (built in) and what
+/// the cert-manager overlay applies. Both point at the Service.
+#[test]
+fn the_webhooks_point_at_the_service_and_fail_closed_only_for_validation() {
+    let m = manifests("cert-manager");
+    let namespace = m.namespaces[0].metadata.name.clone().unwrap();
+    let service = &m.services[0];
+    let service_port = &service.spec.as_ref().unwrap().ports.as_ref().unwrap()[0];
     let validating = &m.validating[0].webhooks.as_ref().unwrap()[0];
     let mutating = &m.mutating[0].webhooks.as_ref().unwrap()[0];
     for (webhook_service, path, failure, side_effects, timeout, selector) in [
@@ -234,7 +487,6 @@ fn the_manifests_fit_together() {
             .unwrap();
         assert!(excluded.contains(&"kube-system".to_string()) && excluded.contains(&namespace));
     }
-    // The rules cover Pods, every pod controller and the Run:ai workload CRDs.
     let resources: Vec<String> = validating
         .rules
         .as_ref()
@@ -258,89 +510,166 @@ fn the_manifests_fit_together() {
         assert!(resources.iter().any(|r| r == resource), "{resource}");
     }
     assert_eq!(
-        serde_json::to_value(&m.mutating[0].webhooks.as_ref().unwrap()[0].rules).unwrap(),
+        serde_json::to_value(&mutating.rules).unwrap(),
         serde_json::to_value(&validating.rules).unwrap()
+    );
+    // The built-in template is this file: the gateway registers the same webhooks.
+    let template = host::serve::register::template(None).unwrap();
+    let file = host::manifest::read_file(&root().join("deploy/webhooks/webhooks.yaml")).unwrap();
+    assert_eq!(
+        template,
+        file.into_iter().map(|d| d.value).collect::<Vec<_>>()
     );
 }
 
 #[test]
 fn the_cluster_view_in_the_config_map_loads() {
-    let m = manifests();
+    let m = manifests("file-view");
     let data = m.config_maps[0].data.as_ref().unwrap();
-    let text = &data["cluster.yaml"];
     let mut cluster = host::cluster::Cluster::default();
     host::cluster::load_documents(
         &mut cluster,
-        &host::manifest::parse(text, "cluster.yaml").unwrap(),
+        &host::manifest::parse(&data["cluster.yaml"], "cluster.yaml").unwrap(),
     )
     .unwrap();
     assert!(!cluster.projects.is_empty());
 }
 
-#[test]
-fn the_live_role_grants_reading_exactly_what_the_host_reads() {
-    let m = manifests();
-    assert_eq!(
-        (
-            m.service_accounts.len(),
-            m.cluster_roles.len(),
-            m.cluster_role_bindings.len()
-        ),
-        (1, 1, 1)
-    );
-    let (account, role, binding) = (
-        &m.service_accounts[0],
-        &m.cluster_roles[0],
-        &m.cluster_role_bindings[0],
-    );
-    let mut granted = BTreeSet::new();
-    for rule in role.rules.as_deref().unwrap_or_default() {
-        let verbs: BTreeSet<&str> = rule.verbs.iter().map(String::as_str).collect();
-        assert_eq!(verbs, BTreeSet::from(["get", "list", "watch"]), "{rule:?}");
-        assert!(
-            rule.resource_names.is_none() && rule.non_resource_urls.is_none(),
-            "{rule:?}"
-        );
-        for group in rule.api_groups.as_deref().unwrap_or_default() {
-            for resource in rule.resources.as_deref().unwrap_or_default() {
-                assert!(!group.contains('*') && !resource.contains('*'), "{rule:?}");
+/// A rule as grants, one per group, resource, verb and name.
+fn grants_of(
+    rule: &PolicyRule,
+    namespace: Option<&str>,
+    source: &str,
+) -> Vec<host::kube_write::Grant> {
+    assert!(rule.non_resource_urls.is_none(), "{source}: {rule:?}");
+    let names: Vec<Option<&str>> = match rule.resource_names.as_deref() {
+        Some(names) => names.iter().map(|n| Some(n.as_str())).collect(),
+        None => vec![None],
+    };
+    let mut grants = Vec::new();
+    for group in rule.api_groups.as_deref().unwrap_or_default() {
+        for resource in rule.resources.as_deref().unwrap_or_default() {
+            for verb in &rule.verbs {
                 assert!(
-                    granted.insert((group.clone(), resource.clone())),
-                    "granted twice: {group}/{resource}"
+                    ![group, resource, verb].iter().any(|s| s.contains('*')),
+                    "{source}: {rule:?}"
                 );
+                for name in &names {
+                    grants.push(host::kube_write::Grant::new(
+                        namespace, group, resource, verb, *name,
+                    ));
+                }
             }
         }
     }
-    let read: BTreeSet<(String, String)> = host::live::READ
-        .iter()
-        .map(|(g, r)| (g.to_string(), r.to_string()))
-        .collect();
-    assert_eq!(
-        granted, read,
-        "the ClusterRole must grant exactly what the host reads"
-    );
-    assert!(role.aggregation_rule.is_none());
-    // The SecretPolicy CRD this repository ships is one of them.
-    let crd = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/crds/secretpolicy.yaml");
-    let crd = host::manifest::read_file(&crd).unwrap().remove(0).value;
-    let served = (
-        crd["spec"]["group"].as_str().unwrap().to_string(),
-        crd["spec"]["names"]["plural"].as_str().unwrap().to_string(),
-    );
-    assert!(read.contains(&served), "{served:?}");
+    grants
+}
 
-    assert_eq!(binding.role_ref.kind, "ClusterRole");
-    assert_eq!(
-        binding.role_ref.api_group.as_deref(),
-        Some("rbac.authorization.k8s.io")
-    );
-    assert_eq!(Some(&binding.role_ref.name), role.metadata.name.as_ref());
-    let subjects = binding.subjects.as_deref().unwrap_or_default();
-    assert_eq!(subjects.len(), 1);
-    assert_eq!(subjects[0].kind, "ServiceAccount");
-    assert_eq!(Some(&subjects[0].name), account.metadata.name.as_ref());
-    assert_eq!(subjects[0].namespace, account.metadata.namespace);
-    // In the gateway's namespace, named as the Deployment.
-    assert_eq!(account.metadata.namespace, m.namespaces[0].metadata.name);
-    assert_eq!(account.metadata.name, m.deployments[0].metadata.name);
+#[test]
+fn each_role_grants_exactly_what_the_gateway_reads_and_writes() {
+    for (name, _) in RENDERS {
+        let m = manifests(name);
+        let (pod, _, args) = gateway(&m);
+        let account = pod.service_account_name.clone().unwrap();
+        let namespace = m.deployments[0].metadata.namespace.clone().unwrap();
+        let bound = |subjects: &Option<Vec<k8s_openapi::api::rbac::v1::Subject>>| {
+            subjects.as_deref().unwrap_or_default().iter().any(|s| {
+                s.kind == "ServiceAccount"
+                    && s.name == account
+                    && s.namespace.as_deref() == Some(namespace.as_str())
+            })
+        };
+        let mut granted = Vec::new();
+        for binding in m
+            .cluster_role_bindings
+            .iter()
+            .filter(|b| bound(&b.subjects))
+        {
+            assert_eq!(binding.role_ref.kind, "ClusterRole", "{name}");
+            let role = m
+                .cluster_roles
+                .iter()
+                .find(|r| r.metadata.name.as_ref() == Some(&binding.role_ref.name))
+                .unwrap_or_else(|| panic!("{name}: no ClusterRole {}", binding.role_ref.name));
+            assert!(role.aggregation_rule.is_none(), "{name}");
+            for rule in role.rules.as_deref().unwrap_or_default() {
+                granted.extend(grants_of(rule, None, name));
+            }
+        }
+        for binding in m.role_bindings.iter().filter(|b| bound(&b.subjects)) {
+            assert_eq!(binding.role_ref.kind, "Role", "{name}");
+            let role = m
+                .roles
+                .iter()
+                .find(|r| r.metadata.name.as_ref() == Some(&binding.role_ref.name))
+                .unwrap_or_else(|| panic!("{name}: no Role {}", binding.role_ref.name));
+            for rule in role.rules.as_deref().unwrap_or_default() {
+                granted.extend(grants_of(rule, role.metadata.namespace.as_deref(), name));
+            }
+        }
+        let count = granted.len();
+        let granted: BTreeSet<_> = granted.into_iter().collect();
+        assert_eq!(count, granted.len(), "{name}: a grant is given twice");
+        let used: BTreeSet<_> = host::cli::serve_grants(&args, &namespace)
+            .unwrap()
+            .into_iter()
+            .collect();
+        let missing: Vec<_> = used.difference(&granted).collect();
+        let unused: Vec<_> = granted.difference(&used).collect();
+        assert!(
+            missing.is_empty() && unused.is_empty(),
+            "{name}: the roles must grant exactly what the gateway uses\nmissing: {missing:#?}\nnot used: {unused:#?}"
+        );
+        // Every role and binding in the render is the gateway's: nothing unused.
+        assert!(
+            m.cluster_role_bindings.iter().all(|b| bound(&b.subjects)),
+            "{name}"
+        );
+        assert!(m.role_bindings.iter().all(|b| bound(&b.subjects)), "{name}");
+    }
+    // The live view's reads cover the CRD this repository ships.
+    let m = manifests("default");
+    let crd = &m.crds[0].spec;
+    assert!(host::live::READ.contains(&(crd.group.as_str(), crd.names.plural.as_str())));
+}
+
+/// `kubectl delete -k deploy/` deletes what it rendered. The webhook configurations are
+/// not in the render (the gateway registers them); the gateway gives them an owner
+/// reference to the ClusterRole named by --webhook-owner, so the garbage collector
+/// deletes them with it. A cluster-scoped object may only have cluster-scoped owners:
+/// a ClusterRole is one, and it is deleted at once (a Namespace waits for its pods).
+#[test]
+fn uninstalling_deletes_the_webhooks_the_gateway_registers() {
+    for (name, _) in RENDERS {
+        let m = manifests(name);
+        let (_, _, args) = gateway(&m);
+        if !args.iter().any(|a| a == "--register-webhooks") {
+            // The webhooks are in the render: `kubectl delete -k` deletes them itself.
+            assert_eq!((m.validating.len(), m.mutating.len()), (1, 1), "{name}");
+            continue;
+        }
+        let owner = flag(&args, "--webhook-owner")
+            .unwrap_or_else(|| panic!("{name}: --register-webhooks without --webhook-owner"));
+        assert!(
+            m.cluster_roles
+                .iter()
+                .any(|r| r.metadata.name.as_deref() == Some(owner)),
+            "{name}: the owner ClusterRole {owner} is not part of the install"
+        );
+        // What the gateway applies carries that owner.
+        let template = host::serve::register::template(None).unwrap();
+        let owner_ref = host::serve::register::Owner {
+            name: owner.to_string(),
+            uid: "uid".into(),
+        };
+        let endpoint = host::serve::register::Endpoint::Service("runai-secrets-gateway".into());
+        for (_, object) in
+            host::serve::register::desired(&template, &endpoint, "ns", "PEM", Some(&owner_ref))
+        {
+            let reference = &object["metadata"]["ownerReferences"][0];
+            assert_eq!(reference["kind"], "ClusterRole", "{object}");
+            assert_eq!(reference["apiVersion"], "rbac.authorization.k8s.io/v1");
+            assert_eq!(reference["name"], owner);
+        }
+    }
 }

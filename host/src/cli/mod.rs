@@ -245,6 +245,17 @@ fn connection(kubeconfig: Option<&PathBuf>, in_cluster: bool) -> Option<crate::l
     }
 }
 
+/// What `host ARGS` (a `serve` command line, as a Deployment runs it) reads and writes
+/// through the Kubernetes API in `namespace`: what its role must grant (a test holds
+/// `deploy/`'s RBAC to it).
+pub fn serve_grants(args: &[String], namespace: &str) -> Result<Vec<crate::kube_write::Grant>> {
+    let cli = Cli::try_parse_from(std::iter::once("host".to_string()).chain(args.iter().cloned()))?;
+    match &cli.command {
+        Command::Serve(serve_args) => serve::grants(cli.state.clone(), serve_args, namespace),
+        _ => anyhow::bail!("not a `serve` command line"),
+    }
+}
+
 fn state_dir(cli_state: Option<PathBuf>) -> PathBuf {
     cli_state
         .or_else(|| std::env::var_os("RUNAI_SIM_STATE").map(PathBuf::from))

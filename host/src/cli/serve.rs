@@ -237,6 +237,32 @@ enum Hints {
     Cluster,
 }
 
+/// What a gateway started with these arguments reads and writes through the API, in
+/// `namespace` (its pod's): what its role must grant.
+pub fn grants(
+    state: Option<PathBuf>,
+    args: &ServeArgs,
+    namespace: &str,
+) -> Result<Vec<crate::kube_write::Grant>> {
+    use crate::kube_write::Grant;
+    let connection = super::connection(args.cluster.kubeconfig.as_ref(), args.cluster.in_cluster);
+    let files = args.cluster.cluster.is_some() || state.is_some();
+    let mut grants = Vec::new();
+    if connection.is_some() && !files {
+        for (group, resource) in crate::live::READ {
+            for verb in ["get", "list", "watch"] {
+                grants.push(Grant::new(None, group, resource, verb, None));
+            }
+        }
+    }
+    if let Some(manage) = args.manage.settings(connection)? {
+        grants.extend(manage.grants(namespace));
+    }
+    grants.sort();
+    grants.dedup();
+    Ok(grants)
+}
+
 pub fn serve(plugin: &PluginArgs, state: Option<PathBuf>, args: ServeArgs) -> Result<u8> {
     let connection = super::connection(args.cluster.kubeconfig.as_ref(), args.cluster.in_cluster);
     let manage = args.manage.settings(connection.clone())?;

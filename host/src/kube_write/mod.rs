@@ -19,6 +19,36 @@ const MAX_ANSWER: usize = 4 << 20;
 /// Longest wait for one request.
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 
+/// One permission the host's code uses: what its role must grant, exactly.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Grant {
+    /// `None`: cluster-wide (a ClusterRole).
+    pub namespace: Option<String>,
+    pub group: String,
+    pub resource: String,
+    pub verb: String,
+    /// `None`: any object of the resource.
+    pub name: Option<String>,
+}
+
+impl Grant {
+    pub fn new(
+        namespace: Option<&str>,
+        group: &str,
+        resource: &str,
+        verb: &str,
+        name: Option<&str>,
+    ) -> Self {
+        Grant {
+            namespace: namespace.map(str::to_string),
+            group: group.to_string(),
+            resource: resource.to_string(),
+            verb: verb.to_string(),
+            name: name.map(str::to_string),
+        }
+    }
+}
+
 /// One object's address: its collection and name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {

@@ -101,6 +101,61 @@ impl Managed {
     }
 }
 
+impl Settings {
+    /// What this code reads and writes through the API, in `namespace` (the gateway's):
+    /// its Secret and Lease (create; get and update by name), and, when it registers,
+    /// its webhook configurations (get, and create and patch by name: an apply that
+    /// creates is authorised as a create of that name) and its owner (get).
+    pub fn grants(&self, namespace: &str) -> Vec<crate::kube_write::Grant> {
+        use crate::kube_write::Grant;
+        let ns = Some(self.namespace.as_deref().unwrap_or(namespace));
+        let mut grants = vec![
+            Grant::new(ns, "", "secrets", "create", None),
+            Grant::new(ns, "", "secrets", "get", Some(&self.secret)),
+            Grant::new(ns, "", "secrets", "update", Some(&self.secret)),
+            Grant::new(ns, "coordination.k8s.io", "leases", "create", None),
+            Grant::new(
+                ns,
+                "coordination.k8s.io",
+                "leases",
+                "get",
+                Some(&self.lease),
+            ),
+            Grant::new(
+                ns,
+                "coordination.k8s.io",
+                "leases",
+                "update",
+                Some(&self.lease),
+            ),
+        ];
+        if let Some(template) = &self.webhooks {
+            for (target, _) in register::desired(template, &self.endpoint, "", "", None) {
+                for verb in ["get", "create", "patch"] {
+                    grants.push(Grant::new(
+                        None,
+                        target.group,
+                        target.resource,
+                        verb,
+                        Some(&target.name),
+                    ));
+                }
+            }
+            if let Some(owner) = &self.owner {
+                let target = register::owner_target(owner);
+                grants.push(Grant::new(
+                    None,
+                    target.group,
+                    target.resource,
+                    "get",
+                    Some(owner),
+                ));
+            }
+        }
+        grants
+    }
+}
+
 /// Connects, serves a throwaway certificate, and starts the manager's thread.
 pub fn start(
     settings: Settings,
