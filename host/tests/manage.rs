@@ -640,3 +640,19 @@ fn without_its_owner_the_gateway_registers_nothing_uninstalling_would_leave_behi
     });
     assert!(api.object(VALIDATING).is_none() && api.object(MUTATING).is_none());
 }
+
+#[test]
+fn a_gateway_outside_the_cluster_takes_its_webhooks_with_it_when_it_stops() {
+    let api = FakeApi::start();
+    let dir = TempDir::new("manage-stop");
+    let (mut gw, _) = running(&api, &dir);
+    assert!(api.object(VALIDATING).is_some() && api.object(MUTATING).is_some());
+    gw.signal("TERM");
+    let status = gw.wait(Duration::from_secs(30)).expect("the gateway exits");
+    assert!(status.success(), "{status:?}");
+    // No fail-closed webhook is left pointing at a gateway that is gone, and the Lease
+    // is free for the next one at once.
+    assert!(api.object(VALIDATING).is_none() && api.object(MUTATING).is_none());
+    let lease = api.object(LEASE).unwrap();
+    assert!(lease["spec"]["holderIdentity"].is_null(), "{lease}");
+}

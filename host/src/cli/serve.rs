@@ -128,17 +128,20 @@ struct ManageArgs {
     #[arg(long, value_name = "NAME", default_value = "runai-secrets-gateway")]
     lease: String,
     /// How long a new CA and certificate are valid.
-    #[arg(long, value_name = "SECONDS", default_value_t = 365 * 86_400, hide = true)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 365 * 86_400, hide = true,
+        value_parser = clap::value_parser!(u64).range(6..=100 * 365 * 86_400))]
     cert_validity_seconds: u64,
     /// Each rotation phase lasts at least this long.
     #[arg(long, value_name = "SECONDS", default_value_t = 300, hide = true)]
     rotation_overlap_seconds: u64,
     /// How often the Secret is read and the webhooks checked.
-    #[arg(long, value_name = "MS", default_value_t = 10_000, hide = true)]
+    #[arg(long, value_name = "MS", default_value_t = 10_000, hide = true,
+        value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
     manage_interval_ms: u64,
     /// The Lease's duration (renewed every 2/15 of it; a leader that cannot renew for
     /// 2/3 of it stops acting).
-    #[arg(long, value_name = "SECONDS", default_value_t = 15, hide = true)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 15, hide = true,
+        value_parser = clap::value_parser!(u64).range(2..=3600))]
     lease_seconds: u64,
 }
 
@@ -197,15 +200,12 @@ impl ManageArgs {
             overlap: Duration::from_secs(self.rotation_overlap_seconds),
         };
         lifetimes.check()?;
-        let interval = Duration::from_millis(self.manage_interval_ms.max(1));
+        let interval = Duration::from_millis(self.manage_interval_ms);
         if lifetimes.overlap < interval * 2 {
             bail!(
                 "--rotation-overlap-seconds must be at least twice the interval the replicas read the Secret at ({} ms)",
                 interval.as_millis()
             );
-        }
-        if self.lease_seconds == 0 {
-            bail!("--lease-seconds must be more than 0");
         }
         let duration = Duration::from_secs(self.lease_seconds);
         let webhooks = match self.register_webhooks {

@@ -130,8 +130,10 @@ impl Settings {
             ),
         ];
         if let Some(template) = &self.webhooks {
+            let url = matches!(self.endpoint, Endpoint::Url(_));
             for (target, _) in register::desired(template, &self.endpoint, "", "", None) {
-                for verb in ["get", "create", "patch"] {
+                let delete = url.then_some("delete");
+                for verb in ["get", "create", "patch"].into_iter().chain(delete) {
                     grants.push(Grant::new(
                         None,
                         target.group,
@@ -273,6 +275,7 @@ impl Manager {
                 () = tokio::time::sleep_until(wake.into()) => {}
                 _ = stop.changed() => {
                     if self.elector.is_leader() {
+                        self.unregister().await;
                         match self.elector.release().await {
                             Ok(()) => {
                                 self.metrics.leader(false, Some("released"));
@@ -282,6 +285,30 @@ impl Manager {
                         }
                     }
                     return;
+                }
+            }
+        }
+    }
+
+    /// A gateway outside the cluster (`--webhook-url`) takes its webhooks with it when
+    /// it stops: nothing else would answer them, and a validating webhook that fails
+    /// closed would block every workload in its scope. (In the cluster the Service
+    /// stays and another replica answers; uninstalling deletes them.)
+    async fn unregister(&mut self) {
+        let (Endpoint::Url(_), Some(template)) = (&self.settings.endpoint, &self.settings.webhooks)
+        else {
+            return;
+        };
+        for (target, _) in
+            register::desired(template, &self.settings.endpoint, &self.namespace, "", None)
+        {
+            match kube_write::delete(&self.client, &target).await {
+                Ok(()) => {
+                    tracing::info!(configuration = %target.describe(), "shutting down: deleted the webhook configuration (--webhook-url)")
+                }
+                Err(e) => {
+                    tracing::error!(configuration = %target.describe(), error = %format!("{e:#}"),
+                    "shutting down: cannot delete the webhook configuration: delete it, or it fails closed with no gateway")
                 }
             }
         }
