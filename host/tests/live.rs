@@ -243,7 +243,7 @@ fn lists_build_the_view_with_key_names_only() {
         let state = host::state::to_text(&cluster).unwrap();
         assert_no_value("the state file", &String::from_utf8(state).unwrap());
     });
-    // The host asked for pages, and only read what deploy/live/rbac.yaml grants.
+    // The host asked for pages, and only read what deploy/base/rbac.yaml grants.
     assert!(api.requests("limit=").len() >= 9);
     for request in api.requests("") {
         let (method, target) = request.split_once(' ').unwrap();
@@ -457,7 +457,7 @@ fn forbidden_lists_say_which_verb_on_which_resource() {
             "list secrets (core/v1)",
             "forbidden (403)",
             "may not list secrets",
-            "deploy/rbac.yaml",
+            "deploy/base/rbac.yaml",
             "cannot list resource \"secrets\"",
         ] {
             assert!(error.contains(part), "{part} not in: {error}");

@@ -129,7 +129,7 @@ impl std::fmt::Display for ApiError {
         match self.status {
             403 => write!(
                 f,
-                "{} {}: forbidden (403){said}: the gateway's identity may not {} it; grant it in its Role or ClusterRole (deploy/rbac.yaml)",
+                "{} {}: forbidden (403){said}: the gateway's identity may not {} it; grant it in its Role or ClusterRole (deploy/base/rbac.yaml)",
                 self.verb, self.target, self.verb
             ),
             401 => write!(

@@ -142,7 +142,7 @@ fn failed(verb: &str, resource: &ApiResource, status: u16, body: &[u8]) -> anyho
         ),
         403 => anyhow!(
             "{action}: forbidden (403): the host's identity may not {verb} {} in API group `{}`{}; \
-             grant get, list and watch on it (deploy/rbac.yaml has the ClusterRole the gateway needs)",
+             grant get, list and watch on it (deploy/base/rbac.yaml has the ClusterRole the gateway needs)",
             resource.plural,
             resource.group,
             suffix(&message)

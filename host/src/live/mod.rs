@@ -36,7 +36,7 @@ pub const SECRET_POLICY_GROUP: &str = "secrets.policy.run.ai";
 pub const SECRET_POLICY_KIND: &str = "SecretPolicy";
 
 /// Every resource the host reads, as (API group, plural): the live view lists and
-/// watches these and nothing else; `deploy/live/rbac.yaml` grants exactly these
+/// watches these and nothing else; `deploy/base/rbac.yaml` grants exactly these
 /// (a test holds the two together).
 pub const READ: &[(&str, &str)] = &[
     ("", "namespaces"),
