@@ -58,9 +58,10 @@ fn start(api: &FakeApi, dir: &TempDir, extra: &[&str]) -> Gateway {
         "200",
         "--lease-seconds",
         "3",
-        "--rotation-overlap-seconds",
-        "1",
     ];
+    if !extra.contains(&"--rotation-overlap-seconds") {
+        args.extend(["--rotation-overlap-seconds", "1"]);
+    }
     args.extend_from_slice(extra);
     Gateway::start(&args, None)
 }
@@ -165,6 +166,18 @@ fn metrics_of(gw: &Gateway, bundle: &str) -> String {
         .unwrap_or_default()
 }
 
+fn readyz_of(gw: &Gateway, bundle: &str) -> String {
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let conn = rustls::ClientConnection::new(trusting(bundle), name).unwrap();
+    let tcp = TcpStream::connect(gw.addr).unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    tls.write_all(b"GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = tls.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
 fn logged(gw: &Gateway, part: &str) -> bool {
     gw.log_lines().iter().any(|l| l.contains(part))
 }
@@ -219,6 +232,7 @@ fn two_replicas_create_the_secret_once_and_register_only_when_ready() {
     );
     api.release_lists("Secret");
     let registered = until("the webhooks registered", Duration::from_secs(30), || {
+        api.object(MUTATING)?;
         registered_bundle(&api)
     });
     assert_eq!(registered, bundle, "the caBundle is the Secret's CA");
@@ -276,13 +290,21 @@ fn two_replicas_create_the_secret_once_and_register_only_when_ready() {
         "{:?}",
         api.writes("PATCH")
     );
+    // No key material in any output: logs, /readyz, /metrics.
+    let key = decode(&secret["data"]["tls.key"]);
+    let key_body: String = key.lines().filter(|l| !l.starts_with("-----")).collect();
     for gw in [&a, &b] {
-        for line in gw.log_lines() {
-            assert!(
-                !line.contains("PRIVATE KEY") && !line.contains("BEGIN CERTIFICATE"),
-                "{line}"
-            );
+        let outputs = [
+            gw.log_lines().join("\n"),
+            metrics_of(gw, &bundle),
+            readyz_of(gw, &bundle),
+        ];
+        for text in outputs {
+            for leak in ["PRIVATE KEY", "BEGIN CERTIFICATE", &key_body[..40]] {
+                assert!(!text.contains(leak), "{leak} in {text}");
+            }
         }
+        assert!(readyz_of(gw, &bundle).contains("\"serving\":true"));
     }
 }
 
@@ -291,7 +313,13 @@ fn a_rotation_with_lifetimes_of_seconds_fails_no_request() {
     let api = FakeApi::start();
     install(&api);
     let dir = TempDir::new("manage-rotate");
-    let extra = ["--cert-validity-seconds", "9"];
+    // Phases of 2 s leave a loaded machine time to read the Secret again (every 200 ms).
+    let extra = [
+        "--cert-validity-seconds",
+        "14",
+        "--rotation-overlap-seconds",
+        "2",
+    ];
     let a = start(&api, &dir, &extra);
     let b = start(&api, &dir, &extra);
     until("the webhooks registered", Duration::from_secs(60), || {
@@ -302,7 +330,7 @@ fn a_rotation_with_lifetimes_of_seconds_fails_no_request() {
     let (mut requests, mut failures) = (0, Vec::new());
     let mut certificates = std::collections::BTreeSet::new();
     let body = review("u", "CREATE", &workload()).to_string();
-    while started.elapsed() < Duration::from_secs(25) {
+    while started.elapsed() < Duration::from_secs(32) {
         let bundle = registered_bundle(&api).unwrap();
         for gw in [&a, &b] {
             requests += 1;
@@ -322,7 +350,7 @@ fn a_rotation_with_lifetimes_of_seconds_fails_no_request() {
     );
     assert!(
         certificates.len() >= 3,
-        "two rotations in 25 s: {} certificates",
+        "two rotations in 32 s: {} certificates",
         certificates.len()
     );
     let bundle = registered_bundle(&api).unwrap();
@@ -432,6 +460,7 @@ fn running(api: &FakeApi, dir: &TempDir) -> (Gateway, String) {
     install(api);
     let gw = start(api, dir, &[]);
     let bundle = until("registered", Duration::from_secs(60), || {
+        api.object(MUTATING)?;
         registered_bundle(api)
     });
     until("ready", Duration::from_secs(30), || {

@@ -297,7 +297,12 @@ pub async fn update(client: &kube::Client, target: &Target, object: &Value) -> R
         "{}?fieldManager={FIELD_MANAGER}&fieldValidation=Strict",
         target.path()
     );
-    let body = serde_json::to_vec(object)?;
+    // The managed fields as read would replace the server's record of who owns what.
+    let mut object = object.clone();
+    if let Some(metadata) = object["metadata"].as_object_mut() {
+        metadata.remove("managedFields");
+    }
+    let body = serde_json::to_vec(&object)?;
     let (status, answer) = send(client, "PUT", uri, "application/json", body, &what).await?;
     match status {
         409 => Ok(Updated::Conflict),

@@ -389,7 +389,7 @@ impl Manager {
         if !self.elector.is_leader() {
             if self.settings.webhooks.is_some() {
                 self.managed
-                    .update(|s| s.webhooks = "registered by the leader".into());
+                    .update(|s| s.webhooks = "the replica holding the Lease registers them".into());
             }
             return;
         }
