@@ -4,10 +4,13 @@
 
 use std::collections::BTreeMap;
 
+fn manifest() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml")).unwrap()
+}
+
 /// The `key = value` lines of `[profile.NAME]` in the workspace's Cargo.toml.
 fn profile(name: &str) -> BTreeMap<String, String> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
-    let text = std::fs::read_to_string(path).unwrap();
+    let text = manifest();
     let header = format!("[profile.{name}]");
     let start = text
         .lines()
@@ -35,5 +38,27 @@ fn the_dist_profile_optimises_as_the_plugin_profile_does() {
     let bench = profile("bench");
     for key in ["lto", "codegen-units"] {
         assert_eq!(bench.get(key), plugin.get(key), "[profile.bench] {key}");
+    }
+}
+
+/// `release` builds wasmtime's compiler at a lower opt-level (the first build's time);
+/// what is measured builds every crate as the plugin's profile does.
+#[test]
+fn what_release_builds_with_less_optimisation_dist_and_bench_build_fully() {
+    let lowered: Vec<String> = manifest()
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("[profile.release.package."))
+        .map(|l| l.trim_end_matches(']').to_string())
+        .collect();
+    assert!(!lowered.is_empty());
+    for package in &lowered {
+        for measured in ["dist", "bench"] {
+            let overrides = profile(&format!("{measured}.package.{package}"));
+            assert_eq!(
+                overrides.get("opt-level").map(String::as_str),
+                Some("3"),
+                "[profile.{measured}.package.{package}] must restore opt-level 3"
+            );
+        }
     }
 }
