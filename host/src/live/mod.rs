@@ -223,6 +223,22 @@ pub fn build(stores: &[Listing], policies: &[Document]) -> Result<Built> {
             if outside(namespace) {
                 continue;
             }
+            if object.spec_not_read() {
+                let object = source(listing.kind, namespace, name);
+                let why = format!(
+                    "{object}: its `spec` holds more than {} values: not read",
+                    object::SPEC_NODES
+                );
+                left_out(
+                    &mut cluster,
+                    &mut skipped,
+                    listing.kind,
+                    namespace,
+                    &object,
+                    why,
+                );
+                continue;
+            }
             let doc = Document {
                 source: source(listing.kind, namespace, name),
                 value: object.manifest(resource),

@@ -325,6 +325,11 @@ impl Slim {
         self.metadata.namespace.as_deref().unwrap_or("")
     }
 
+    /// The `spec` was past its budget and not read into memory.
+    pub fn spec_not_read(&self) -> bool {
+        self.spec.as_ref().and_then(Value::as_str) == Some(SPEC_TOO_BIG)
+    }
+
     /// The object as a manifest the simulator's loader reads (`cluster::load`), so the
     /// live view is validated as `apply -f` validates files. A Secret's keys appear
     /// under `data` with empty values: the key names are all the view has.

@@ -57,6 +57,9 @@ enum Served {
 struct Store {
     target: Target,
     served: Served,
+    /// The resource the objects were listed at: while the kind is discovered again,
+    /// the view keeps building from what the store last held.
+    listed_at: Option<ApiResource>,
     objects: Objects,
     unreadable: Unreadables,
     /// A list (or a "not served" answer) has been taken since the start.
@@ -141,6 +144,7 @@ impl Live {
                     Some(r) => Served::At(r.clone()),
                     None => Served::Unknown,
                 },
+                listed_at: None,
                 target,
                 objects: Objects::new(),
                 unreadable: Unreadables::new(),
@@ -233,10 +237,7 @@ impl Live {
             .iter()
             .map(|s| Listing {
                 kind: &s.target.kind,
-                resource: match &s.served {
-                    Served::At(r) => Some(r),
-                    _ => None,
-                },
+                resource: s.listed_at.as_ref(),
                 objects: &s.objects,
                 unreadable: &s.unreadable,
             })
@@ -273,6 +274,7 @@ async fn reflect(client: Client, live: Live, index: usize) {
                     // cluster holds, not a failure.
                     live.change(index, |s| {
                         s.served = Served::No;
+                        s.listed_at = None;
                         s.objects.clear();
                         s.unreadable.clear();
                         s.listed = true;
@@ -314,6 +316,7 @@ async fn reflect(client: Client, live: Live, index: usize) {
         live.change(index, |s| {
             s.objects = objects;
             s.unreadable = unreadable;
+            s.listed_at = Some(resource.clone());
             s.listed = true;
             s.stale_since = None;
             s.error = None;

@@ -229,8 +229,9 @@ fn namespace_labels(cluster: &Cluster, object: &Value) -> Checked {
     Checked::Refused {
         codes: vec![crate::cluster::NAMESPACE_CONFLICT.to_string()],
         message: format!(
-            "the secrets policy gateway refuses the `{QUEUE_LABEL}` label of namespace {}: {}",
+            "the secrets policy gateway refuses the `{QUEUE_LABEL}` label of namespace {}: [{}]: {}",
             shown(name),
+            crate::cluster::NAMESPACE_CONFLICT,
             new.join("; ")
         ),
     }
