@@ -13,6 +13,17 @@ use crate::cluster::{Cluster, SYSTEM_NAMESPACE};
 use crate::plugin::{Plugin, PolicyDocument, ProjectInfo};
 use std::collections::BTreeMap;
 
+/// The most policy text one namespace may hold is the plugin's input cap for one
+/// document (`--input` limits, 4 MiB by default): every evaluation in the namespace
+/// reads all of it (with `runai`'s), and must fit the plugin's memory with the
+/// workload. Past it the namespace is quarantined without asking the plugin
+/// (measured: 18 MiB of valid policies passed their check within 64 MiB and then
+/// made every evaluation `plugin-memory`, which a failure policy of `ignore` would
+/// have admitted unevaluated).
+fn max_namespace_policy_bytes(plugin: &Plugin) -> usize {
+    plugin.limits().input_bytes
+}
+
 /// What one namespace's policies were checked as, and the answer.
 struct Checked {
     docs: Vec<(String, String)>,
@@ -87,8 +98,46 @@ impl PolicyChecks {
         {
             return c.blocked.clone();
         }
+        let total: usize = docs.iter().map(|d| d.json.len()).sum();
+        let max = max_namespace_policy_bytes(plugin);
+        let blocked = if total > max && namespace != SYSTEM_NAMESPACE {
+            let what = format!(
+                "the policies of namespace {} hold {} of text: at most {} (every evaluation there reads them all)",
+                guest::shown::shown(namespace),
+                crate::input::size_text(total as u64),
+                crate::input::size_text(max as u64)
+            );
+            vec![Blocked {
+                code: "policy-invalid".to_string(),
+                object: format!("policies of namespace {}", guest::shown::shown(namespace)),
+                message: format!(
+                    "{what}; its workloads are rejected until they are made smaller or fewer"
+                ),
+                detail: what,
+            }]
+        } else {
+            self.check_with_plugin(plugin, namespace, docs, infos)
+        };
+        self.checked.insert(
+            namespace.to_string(),
+            Checked {
+                docs: key,
+                projects,
+                blocked: blocked.clone(),
+            },
+        );
+        blocked
+    }
+
+    fn check_with_plugin(
+        &mut self,
+        plugin: &Plugin,
+        namespace: &str,
+        docs: &[PolicyDocument],
+        infos: &[ProjectInfo],
+    ) -> Vec<Blocked> {
         self.calls += 1;
-        let blocked = match plugin.check_policies(docs, infos) {
+        match plugin.check_policies(docs, infos) {
             Ok(diagnostics) => diagnostics
                 .into_iter()
                 .map(|d| {
@@ -123,15 +172,6 @@ impl PolicyChecks {
                     detail: what,
                 }]
             }
-        };
-        self.checked.insert(
-            namespace.to_string(),
-            Checked {
-                docs: key,
-                projects,
-                blocked: blocked.clone(),
-            },
-        );
-        blocked
+        }
     }
 }

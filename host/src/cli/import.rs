@@ -38,6 +38,9 @@ pub fn snapshot(connection: &Connection, policies: &[PathBuf]) -> Result<(Built,
             crate::text::escape_controls(skipped, false)
         );
     }
+    for blocked in built.cluster.quarantine.details() {
+        eprintln!("warning: cannot be read: {blocked}");
+    }
     Ok((built, resources))
 }
 

@@ -317,7 +317,12 @@ fn rejection(outcome: &crate::simulate::Outcome) -> String {
         } else {
             format!(" at {}", v.field)
         };
-        let mut item = format!(" [{}]{at}: {}", v.code, v.message);
+        // One finding cannot crowd out the others: each is cut to a share of the message.
+        let mut item = format!(
+            " [{}]{at}: {}",
+            v.code,
+            truncate(&v.message, MESSAGE_BYTES / 8)
+        );
         if let Some(hint) = v.secret.as_ref().and_then(|s| outcome.hints.get(s)) {
             item.push_str(&format!(" (hint: {hint})"));
         }
