@@ -233,9 +233,13 @@ pub fn start(
     Ok((managed, tls))
 }
 
-/// The view is synced: the one signal of readiness the registration waits for.
+/// The view can decide (a live view after its first sync), as `/readyz` says: the one
+/// signal of readiness the registration waits for.
 fn view_ready(views: &Views) -> bool {
-    views.current().synced
+    !matches!(
+        views.freshness(&views.current()),
+        super::view::Freshness::NotSynced
+    )
 }
 
 struct Manager {
