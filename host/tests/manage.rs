@@ -110,8 +110,13 @@ fn registered_bundle(api: &FakeApi) -> Option<String> {
 }
 
 /// One request over a fresh TLS connection trusting `bundle` for `localhost`: the
-/// status and the certificate the gateway served.
-fn call(addr: SocketAddr, bundle: &str, path: &str, body: &[u8]) -> Result<(u16, Vec<u8>), String> {
+/// status, the body and the certificate the gateway served.
+fn exchange(
+    addr: SocketAddr,
+    bundle: &str,
+    path: &str,
+    body: &[u8],
+) -> Result<(u16, String, Vec<u8>), String> {
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
     let conn = rustls::ClientConnection::new(trusting(bundle), name).map_err(|e| e.to_string())?;
     let tcp = TcpStream::connect(addr).map_err(|e| e.to_string())?;
@@ -131,13 +136,23 @@ fn call(addr: SocketAddr, bundle: &str, path: &str, body: &[u8]) -> Result<(u16,
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !answer.is_empty() => {}
         Err(e) => return Err(e.to_string()),
     }
-    let status = String::from_utf8_lossy(&answer)
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or("no status line")?;
     let served = tls.conn.peer_certificates().ok_or("no certificate")?[0].to_vec();
-    Ok((status, served))
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok((status, body, served))
+}
+
+/// The status and the certificate served.
+fn call(addr: SocketAddr, bundle: &str, path: &str, body: &[u8]) -> Result<(u16, Vec<u8>), String> {
+    exchange(addr, bundle, path, body).map(|(status, _, cert)| (status, cert))
 }
 
 fn ready(gw: &Gateway, bundle: &str) -> bool {
@@ -150,32 +165,13 @@ fn workload() -> Value {
            "spec": {"containers": [{"name": "c", "image": "x"}]}})
 }
 
+/// /metrics over the gateway's TLS (the throwaway certificate is not trusted).
 fn metrics_of(gw: &Gateway, bundle: &str) -> String {
-    // /metrics over the gateway's TLS (the throwaway certificate is not trusted).
-    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let conn = rustls::ClientConnection::new(trusting(bundle), name).unwrap();
-    let tcp = TcpStream::connect(gw.addr).unwrap();
-    let mut tls = rustls::StreamOwned::new(conn, tcp);
-    tls.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut answer = Vec::new();
-    let _ = tls.read_to_end(&mut answer);
-    let text = String::from_utf8_lossy(&answer).into_owned();
-    text.split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default()
+    exchange(gw.addr, bundle, "/metrics", b"").unwrap().1
 }
 
 fn readyz_of(gw: &Gateway, bundle: &str) -> String {
-    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let conn = rustls::ClientConnection::new(trusting(bundle), name).unwrap();
-    let tcp = TcpStream::connect(gw.addr).unwrap();
-    let mut tls = rustls::StreamOwned::new(conn, tcp);
-    tls.write_all(b"GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut answer = Vec::new();
-    let _ = tls.read_to_end(&mut answer);
-    String::from_utf8_lossy(&answer).into_owned()
+    exchange(gw.addr, bundle, "/readyz", b"").unwrap().1
 }
 
 fn logged(gw: &Gateway, part: &str) -> bool {

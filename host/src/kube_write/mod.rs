@@ -241,23 +241,62 @@ fn decode(body: &[u8], verb: &str, target: &Target) -> Result<Value> {
     })
 }
 
+/// One request of `verb` (`get`, `create`, `update`, `patch`, `delete`) for `target`,
+/// with `object` as its body: the status, and the answer decoded when it is 2xx
+/// (`None` for another status the caller expects: 404 or 409); any other status is an
+/// `ApiError`.
+async fn request(
+    client: &kube::Client,
+    verb: &'static str,
+    target: &Target,
+    object: Option<&Value>,
+    expected: &[u16],
+) -> Result<(u16, Option<Value>)> {
+    let (method, uri, content_type) = match verb {
+        "get" => ("GET", target.path(), "application/json"),
+        "delete" => ("DELETE", target.path(), "application/json"),
+        "create" => (
+            "POST",
+            format!(
+                "{}?fieldManager={FIELD_MANAGER}&fieldValidation=Strict",
+                target.collection()
+            ),
+            "application/json",
+        ),
+        "update" => (
+            "PUT",
+            format!(
+                "{}?fieldManager={FIELD_MANAGER}&fieldValidation=Strict",
+                target.path()
+            ),
+            "application/json",
+        ),
+        _ => (
+            "PATCH",
+            format!(
+                "{}?fieldManager={FIELD_MANAGER}&force=true&fieldValidation=Strict",
+                target.path()
+            ),
+            "application/apply-patch+yaml",
+        ),
+    };
+    let body = match object {
+        Some(object) => serde_json::to_vec(object)?,
+        None => Vec::new(),
+    };
+    let what = format!("{verb} {}", target.describe());
+    let (status, answer) = send(client, method, uri, content_type, body, &what).await?;
+    match status {
+        code if expected.contains(&code) => Ok((code, None)),
+        200..=299 if verb == "delete" => Ok((status, None)),
+        200..=299 => decode(&answer, verb, target).map(|v| (status, Some(v))),
+        _ => Err(failed(status, verb, target, &answer)),
+    }
+}
+
 /// The object, or `None` when it does not exist.
 pub async fn get(client: &kube::Client, target: &Target) -> Result<Option<Value>> {
-    let what = format!("get {}", target.describe());
-    let (status, body) = send(
-        client,
-        "GET",
-        target.path(),
-        "application/json",
-        Vec::new(),
-        &what,
-    )
-    .await?;
-    match status {
-        404 => Ok(None),
-        200..=299 => decode(&body, "get", target).map(Some),
-        _ => Err(failed(status, "get", target, &body)),
-    }
+    Ok(request(client, "get", target, None, &[404]).await?.1)
 }
 
 /// What a create came to.
@@ -269,18 +308,15 @@ pub enum Created {
 
 /// Creates `object` (named `target.name`) unless it exists.
 pub async fn create(client: &kube::Client, target: &Target, object: &Value) -> Result<Created> {
-    let what = format!("create {}", target.describe());
-    let uri = format!(
-        "{}?fieldManager={FIELD_MANAGER}&fieldValidation=Strict",
-        target.collection()
-    );
-    let body = serde_json::to_vec(object)?;
-    let (status, answer) = send(client, "POST", uri, "application/json", body, &what).await?;
-    match status {
-        409 => Ok(Created::Exists),
-        200..=299 => decode(&answer, "create", target).map(Created::Created),
-        _ => Err(failed(status, "create", target, &answer)),
-    }
+    Ok(
+        match request(client, "create", target, Some(object), &[409])
+            .await?
+            .1
+        {
+            Some(created) => Created::Created(created),
+            None => Created::Exists,
+        },
+    )
 }
 
 /// What an update came to.
@@ -292,65 +328,36 @@ pub enum Updated {
 
 /// Replaces the object; `object.metadata.resourceVersion` makes it a compare-and-swap.
 pub async fn update(client: &kube::Client, target: &Target, object: &Value) -> Result<Updated> {
-    let what = format!("update {}", target.describe());
-    let uri = format!(
-        "{}?fieldManager={FIELD_MANAGER}&fieldValidation=Strict",
-        target.path()
-    );
     // The managed fields as read would replace the server's record of who owns what.
     let mut object = object.clone();
     if let Some(metadata) = object["metadata"].as_object_mut() {
         metadata.remove("managedFields");
     }
-    let body = serde_json::to_vec(&object)?;
-    let (status, answer) = send(client, "PUT", uri, "application/json", body, &what).await?;
-    match status {
-        409 => Ok(Updated::Conflict),
-        200..=299 => decode(&answer, "update", target).map(Updated::Updated),
-        _ => Err(failed(status, "update", target, &answer)),
-    }
+    Ok(
+        match request(client, "update", target, Some(&object), &[409])
+            .await?
+            .1
+        {
+            Some(updated) => Updated::Updated(updated),
+            None => Updated::Conflict,
+        },
+    )
 }
 
 /// Server-side apply of `object` with the host's field manager, taking over the fields
 /// it sets from any other manager (`force`): a controller owns what it applies.
 pub async fn apply(client: &kube::Client, target: &Target, object: &Value) -> Result<Value> {
-    let what = format!("apply {}", target.describe());
-    let uri = format!(
-        "{}?fieldManager={FIELD_MANAGER}&force=true&fieldValidation=Strict",
-        target.path()
-    );
-    let body = serde_json::to_vec(object)?;
-    let (status, answer) = send(
-        client,
-        "PATCH",
-        uri,
-        "application/apply-patch+yaml",
-        body,
-        &what,
-    )
-    .await?;
-    match status {
-        200..=299 => decode(&answer, "patch", target),
-        _ => Err(failed(status, "patch", target, &answer)),
-    }
+    request(client, "patch", target, Some(object), &[])
+        .await?
+        .1
+        .ok_or_else(|| anyhow!("patch {}: no answer", target.describe()))
 }
 
 /// Deletes the object; a missing one is not an error.
 pub async fn delete(client: &kube::Client, target: &Target) -> Result<()> {
-    let what = format!("delete {}", target.describe());
-    let (status, answer) = send(
-        client,
-        "DELETE",
-        target.path(),
-        "application/json",
-        Vec::new(),
-        &what,
-    )
-    .await?;
-    match status {
-        404 | 200..=299 => Ok(()),
-        _ => Err(failed(status, "delete", target, &answer)),
-    }
+    request(client, "delete", target, None, &[404])
+        .await
+        .map(drop)
 }
 
 /// Whether every field `want` sets is in `have` with the same value (lists element by
