@@ -83,7 +83,7 @@ PY
 RUN=$WORK/unpacked
 mkdir -p "$RUN/proc" "$RUN/dev"
 run() { # run ARGS... in the image's root
-  unshare --mount --fork sh -c '
+  unshare --mount --fork --kill-child=SIGTERM sh -c '
     set -e; root=$1; shift
     mount --bind "$root" "$root"
     mount -t proc proc "$root/proc"
