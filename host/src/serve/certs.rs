@@ -37,6 +37,8 @@ pub const SINCE: &str = "secrets.policy.run.ai/phase-since";
 /// The label that says the gateway made the Secret: one without it is never changed.
 pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 pub const MANAGER: &str = crate::kube_write::FIELD_MANAGER;
+/// After an urgent begin, the switch waits this long (at most the overlap).
+const URGENT_SWITCH: u64 = 10;
 /// Clocks of replicas and the API server may disagree this much.
 const SKEW: u64 = 60;
 
@@ -565,8 +567,12 @@ pub fn after(
                 Err(_) if present => None,
                 Err(_) => Some(&next),
             };
+            // What is served cannot be served much longer: switch as soon as the API
+            // server has had time to see the new CA (its webhook informer takes about
+            // a second), not after a whole overlap.
+            let overlap = lifetimes.overlap.as_secs();
             let since = if *urgent {
-                now.saturating_sub(lifetimes.overlap.as_secs())
+                now.saturating_sub(overlap) + overlap.min(URGENT_SWITCH)
             } else {
                 now
             };
@@ -869,7 +875,8 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.reason(), "untrusted", "{err}");
-        // An urgent begin switches as soon as the webhooks carry the new CA.
+        // An urgent begin switches once the webhooks carry the new CA and the API
+        // server has had 10 s to see it, not after the 600 s overlap.
         let step = plan(&untrusted, &names(), t0, &l, true);
         let begun = read(
             &after(&step, &untrusted, &[], &names(), t0, &l, ("ns", "gw-tls"))
@@ -877,7 +884,8 @@ mod tests {
                 .unwrap(),
         )
         .unwrap();
-        assert_eq!(plan(&begun, &names(), t0, &l, true), Step::Switch);
+        assert_eq!(plan(&begun, &names(), t0 + 9, &l, true), Step::Keep);
+        assert_eq!(plan(&begun, &names(), t0 + 10, &l, true), Step::Switch);
     }
 
     #[test]
