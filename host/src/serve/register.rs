@@ -327,6 +327,8 @@ mod tests {
         assert_eq!(
             paths,
             [
+                // The workloads' webhook and the objects' (policies, namespaces).
+                "https://10.1.2.3:8443/validate",
                 "https://10.1.2.3:8443/validate",
                 "https://10.1.2.3:8443/mutate"
             ]
