@@ -447,7 +447,10 @@ fn bench_measures_every_scenario_with_the_command_line_limits() {
     // The tests are a dev build: the report says its native baseline is not the plugin's.
     assert_eq!(report["native_like_plugin"], false);
     let native_build = report["native_build"].as_str().expect("native_build");
-    assert!(native_build.starts_with("opt-level 0"), "{native_build}");
+    assert!(
+        native_build.starts_with("profile debug, opt-level 0"),
+        "{native_build}"
+    );
     let names: Vec<&str> = report["scenarios"]
         .as_array()
         .expect("scenarios")
