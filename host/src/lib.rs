@@ -20,3 +20,4 @@ pub mod submit;
 pub mod suite;
 pub mod text;
 pub mod walk;
+pub mod workloads;
