@@ -633,38 +633,54 @@ fn one_projects_expensive_reviews_leave_workers_to_the_others() {
         .collect();
     let heavy = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "h", "namespace": "runai-team-a"},
                        "spec": {"containers": [{"name": "c", "image": "x", "env": env}]}});
-    let stop = std::sync::atomic::AtomicBool::new(false);
+    /// Stops the flood when dropped: a failed assertion must not leave the scope
+    /// waiting for flooding threads forever.
+    struct Stop(std::sync::atomic::AtomicBool);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    let stop = Stop(std::sync::atomic::AtomicBool::new(false));
+    let flooding = |stop: &Stop| {
+        while !stop.0.load(std::sync::atomic::Ordering::Relaxed) {
+            let _ = live.gw.call(
+                "POST",
+                "/validate",
+                review("h", "CREATE", &heavy).to_string().as_bytes(),
+            );
+        }
+    };
     std::thread::scope(|s| {
         for _ in 0..4 {
-            s.spawn(|| {
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    let _ = live.gw.call(
-                        "POST",
-                        "/validate",
-                        review("h", "CREATE", &heavy).to_string().as_bytes(),
-                    );
+            s.spawn(|| flooding(&stop));
+        }
+        let stop = &stop;
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            std::thread::sleep(Duration::from_millis(1500));
+            // The flood is evaluated (not quarantined): its reviews are really expensive.
+            assert_eq!(
+                live.codes(&heavy).first().map(String::as_str),
+                Some("sensitive-literal")
+            );
+            let mut overloaded = 0;
+            for _ in 0..20 {
+                let codes = live.codes(&pod("runai-team-b", "db"));
+                if codes == ["gateway-overloaded"] {
+                    overloaded += 1;
+                } else {
+                    assert!(codes.is_empty(), "{codes:?}");
                 }
-            });
-        }
-        std::thread::sleep(Duration::from_millis(1500));
-        // The flood is evaluated (not quarantined): its reviews are really expensive.
-        assert_eq!(
-            live.codes(&heavy).first().map(String::as_str),
-            Some("sensitive-literal")
-        );
-        let mut overloaded = 0;
-        for _ in 0..20 {
-            let codes = live.codes(&pod("runai-team-b", "db"));
-            if codes == ["gateway-overloaded"] {
-                overloaded += 1;
-            } else {
-                assert!(codes.is_empty(), "{codes:?}");
             }
+            overloaded
+        }));
+        stop.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        match outcome {
+            Ok(overloaded) => assert_eq!(
+                overloaded, 0,
+                "team-b's clean pods answered gateway-overloaded"
+            ),
+            Err(panic) => std::panic::resume_unwind(panic),
         }
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        assert_eq!(
-            overloaded, 0,
-            "team-b's clean pods answered gateway-overloaded"
-        );
     });
 }
