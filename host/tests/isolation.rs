@@ -641,6 +641,11 @@ fn one_projects_expensive_reviews_leave_workers_to_the_others() {
             self.0.store(true, std::sync::atomic::Ordering::Relaxed);
         }
     }
+    // The flood is evaluated (not quarantined): its reviews are really expensive.
+    assert_eq!(
+        live.codes(&heavy).first().map(String::as_str),
+        Some("sensitive-literal")
+    );
     let stop = Stop(std::sync::atomic::AtomicBool::new(false));
     let flooding = |stop: &Stop| {
         while !stop.0.load(std::sync::atomic::Ordering::Relaxed) {
@@ -658,11 +663,6 @@ fn one_projects_expensive_reviews_leave_workers_to_the_others() {
         let stop = &stop;
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             std::thread::sleep(Duration::from_millis(1500));
-            // The flood is evaluated (not quarantined): its reviews are really expensive.
-            assert_eq!(
-                live.codes(&heavy).first().map(String::as_str),
-                Some("sensitive-literal")
-            );
             let mut overloaded = 0;
             for _ in 0..20 {
                 let codes = live.codes(&pod("runai-team-b", "db"));
