@@ -3,8 +3,10 @@
 //! little the index needs of its metadata: name, namespace, resource version and its
 //! controller (`ownerReferences[].controller`), read without touching the rest.
 
+use super::Target;
 use super::api::Versioned;
 use super::object::Unreadable;
+use kube::core::ApiResource;
 use serde::Deserialize;
 
 /// One workload object on its way to the plugin.
@@ -106,6 +108,70 @@ pub fn decoder(api_version: &str, kind: &str, text: &str) -> Result<RawWorkload,
         owner,
         json,
     })
+}
+
+/// The workload kinds the audit reads: those the plugin evaluates.
+pub fn targets() -> Vec<Target> {
+    let mut out: Vec<Target> = guest::workload::KUBERNETES_KINDS
+        .iter()
+        .map(|(kind, api_version)| {
+            let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+            let plural = format!("{}s", kind.to_lowercase());
+            Target {
+                group: group.to_string(),
+                kind: kind.to_string(),
+                fixed: Some(ApiResource {
+                    group: group.to_string(),
+                    version: version.to_string(),
+                    api_version: api_version.to_string(),
+                    kind: kind.to_string(),
+                    plural,
+                }),
+            }
+        })
+        .collect();
+    for kind in [
+        "TrainingWorkload",
+        "InteractiveWorkload",
+        "DistributedWorkload",
+        "InferenceWorkload",
+    ] {
+        out.push(Target {
+            group: super::RUNAI_GROUP.to_string(),
+            kind: kind.to_string(),
+            fixed: None,
+        });
+    }
+    out
+}
+
+/// Every workload of the cluster, listed once (a snapshot for `host audit
+/// --kubeconfig`), each handed to `each` as its page is read, with the kinds the API
+/// server does not serve (their CRDs are not installed) in the answer.
+pub async fn snapshot(
+    client: &kube::Client,
+    mut each: impl FnMut(&str, RawWorkload),
+) -> anyhow::Result<Vec<String>> {
+    let mut absent = Vec::new();
+    for target in targets() {
+        let Some(resource) = super::discover_kind(client, &target).await? else {
+            absent.push(format!("{} ({})", target.kind, target.group));
+            continue;
+        };
+        let (api_version, kind) = (resource.api_version.clone(), resource.kind.clone());
+        super::api::list_each(
+            client,
+            &resource,
+            |text| decoder(&api_version, &kind, text),
+            |item| {
+                if let Ok(object) = item {
+                    each(&target.kind, object);
+                }
+            },
+        )
+        .await?;
+    }
+    Ok(absent)
 }
 
 #[cfg(test)]

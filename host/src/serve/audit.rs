@@ -172,41 +172,6 @@ impl Audit {
     }
 }
 
-/// The workload kinds the audit reads: those the plugin evaluates.
-pub fn targets() -> Vec<Target> {
-    let mut out: Vec<Target> = guest::workload::KUBERNETES_KINDS
-        .iter()
-        .map(|(kind, api_version)| {
-            let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-            let plural = format!("{}s", kind.to_lowercase());
-            Target {
-                group: group.to_string(),
-                kind: kind.to_string(),
-                fixed: Some(ApiResource {
-                    group: group.to_string(),
-                    version: version.to_string(),
-                    api_version: api_version.to_string(),
-                    kind: kind.to_string(),
-                    plural,
-                }),
-            }
-        })
-        .collect();
-    for kind in [
-        "TrainingWorkload",
-        "InteractiveWorkload",
-        "DistributedWorkload",
-        "InferenceWorkload",
-    ] {
-        out.push(Target {
-            group: live::RUNAI_GROUP.to_string(),
-            kind: kind.to_string(),
-            fixed: None,
-        });
-    }
-    out
-}
-
 /// Starts the audit: its reflectors on a thread with their own runtime, and the
 /// evaluating thread.
 pub fn start(
@@ -309,7 +274,7 @@ async fn read(
     config: Config,
 ) {
     let resources: Arc<Mutex<HashMap<String, ApiResource>>> = Arc::new(Mutex::new(HashMap::new()));
-    for target in targets() {
+    for target in live::workload::targets() {
         tokio::spawn(reflect(
             client.clone(),
             audit.clone(),
