@@ -5,6 +5,7 @@
 //! record and, when it is a decision, one log line without values.
 
 pub mod admission;
+pub mod audit;
 mod budget;
 pub mod certs;
 pub mod evaluate;
@@ -14,6 +15,7 @@ pub mod metrics;
 mod objects;
 pub mod register;
 mod reload;
+mod removal;
 mod shutdown;
 pub mod tls;
 pub mod view;
@@ -94,6 +96,8 @@ pub struct Config {
     pub manage: Option<manage::Settings>,
     /// How long a live view may lag the cluster and still decide.
     pub max_staleness: Duration,
+    /// With a live view: the audit of what runs (`None`: off).
+    pub audit: Option<audit::Config>,
 }
 
 /// What every request handler shares.
@@ -110,6 +114,8 @@ pub struct Gateway {
     pub budget: budget::Budget,
     pub tls: Option<Arc<tls::Tls>>,
     pub managed: Option<Arc<manage::Managed>>,
+    /// The live audit and its workload index (with a live view).
+    pub audit: Option<Arc<audit::Audit>>,
 }
 
 /// An HTTP answer before it is framed.
@@ -206,6 +212,19 @@ pub fn run(config: Config, plugin: Plugin) -> Result<u8> {
     }
     let pool = workers::Pool::start(config.workers, config.queue, config.queue_timeout)
         .context("cannot start the worker threads")?;
+    let audit = match (&config.source.live, &config.audit) {
+        (Some(connection), Some(audit_config)) => Some(
+            audit::start(
+                connection.clone(),
+                views.clone(),
+                plugin.clone(),
+                metrics.clone(),
+                audit_config.clone(),
+            )
+            .context("cannot start the audit")?,
+        ),
+        _ => None,
+    };
     let gateway = Arc::new(Gateway {
         plugin,
         evaluator: config.evaluator,
@@ -219,6 +238,7 @@ pub fn run(config: Config, plugin: Plugin) -> Result<u8> {
         budget: budget::Budget::new(config.max_inflight_bytes, config.max_connections),
         tls,
         managed,
+        audit,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.workers.max(1))
