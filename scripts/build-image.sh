@@ -83,7 +83,7 @@ PY
 RUN=$WORK/unpacked
 mkdir -p "$RUN/proc" "$RUN/dev"
 run() { # run ARGS... in the image's root
-  unshare --mount --fork --kill-child=SIGTERM sh -c '
+  exec unshare --mount --fork --kill-child=SIGTERM sh -c '
     set -e; root=$1; shift
     mount --bind "$root" "$root"
     mount -t proc proc "$root/proc"
@@ -93,7 +93,7 @@ run() { # run ARGS... in the image's root
     exec env -i RUNAI_SIM_CACHE=/var/cache/runai-secrets-gateway "$(command -v chroot)" --userspec=65532:65532 "$root" /usr/local/bin/host "$@"
   ' sh "$RUN" "$@"
 }
-run --version
+(run --version)
 PORT=${PORT:-18480}
 run serve --insecure-http --listen "127.0.0.1:$PORT" > "$WORK/serve.log" 2>&1 &
 GATEWAY=$!
@@ -104,5 +104,5 @@ for _ in $(seq 1 300); do
 done
 echo "/healthz: $(curl -sf "http://127.0.0.1:$PORT/healthz")"
 echo "/readyz: $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/readyz")"
-kill "$GATEWAY"; wait "$GATEWAY" 2>/dev/null || true; GATEWAY=
+kill "$GATEWAY" 2>/dev/null || true; wait "$GATEWAY" 2>/dev/null || true; GATEWAY=
 echo "check passed: $IMAGE runs from its own root file system, read-only, as 65532"
