@@ -1,0 +1,180 @@
+//! Base64: the text a token decodes to, and HTTP basic credentials (`user:password`,
+//! base64-encoded in an `Authorization: Basic` header and in the `auth` field of a
+//! registry's `.dockerconfigjson`), which are short and found by what they decode to.
+
+/// The characters of base64 and base64url tokens (with padding).
+pub fn is_token_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'=' | b'_' | b'-')
+}
+
+/// The decoded bytes of a base64 (or base64url) token when they are printable text.
+pub fn base64_text(token: &[u8]) -> Option<Vec<u8>> {
+    let out = decode(token)?;
+    let printable = out
+        .iter()
+        .filter(|b| (0x20..0x7f).contains(*b) || matches!(b, b'\n' | b'\t'))
+        .count();
+    (!out.is_empty() && printable * 100 >= out.len() * 95).then_some(out)
+}
+
+/// The decoded bytes of a base64 or base64url token (padding optional; one alphabet).
+pub fn decode(token: &[u8]) -> Option<Vec<u8>> {
+    let body = token
+        .strip_suffix(b"==")
+        .or_else(|| token.strip_suffix(b"="))
+        .unwrap_or(token);
+    let std = body.iter().any(|c| matches!(c, b'+' | b'/'));
+    let url = body.iter().any(|c| matches!(c, b'-' | b'_'));
+    if std && url {
+        return None;
+    }
+    let mut out = Vec::with_capacity(body.len() * 3 / 4);
+    let (mut bits, mut n) = (0u32, 0);
+    for c in body {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        };
+        bits = (bits << 6) | u32::from(v);
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+        }
+    }
+    Some(out)
+}
+
+/// `user:password` with nothing else: what HTTP basic authentication encodes.
+pub fn basic_auth(text: &[u8]) -> bool {
+    let mut parts = text.split(|c| *c == b':');
+    let (Some(user), Some(password), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    !user.is_empty()
+        && !password.is_empty()
+        && !text
+            .iter()
+            .any(|c| c.is_ascii_whitespace() || matches!(c, b'{' | b'"'))
+}
+
+/// Shortest encoded `user:password` looked for without a context (`ab:cdef`).
+const MIN_BARE: usize = 12;
+/// Shortest in a context (`Basic YTpiY2Q=`, `"auth": "..."`).
+const MIN_NAMED: usize = 8;
+
+/// Base64 of `user:password` in `value`: a whole base64 token, standard alphabet and
+/// padded as encoders pad it, that decodes to a user name (letters, digits,
+/// `.`, `_`, `-`, `@`, `+`), one colon and a password of printable characters; or,
+/// after `Basic ` or an `auth` key, any `user:password`.
+pub fn basic_auth_token(value: &[u8]) -> bool {
+    let mut i = 0;
+    while i < value.len() {
+        let n = value[i..]
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'='))
+            .count();
+        if n == 0 {
+            i += 1;
+            continue;
+        }
+        let (start, token) = (i, &value[i..i + n]);
+        i += n;
+        // A token inside a longer word (`a-b`, `x_y`) is not one.
+        let joined = |c: Option<&u8>| c.is_some_and(|c| matches!(c, b'-' | b'_' | b'.'));
+        if n < MIN_NAMED
+            || n % 4 != 0
+            || joined(start.checked_sub(1).and_then(|p| value.get(p)))
+            || joined(value.get(i))
+        {
+            continue;
+        }
+        let named = after_auth_key(&value[..start]);
+        if n < MIN_BARE && !named {
+            continue;
+        }
+        let Some(text) = decode(token) else { continue };
+        if named {
+            if text.iter().all(|c| (0x21..0x7f).contains(c)) && basic_auth_loose(&text) {
+                return true;
+            }
+        } else if user_and_password(&text) {
+            return true;
+        }
+    }
+    false
+}
+
+/// `user:password` where the password may hold colons (basic authentication splits
+/// at the first).
+fn basic_auth_loose(text: &[u8]) -> bool {
+    text.iter()
+        .position(|c| *c == b':')
+        .is_some_and(|at| at > 0 && at + 1 < text.len())
+}
+
+fn user_and_password(text: &[u8]) -> bool {
+    let Some(at) = text.iter().position(|c| *c == b':') else {
+        return false;
+    };
+    let (user, password) = (&text[..at], &text[at + 1..]);
+    !user.is_empty()
+        && password.len() >= 3
+        && user
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'@' | b'+'))
+        && password
+            .iter()
+            .all(|c| (0x21..0x7f).contains(c) && *c != b':')
+}
+
+/// Whether what comes before a token is `Basic ` or an `auth` key (`"auth": "`,
+/// `auth=`), case-insensitively.
+fn after_auth_key(before: &[u8]) -> bool {
+    let tail = &before[before.len().saturating_sub(12)..];
+    let trimmed: Vec<u8> = tail
+        .iter()
+        .rev()
+        .skip_while(|c| matches!(c, b' ' | b'"' | b'\'' | b':' | b'='))
+        .take(5)
+        .map(u8::to_ascii_lowercase)
+        .collect();
+    let word: Vec<u8> = trimmed.into_iter().rev().collect();
+    let ends = |w: &[u8]| {
+        word.ends_with(w) && {
+            let k = word.len() - w.len();
+            k == 0 || !word[k - 1].is_ascii_alphanumeric()
+        }
+    };
+    ends(b"basic") || ends(b"auth")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_are_found_short() {
+        let cases = [
+            // admin:admin, ab:cdef, a registry's auth field, a header
+            ("YWRtaW46YWRtaW4=", true),
+            ("YWI6Y2RlZg==", true),
+            (r#"{"auths":{"r.io":{"auth":"YTpiY2Q="}}}"#, true),
+            ("Authorization: Basic YTpiY2Q=", true),
+            // not base64 of user:password
+            ("dGhpcyBpcyB0ZXh0", false),
+            ("aGVsbG8=", false),
+            ("YWRtaW46", false),
+            ("train-v2-001", false),
+            ("abcdefghijkl", false),
+            ("eyJsciI6IDAuMDAwMywgIndhcm11cCI6IDI3OX0=", false),
+        ];
+        for (value, want) in cases {
+            assert_eq!(basic_auth_token(value.as_bytes()), want, "{value}");
+        }
+    }
+}
