@@ -105,16 +105,34 @@ mod tests {
     fn passwords_in_connection_strings() {
         let cases = [
             ("jdbc:postgresql://db:5432/x?user=app&password=s3cret", true),
-            ("jdbc:mysql://db/x?user=app&Password=s3cret&useSSL=true", true),
-            ("jdbc:sqlserver://db:1433;databaseName=x;user=sa;password=s3cret;", true),
+            (
+                "jdbc:mysql://db/x?user=app&Password=s3cret&useSSL=true",
+                true,
+            ),
+            (
+                "jdbc:sqlserver://db:1433;databaseName=x;user=sa;password=s3cret;",
+                true,
+            ),
             ("jdbc:oracle:thin:app/s3cret@db:1521/ORCL", true),
             ("jdbc:db2://db:50000/x:user=app;password=s3cret;", true),
-            ("Driver={ODBC Driver 18};Server=db;Uid=app;Pwd={p;w0rd};", true),
+            (
+                "Driver={ODBC Driver 18};Server=db;Uid=app;Pwd={p;w0rd};",
+                true,
+            ),
             ("host=db user=app password=s3cret dbname=x", true),
-            ("jdbc:postgresql://db:5432/x?user=app&password=$(DB_PASSWORD)", false),
-            ("jdbc:postgresql://db:5432/x?user=app&password=${DB_PASSWORD}", false),
+            (
+                "jdbc:postgresql://db:5432/x?user=app&password=$(DB_PASSWORD)",
+                false,
+            ),
+            (
+                "jdbc:postgresql://db:5432/x?user=app&password=${DB_PASSWORD}",
+                false,
+            ),
             ("jdbc:postgresql://db:5432/x?user=app&password=", false),
-            ("jdbc:postgresql://db:5432/x?user=app&password={password}", false),
+            (
+                "jdbc:postgresql://db:5432/x?user=app&password={password}",
+                false,
+            ),
             ("jdbc:oracle:thin:@db:1521/ORCL", false),
             ("jdbc:postgresql://db:5432/x?user=app", false),
             ("--password-file=/run/secrets/pw", false),

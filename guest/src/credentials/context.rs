@@ -92,16 +92,69 @@ const MODEL_TOKENS: &[&str] = &[
 /// A last word that makes the name one *about* a credential: its file, its name,
 /// its length (`HF_TOKEN_PATH`, `SECRET_NAME`, `API_KEY_ID`).
 const META_WORDS: &[&str] = &[
-    "name", "names", "file", "files", "path", "dir", "url", "uri", "endpoint", "host", "type",
-    "kind", "mode", "env", "var", "header", "prefix", "suffix", "length", "len", "size",
-    "count", "limit", "ttl", "expiry", "expires", "enabled", "disabled", "required", "source",
-    "ref", "id", "ids", "key", "keys",
+    "name",
+    "names",
+    "file",
+    "files",
+    "path",
+    "dir",
+    "url",
+    "uri",
+    "endpoint",
+    "host",
+    "type",
+    "kind",
+    "mode",
+    "env",
+    "var",
+    "header",
+    "prefix",
+    "suffix",
+    "length",
+    "len",
+    "size",
+    "count",
+    "limit",
+    "ttl",
+    "expiry",
+    "expires",
+    "enabled",
+    "disabled",
+    "required",
+    "source",
+    "ref",
+    "id",
+    "ids",
+    "key",
+    "keys",
+    "provider",
+    "method",
+    "strategy",
+    "scheme",
+    "backend",
+    "plugin",
+    "server",
+    "realm",
+    "scope",
+    "scopes",
+    "issuer",
+    "audience",
+    "user",
+    "username",
+    "login",
+    "email",
+    "role",
+    "domain",
+    "version",
+    "format",
+    "algorithm",
+    "policy",
 ];
 
 /// Words of identifiers and digests.
 const IDENTIFIER_WORDS: &[&str] = &[
-    "sha", "sha1", "sha256", "sha512", "hash", "digest", "checksum", "revision", "rev",
-    "commit", "etag", "uuid", "guid", "md5", "crc", "crc32c", "id", "ids", "version", "run",
+    "sha", "sha1", "sha256", "sha512", "hash", "digest", "checksum", "revision", "rev", "commit",
+    "etag", "uuid", "guid", "md5", "crc", "crc32c", "id", "ids", "version", "run",
 ];
 
 fn is_in(word: &str, list: &[&str]) -> bool {
@@ -304,6 +357,7 @@ mod tests {
             ("WANDB_RUN_ID", Named::Identifier),
             ("commitSha", Named::Identifier),
             ("MODEL_NAME", Named::Other),
+            ("AUTH_PROVIDER", Named::Other),
         ];
         for (name, want) in cases {
             assert_eq!(classify(name), want, "{name}");
@@ -313,7 +367,16 @@ mod tests {
     #[test]
     fn command_lines_give_their_items_a_context() {
         let mut line = CommandLine::default();
-        let items = ["wandb", "login", "--relogin", "KEY", "&&", "python", "--api-key", "K2"];
+        let items = [
+            "wandb",
+            "login",
+            "--relogin",
+            "KEY",
+            "&&",
+            "python",
+            "--api-key",
+            "K2",
+        ];
         let contexts: Vec<Context> = items.iter().map(|i| line.next(i)).collect();
         assert!(contexts[3].wandb_login);
         assert_eq!(contexts[3].name, Some("relogin"));

@@ -69,7 +69,7 @@ const MIN_NAMED: usize = 8;
 
 /// Base64 of `user:password` in `value`: a whole base64 token, standard alphabet and
 /// padded as encoders pad it, that decodes to a user name (letters, digits,
-/// `.`, `_`, `-`, `@`, `+`), one colon and a password of printable characters; or,
+/// `.`, `_`, `-`, `@`, `+`, and `$` as in a Harbor robot account), one colon and a password of printable characters; or,
 /// after `Basic ` or an `auth` key, any `user:password`.
 pub fn basic_auth_token(value: &[u8]) -> bool {
     let mut i = 0;
@@ -124,9 +124,9 @@ fn user_and_password(text: &[u8]) -> bool {
     let (user, password) = (&text[..at], &text[at + 1..]);
     !user.is_empty()
         && password.len() >= 3
-        && user
-            .iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'@' | b'+'))
+        && user.iter().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'@' | b'+' | b'$')
+        })
         && password
             .iter()
             .all(|c| (0x21..0x7f).contains(c) && *c != b':')

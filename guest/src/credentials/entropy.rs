@@ -26,7 +26,7 @@ pub fn high_entropy(b: &[u8], rule: &Entropy) -> bool {
         }
         // Paths (`/usr/lib/...`, what follows `s3:`, `projects/x/locations/y/...`)
         // are not random strings: absolute, or two lower-case words between slashes.
-        if t[0] == b'/' || path_like(t) {
+        if t[0] == b'/' || path_like(t) || slug(t) {
             continue;
         }
         let letters = t.iter().any(u8::is_ascii_alphabetic);
@@ -80,6 +80,18 @@ fn path_like(token: &[u8]) -> bool {
         })
         .nth(1)
         .is_some()
+}
+
+/// A name made of short lower-case parts (`sk-llama-3-70b-instruct-gptq-int4-128g-
+/// 689b56c3`, a run or model name with a hash at the end): no upper-case letter, at
+/// least four parts between `-`, `_` and `.`, none longer than 12 characters.
+fn slug(token: &[u8]) -> bool {
+    let mut parts = 0;
+    let short = token
+        .split(|c| matches!(c, b'-' | b'_' | b'.'))
+        .inspect(|_| parts += 1)
+        .all(|p| p.len() <= 12);
+    short && parts >= 4 && !token.iter().any(u8::is_ascii_uppercase)
 }
 
 /// Digest algorithms and their sizes in bytes.
@@ -136,15 +148,17 @@ const MIN_NAMED: usize = 16;
 const MIN_NAMED_BITS: f64 = 3.0;
 
 /// A value named as a credential (`API_SECRET`, `--hf-token`) that is random-looking:
-/// a token of at least 16 base64 characters mixing letters and digits, not made of
-/// lower-case words (`my-secret-v2`), with some entropy.
+/// a token of at least 16 base64 characters mixing letters with digits or with both
+/// cases, not made of lower-case words (`my-secret-v2`), with some entropy.
 pub fn named_random(value: &[u8]) -> bool {
     value
         .split(|c| !is_token_char(*c))
         .filter(|t| t.len() >= MIN_NAMED)
         .any(|t| {
-            t.iter().any(u8::is_ascii_alphabetic)
-                && t.iter().any(u8::is_ascii_digit)
+            let has = |f: fn(&u8) -> bool| t.iter().any(f);
+            has(u8::is_ascii_alphabetic)
+                && (has(u8::is_ascii_digit)
+                    || (has(u8::is_ascii_uppercase) && has(u8::is_ascii_lowercase)))
                 && !wordy(t)
                 && t[0] != b'/'
                 && bits_per_char(t) >= MIN_NAMED_BITS

@@ -51,9 +51,9 @@ pub fn token_formats(b: &[u8]) -> [bool; Detector::ALL.len()] {
                     // deploy, runner, pipeline trigger, feed, incoming mail, CI/CD
                     // job (`glcbt-` and its partition, `glcbt-64_`), SCIM, OAuth
                     // application secret, agent, feature flags client.
-                    let gitlab = GITLAB_PREFIXES.iter().any(|p| {
-                        after(p).is_some_and(|rest| run(rest, dashed, 20) == 20)
-                    });
+                    let gitlab = GITLAB_PREFIXES
+                        .iter()
+                        .any(|p| after(p).is_some_and(|rest| run(rest, dashed, 20) == 20));
                     (Detector::GitlabToken, gitlab)
                 }
             }
@@ -140,8 +140,7 @@ fn openai_style_body(rest: &[u8]) -> bool {
         .sum();
     let hex_tail = parts().last().is_some_and(|p| {
         p.len() >= 32
-            && p
-                .iter()
+            && p.iter()
                 .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
     });
     random >= 24 || hex_tail

@@ -12,8 +12,8 @@ mod encoded;
 mod entropy;
 mod formats;
 
-pub use context::{CommandLine, Context};
 use context::Named;
+pub use context::{CommandLine, Context};
 use serde::Deserialize;
 
 /// The detectors, by the name a SecretPolicy lists them under.
@@ -175,16 +175,25 @@ fn detect_plain(
         Detector::ConnectionStringPassword => connection::connection_password(value),
         Detector::BasicAuth => encoded::basic_auth_token(b),
         Detector::WandbApiKey => in_context(value, context, |v, c| {
-            wandb_key(v) && (c.wandb_login || c.name.is_some_and(|n| context::classify(n) == Named::Credential))
+            wandb_key(v)
+                && (c.wandb_login
+                    || c.name
+                        .is_some_and(|n| context::classify(n) == Named::Credential))
         }),
         Detector::HighEntropy => {
             let named = |v: &str, c: Context| {
-                c.name.is_some_and(|n| context::classify(n) == Named::Credential)
+                c.name
+                    .is_some_and(|n| context::classify(n) == Named::Credential)
                     && entropy::named_random(v.as_bytes())
             };
             // A random-looking value named as an identifier (`S3_VERSION_ID`) is one.
-            let identifier = || context.name.is_some_and(|n| context::classify(n) == Named::Identifier);
-            (entropy::high_entropy(b, entropy) && !identifier()) || in_context(value, context, named)
+            let identifier = || {
+                context
+                    .name
+                    .is_some_and(|n| context::classify(n) == Named::Identifier)
+            };
+            (entropy::high_entropy(b, entropy) && !identifier())
+                || in_context(value, context, named)
         }
         _ => false,
     })
@@ -217,7 +226,10 @@ fn in_context(value: &str, context: Context, found: impl Fn(&str, Context) -> bo
 /// A W&B API key: 40 lower-case hex digits (a W&B server's keys start `local-`).
 fn wandb_key(word: &str) -> bool {
     let hex = word.strip_prefix("local-").unwrap_or(word);
-    hex.len() == 40 && hex.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+    hex.len() == 40
+        && hex
+            .bytes()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
 }
 
 #[cfg(test)]
