@@ -48,9 +48,23 @@ pub fn connection_password(s: &str) -> bool {
     parameter || oracle_thin(s)
 }
 
+/// How much of a value is looked at: whether it is a placeholder shows at its start,
+/// and a bound keeps a value of many parameters (`(pwd=(pwd=...`) linear.
+const LOOKED_AT: usize = 256;
+
+/// `s` cut to at most `LOOKED_AT` bytes, at a character boundary.
+fn head(s: &str) -> &str {
+    let mut end = s.len().min(LOOKED_AT);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 /// A parameter's value: up to `&`, `;`, white space, a quote or `)`; an ODBC value in
 /// braces (`{p;w}`) whole.
 fn value_at(rest: &str) -> &str {
+    let rest = head(rest);
     if rest.starts_with('{')
         && let Some(end) = rest.find('}')
     {
@@ -65,7 +79,7 @@ fn value_at(rest: &str) -> &str {
 /// `jdbc:oracle:thin:user/password@host...`.
 fn oracle_thin(s: &str) -> bool {
     s.match_indices("oracle:thin:").any(|(at, m)| {
-        let rest = &s[at + m.len()..];
+        let rest = head(&s[at + m.len()..]);
         let end = rest.find(['@', ' ']).unwrap_or(rest.len());
         rest[end..].starts_with('@')
             && rest[..end]

@@ -51,6 +51,7 @@ const CREDENTIAL_WORDS: &[&str] = &[
     "privatekey",
     "bearer",
     "auth",
+    "authorization",
 ];
 
 /// `KEY` is a credential after these words (`API_KEY`, `WANDB_KEY`), not after
@@ -82,6 +83,9 @@ const KEY_OWNERS: &[&str] = &[
     "jwt",
     "fernet",
 ];
+
+/// Authentication schemes, between a header's name and its credential.
+const AUTH_SCHEMES: &[&str] = &["bearer", "basic", "token", "digest"];
 
 /// `TOKEN` after these is a language model's special token (`PAD_TOKEN=<pad>`).
 const MODEL_TOKENS: &[&str] = &[
@@ -246,16 +250,33 @@ impl<'a> CommandLine<'a> {
     /// that stands in a context (after a flag or `NAME=`, after `wandb login`), and
     /// whether it is a credential: the first yes ends the reading.
     fn read(&mut self, text: &'a str, mut found: impl FnMut(&'a str, Context<'a>) -> bool) -> bool {
+        let mut prev = None;
         for word in shell_words(text) {
             let Word::Text(word) = word else {
                 *self = CommandLine::default();
+                prev = None;
                 continue;
             };
             let context = self.context();
             if (context.name.is_some() || context.wandb_login) && found(word, context) {
                 return true;
             }
+            let before = std::mem::replace(&mut prev, Some(word));
+            // `Authorization: Bearer TOKEN`: the scheme stands between name and value.
+            if context.name.is_some() && is_in(word, AUTH_SCHEMES) {
+                continue;
+            }
             self.flag = None;
+            // A JSON or YAML key: `"api_key": "..."` (the quotes split it from its
+            // colon), `api_key: ...`.
+            if word == ":" || word == "=" {
+                self.flag = before.map(|n| n.trim_start_matches('-'));
+                continue;
+            }
+            if let Some(name) = word.strip_suffix(':').filter(|n| !n.is_empty()) {
+                self.flag = Some(name.trim_start_matches('-'));
+                continue;
+            }
             if let Some((name, value)) = word.split_once('=') {
                 let name = name.trim_start_matches('-');
                 if value.is_empty() {
@@ -282,8 +303,8 @@ impl<'a> CommandLine<'a> {
 /// Whether a value of `text` stands in a context (`NAME=VALUE`, `--flag VALUE`,
 /// `wandb login KEY`) where `found` says it is a credential.
 pub fn in_text<'a>(text: &'a str, found: impl FnMut(&'a str, Context<'a>) -> bool) -> bool {
-    // Most literals are one word with no `=`: nothing stands in a context there.
-    if !text.contains([' ', '=', '\t', '\n']) {
+    // Most literals are one word with no `=` or `:`: nothing stands in a context there.
+    if !text.contains([' ', '=', ':', '\t', '\n']) {
         return false;
     }
     CommandLine::default().read(text, found)
@@ -395,5 +416,17 @@ mod tests {
         assert!(seen.contains(&("B", Some("token"), false)));
         assert!(seen.contains(&("C", None, true)));
         assert!(seen.contains(&("D", Some("hf-token"), false)));
+
+        let mut seen = Vec::new();
+        in_text(
+            r#"{"api_key": "A"} wandb_key: B Authorization: Bearer C"#,
+            |v, c| {
+                seen.push((v, c.name));
+                false
+            },
+        );
+        assert!(seen.contains(&("A", Some("api_key"))), "{seen:?}");
+        assert!(seen.contains(&("B", Some("wandb_key"))), "{seen:?}");
+        assert!(seen.contains(&("C", Some("Authorization"))), "{seen:?}");
     }
 }

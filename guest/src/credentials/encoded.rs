@@ -62,8 +62,9 @@ pub fn basic_auth(text: &[u8]) -> bool {
             .any(|c| c.is_ascii_whitespace() || matches!(c, b'{' | b'"'))
 }
 
-/// Shortest encoded `user:password` looked for without a context (`ab:cdef`).
-const MIN_BARE: usize = 12;
+/// Shortest encoded `user:password` looked for without a context (`admin:admin`;
+/// shorter ones are as likely `lr:0.001`).
+const MIN_BARE: usize = 16;
 /// Shortest in a context (`Basic YTpiY2Q=`, `"auth": "..."`).
 const MIN_NAMED: usize = 8;
 
@@ -122,8 +123,11 @@ fn user_and_password(text: &[u8]) -> bool {
         return false;
     };
     let (user, password) = (&text[..at], &text[at + 1..]);
+    // A number after the colon is a setting (`epochs:100`, `lr:0.0003`).
+    let number = password.iter().all(|c| c.is_ascii_digit() || *c == b'.');
     !user.is_empty()
         && password.len() >= 3
+        && !number
         && user.iter().all(|c| {
             c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'@' | b'+' | b'$')
         })
@@ -160,9 +164,9 @@ mod tests {
     #[test]
     fn basic_credentials_are_found_short() {
         let cases = [
-            // admin:admin, ab:cdef, a registry's auth field, a header
+            // admin:admin, admin:s3cr3t, a registry's auth field, a header
             ("YWRtaW46YWRtaW4=", true),
-            ("YWI6Y2RlZg==", true),
+            ("YWRtaW46czNjcjN0", true),
             (r#"{"auths":{"r.io":{"auth":"YTpiY2Q="}}}"#, true),
             ("Authorization: Basic YTpiY2Q=", true),
             // not base64 of user:password
@@ -170,6 +174,9 @@ mod tests {
             ("aGVsbG8=", false),
             ("YWRtaW46", false),
             ("train-v2-001", false),
+            // epochs:100, lr:0.0003: settings
+            ("ZXBvY2hzOjEwMA==", false),
+            ("bHI6MC4wMDAz", false),
             ("abcdefghijkl", false),
             ("eyJsciI6IDAuMDAwMywgIndhcm11cCI6IDI3OX0=", false),
         ];

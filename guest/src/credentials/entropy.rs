@@ -165,13 +165,15 @@ pub fn named_random(value: &[u8]) -> bool {
         })
 }
 
-/// Made of lower-case words and numbers between `-`, `_` and `.` (`llama-3-8b`,
-/// `run_2024_05_01`), as names and slugs are; a random string mixes within a part.
+/// Made of words and numbers between `-`, `_` and `.` (`llama-3-8b`,
+/// `run_2024_05_01`, `REPLACE_ME_123`), as names, slugs and placeholders are; a random
+/// string mixes within a part.
 fn wordy(token: &[u8]) -> bool {
     token
         .split(|c| matches!(c, b'-' | b'_' | b'.' | b'/'))
         .all(|part| {
             part.iter().all(u8::is_ascii_lowercase)
+                || part.iter().all(u8::is_ascii_uppercase)
                 || part.iter().all(u8::is_ascii_digit)
                 || part.len() <= 3
         })
@@ -207,6 +209,7 @@ mod tests {
             ("aZ3kQ9pL2mX7vB1n", true),
             ("3f8a9c0d1e2b4a5f6c7d", true),
             ("my-secret-token-2024", false),
+            ("REPLACE_ME_WITH_KEY_123", false),
             ("reserved_special_token_0", false),
             ("aZ3kQ9pL2mX7", false),
             ("/var/run/secrets/token", false),

@@ -78,9 +78,11 @@ pub fn token_formats(b: &[u8]) -> [bool; Detector::ALL.len()] {
                     (Detector::HuggingfaceToken, hf)
                 }
             }
+            // Not right after `-` either: a key starts its word, and `sk-sk-sk-...`
+            // is then looked at once.
             Some(b's') => (
                 Detector::OpenaiApiKey,
-                after("sk-").is_some_and(openai_style_body),
+                (i == 0 || b[i - 1] != b'-') && after("sk-").is_some_and(openai_style_body),
             ),
             _ => continue,
         };
@@ -116,10 +118,11 @@ const SLACK_PREFIXES: &[&str] = &[
 /// `_`), or a run of 32 hex digits ending the token. A model or run name
 /// (`sk-llama-2-13b-chat-hf-v2`) is made of short words and numbers.
 fn openai_style_body(rest: &[u8]) -> bool {
+    // Keys are at most ~170 characters; the bound keeps `sk-sk-sk-...` linear.
     let n = run(
         rest,
         |c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-',
-        512,
+        200,
     );
     let body = &rest[..n];
     if n < 32 {

@@ -337,6 +337,62 @@ mod tests {
                 b64(&format!("{{\"token\": \"{}\"}}", token("ghp_", random, 36))),
                 Some(Detector::GithubToken),
             ),
+            // Issue 24's shapes.
+            (
+                token("GR1348941", "aZ3kQ9pL2m-X7vB1nC8d", 20),
+                Some(Detector::GitlabToken),
+            ),
+            (
+                token("glcbt-64_", "aZ3kQ9pL2m-X7vB1nC8d", 20),
+                Some(Detector::GitlabToken),
+            ),
+            (
+                format!(
+                    "https://hooks.slack.com/workflows/T{}/A{}/12345/{}",
+                    token("", "A1B2C3", 10),
+                    token("", "D4E5F6", 10),
+                    token("", "a1b2c3", 32)
+                ),
+                Some(Detector::SlackToken),
+            ),
+            // `{"alg":"none"}` and a payload, with an empty signature or none.
+            (
+                "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZG1pbiJ9.".to_string(),
+                Some(Detector::Jwt),
+            ),
+            (
+                "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZG1pbiJ9".to_string(),
+                Some(Detector::Jwt),
+            ),
+            (
+                "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none".to_string(),
+                Some(Detector::PrivateKey),
+            ),
+            (
+                format!("---- BEGIN SSH2 ENCRYPTED {} KEY ----", "PRIVATE"),
+                Some(Detector::PrivateKey),
+            ),
+            (
+                token("sk-", "0123456789abcdef", 32),
+                Some(Detector::OpenaiApiKey),
+            ),
+            (
+                "jdbc:sqlserver://db:1433;databaseName=x;user=sa;password=Xq7pL2vN9k;".to_string(),
+                Some(Detector::ConnectionStringPassword),
+            ),
+            ("YWRtaW46YWRtaW4=".to_string(), Some(Detector::BasicAuth)),
+            // Model names, certificates and public keys are not keys.
+            (
+                "sk-llama-2-13b-chat-hf-finetuned-v2-20240515".to_string(),
+                None,
+            ),
+            (
+                "sk-llama-3-70b-instruct-gptq-int4-128g-actorder-689b56c3".to_string(),
+                None,
+            ),
+            ("-----BEGIN CERTIFICATE-----\nMIIB".to_string(), None),
+            ("-----BEGIN PUBLIC KEY-----\nMIIB".to_string(), None),
+            ("eyJhbGciOiJub25lIn0.notatoken.".to_string(), None),
             // Placeholders documentation uses are not keys (found by hostile testing).
             (token("AKIA", "X", 16), None),
             (format!("AKIAIOSFODNN7{}", "EXAMPLE"), None),
@@ -374,6 +430,112 @@ mod tests {
                 detect(&value, &Detector::ALL, &Entropy::default()),
                 want,
                 "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn values_without_a_shape_are_found_by_their_context() {
+        let key = "3f8a9c0d1e2b4a5f6c7d8e9f0a1b2c3d4e5f6a7b";
+        let named = |name| Context::named(name);
+        let login = Context {
+            name: None,
+            wandb_login: true,
+        };
+        // (value, context, the detector that fires first, or none)
+        let cases: Vec<(String, Context, Option<Detector>)> = vec![
+            (
+                key.into(),
+                named("WANDB_API_KEY"),
+                Some(Detector::WandbApiKey),
+            ),
+            (
+                format!("local-{key}"),
+                named("WANDB_API_KEY"),
+                Some(Detector::WandbApiKey),
+            ),
+            (key.into(), login, Some(Detector::WandbApiKey)),
+            (key.into(), named("api-key"), Some(Detector::WandbApiKey)),
+            (
+                format!("wandb login --host https://wandb.internal {key}"),
+                Context::default(),
+                Some(Detector::WandbApiKey),
+            ),
+            (
+                format!("export WANDB_API_KEY={key}; python train.py"),
+                Context::default(),
+                Some(Detector::WandbApiKey),
+            ),
+            (
+                format!(r#"{{"wandb": {{"api_key": "{key}"}}}}"#),
+                Context::default(),
+                Some(Detector::WandbApiKey),
+            ),
+            (
+                format!("import wandb; wandb.login(key='{key}')"),
+                Context::default(),
+                Some(Detector::WandbApiKey),
+            ),
+            (
+                "aZ3kQ9pL2mX7vB1nC8dF".into(),
+                named("API_SECRET"),
+                Some(Detector::HighEntropy),
+            ),
+            (
+                "Authorization: Bearer aZ3kQ9pL2mX7vB1nC8dF".into(),
+                Context::default(),
+                Some(Detector::HighEntropy),
+            ),
+            // The same digits as a commit, a revision, a cache key: not keys.
+            (key.into(), named("GIT_SHA"), None),
+            (key.into(), named("revision"), None),
+            (key.into(), named("CACHE_KEY"), None),
+            (key.into(), Context::default(), None),
+            (
+                format!("git checkout {key} && wandb login"),
+                Context::default(),
+                None,
+            ),
+            (
+                format!("wandb login; git checkout {key}"),
+                Context::default(),
+                None,
+            ),
+            (
+                format!("python train.py --commit {key} --api-key-file /run/key"),
+                Context::default(),
+                None,
+            ),
+            // Named as a credential, but a placeholder, a path, a name or a setting.
+            ("REPLACE_ME_WITH_YOUR_KEY".into(), named("API_KEY"), None),
+            (
+                "your-wandb-api-key-here".into(),
+                named("WANDB_API_KEY"),
+                None,
+            ),
+            (
+                "/var/run/secrets/wandb/api-key".into(),
+                named("WANDB_API_KEY"),
+                None,
+            ),
+            ("hf-token-team-a".into(), named("TOKEN_SECRET_NAME"), None),
+            (
+                "<|reserved_special_token_0|>".into(),
+                named("PAD_TOKEN"),
+                None,
+            ),
+            // A random string named as an identifier is one.
+            (
+                token("", "aZ3kQ9pL2mX7vB1nC8dF4gH6jK0sT5wY", 40),
+                named("S3_VERSION_ID"),
+                None,
+            ),
+        ];
+        for (value, context, want) in cases {
+            assert_eq!(
+                detect_in(&value, context, &Detector::ALL, &Entropy::default()),
+                want,
+                "{value} in {context:?}"
             );
         }
     }
