@@ -26,7 +26,7 @@ pub fn high_entropy(b: &[u8], rule: &Entropy) -> bool {
         }
         // Paths (`/usr/lib/...`, what follows `s3:`, `projects/x/locations/y/...`)
         // are not random strings: absolute, or two lower-case words between slashes.
-        if t[0] == b'/' || path_like(t) || slug(t) {
+        if absolute_path(t) || path_like(t) || slug(t) {
             continue;
         }
         let letters = t.iter().any(u8::is_ascii_alphabetic);
@@ -65,6 +65,16 @@ pub fn bits_per_char(t: &[u8]) -> f64 {
             -p * p.log2()
         })
         .sum()
+}
+
+/// `/` and a lower-case first segment (`/usr/...`, `/mnt/...`, `/tmp/x_7k2`); a
+/// random base64 string may start with `/` too, but mixes case.
+fn absolute_path(token: &[u8]) -> bool {
+    token.first() == Some(&b'/')
+        && token[1..]
+            .iter()
+            .take_while(|c| **c != b'/')
+            .all(|c| !c.is_ascii_uppercase() && *c != b'+' && *c != b'=')
 }
 
 /// At least two `/`-separated segments that are lower-case words (`locations`,
@@ -160,7 +170,8 @@ pub fn named_random(value: &[u8]) -> bool {
                 && (has(u8::is_ascii_digit)
                     || (has(u8::is_ascii_uppercase) && has(u8::is_ascii_lowercase)))
                 && !wordy(t)
-                && t[0] != b'/'
+                && !absolute_path(t)
+                && !path_like(t)
                 && bits_per_char(t) >= MIN_NAMED_BITS
         })
 }
@@ -213,6 +224,7 @@ mod tests {
             ("reserved_special_token_0", false),
             ("aZ3kQ9pL2mX7", false),
             ("/var/run/secrets/token", false),
+            ("/sqE8xFSA3qFzBf86h5BaDko9jvkUuVmdq+PUw/K", true),
             ("$(HF_TOKEN)", false),
         ] {
             assert_eq!(named_random(value.as_bytes()), want, "{value}");
