@@ -99,7 +99,7 @@ const FAMILIES: &[(&str, Detector)] = &[
 
 /// What the detectors find in one line of contexts.tsv: an env value under its name,
 /// or the first finding in a command line's items.
-fn detect_line<'a>(form: &str, fields: &[&'a str]) -> Option<Detector> {
+fn detect_line(form: &str, fields: &[&str]) -> Option<Detector> {
     let all = |value: &str, context: Context| {
         detect_in(value, context, &Detector::ALL, &Entropy::default())
     };

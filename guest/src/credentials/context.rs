@@ -261,7 +261,7 @@ impl<'a> CommandLine<'a> {
             if (context.name.is_some() || context.wandb_login) && found(word, context) {
                 return true;
             }
-            let before = std::mem::replace(&mut prev, Some(word));
+            let before = prev.replace(word);
             // `Authorization: Bearer TOKEN`: the scheme stands between name and value.
             if context.name.is_some() && is_in(word, AUTH_SCHEMES) {
                 continue;

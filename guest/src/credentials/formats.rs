@@ -141,7 +141,7 @@ fn openai_style_body(rest: &[u8]) -> bool {
         })
         .map(<[u8]>::len)
         .sum();
-    let hex_tail = parts().last().is_some_and(|p| {
+    let hex_tail = parts().next_back().is_some_and(|p| {
         p.len() >= 32
             && p.iter()
                 .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))

@@ -220,7 +220,7 @@ impl Detector {
 fn in_context(value: &str, context: Context, found: impl Fn(&str, Context) -> bool) -> bool {
     let whole = value.trim_matches(|c: char| c.is_whitespace() || c == '"' || c == '\'');
     ((context.name.is_some() || context.wandb_login) && found(whole, context))
-        || context::in_text(value, |v, c| found(v, c))
+        || context::in_text(value, found)
 }
 
 /// A W&B API key: 40 lower-case hex digits (a W&B server's keys start `local-`).
