@@ -183,6 +183,30 @@ def issue24():
                                                f"sk-{an(20)}T3BlbkFJ{an(20)}", f"sk-{hx(32)}",
                                                f"sk-ant-api03-{an(93, b64url)}AA", f"sk-or-v1-{hx(64)}"])))
 
+    def service():
+        """Other issuers' tokens, in their documented formats."""
+        return pk([
+            lambda: "AIza" + an(35, b64url),
+            lambda: pk(["sk_live_", "rk_live_"]) + an(r.randint(24, 99)),
+            lambda: "npm_" + an(36),
+            lambda: "pypi-AgEIcHlwaS5vcmc" + an(r.randint(60, 120), b64url),
+            lambda: "dapi" + hx(32),
+            lambda: "r8_" + an(37),
+            lambda: "gsk_" + an(52),
+            lambda: "SG." + an(22, b64url) + "." + an(43, b64url),
+            lambda: "SK" + hx(32),
+            lambda: f"{r.randint(10**8, 10**10 - 1)}:AA{an(33, b64url)}",
+            lambda: "hvs." + an(r.randint(24, 90), b64url),
+            lambda: "dp.st." + pk(["prd.", "dev."]) + an(43),
+            lambda: "shpat_" + hx(32),
+            lambda: "dop_v1_" + hx(64),
+            lambda: "glsa_" + an(32) + "_" + hx(8),
+            lambda: f"{hx(32)}-us{r.randint(1, 21)}",
+            lambda: f"https://discord.com/api/webhooks/{r.randint(10**17, 10**19)}/{an(68, b64url)}",
+        ])()
+    for _ in range(20):
+        ml_fake.append(("service-token", service()))
+
     # --- values in their context
     ctx = []
     def env(family, name, value): ctx.append((family, "env", name, value))
@@ -250,6 +274,9 @@ def issue24():
             lambda: '{"auths":{"registry.internal":{"auth":"' + b64(f"robot$ml:{an(r.randint(8, 20))}".encode()) + '"}}}',
             lambda: "Basic " + b64(f"{pk(['admin', 'ml'])}:{an(r.randint(6, 12))}".encode())])(),
          ["REGISTRY_AUTH", "DOCKER_AUTH_CONFIG", "AUTHORIZATION"], ["--auth", "--header"]),
+        ("service-token", service, ["GOOGLE_API_KEY", "STRIPE_KEY", "NPM_TOKEN", "PYPI_TOKEN", "DATABRICKS_TOKEN",
+                                    "REPLICATE_API_TOKEN", "GROQ_API_KEY", "SENDGRID_API_KEY", "TELEGRAM_BOT_TOKEN"],
+         ["--api-key", "--token"]),
         ("random-secret", lambda: an(40, ALNUM + "+/"), ["SECRET_KEY", "ENCRYPTION_KEY", "SESSION_SECRET"], ["--secret", "--encryption-key"]),
         ("named-secret", lambda: pk([an(r.randint(16, 28)), hx(32), an(25)]),
          ["API_SECRET", "DD_API_KEY", "COMET_API_KEY", "CLEARML_API_SECRET_KEY", "MLFLOW_TRACKING_TOKEN", "DB_PASSWORD"],

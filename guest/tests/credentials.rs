@@ -85,6 +85,7 @@ const FAMILIES: &[(&str, Detector)] = &[
     ("slack-workflow-webhook", Detector::SlackToken),
     ("huggingface-token", Detector::HuggingfaceToken),
     ("openai-api-key", Detector::OpenaiApiKey),
+    ("service-token", Detector::ServiceToken),
     ("private-key", Detector::PrivateKey),
     ("putty-private-key", Detector::PrivateKey),
     ("jwt", Detector::Jwt),

@@ -1,5 +1,6 @@
 //! Token formats the issuers document: a fixed prefix at the start of a word, then a
-//! body; and the shapes of PEM and PuTTY private keys and of JSON Web Tokens.
+//! body (the issuers with a detector of their own, and `service-token` for the rest);
+//! and the shapes of PEM and PuTTY private keys and of JSON Web Tokens.
 
 use super::Detector;
 use super::encoded::decode;
@@ -17,6 +18,9 @@ pub fn token_formats(b: &[u8]) -> [bool; Detector::ALL.len()] {
             continue;
         }
         let w = &b[i..];
+        if !found[Detector::ServiceToken as usize] && service_token(w) {
+            found[Detector::ServiceToken as usize] = true;
+        }
         let after = |prefix: &str| w.strip_prefix(prefix.as_bytes());
         let (d, yes) = match w.first() {
             Some(b'A') => {
@@ -91,6 +95,125 @@ pub fn token_formats(b: &[u8]) -> [bool; Detector::ALL.len()] {
         }
     }
     found
+}
+
+fn hex(c: u8) -> bool {
+    c.is_ascii_digit() || (b'a'..=b'f').contains(&c)
+}
+
+fn alnum(c: u8) -> bool {
+    c.is_ascii_alphanumeric()
+}
+
+fn b64url(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'-' || c == b'_'
+}
+
+/// Doppler's body: an environment's name and a dot may come first (`dp.st.prd.`).
+fn doppler(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'.' || c == b'_'
+}
+
+fn b64(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'+' || c == b'/'
+}
+
+/// Other issuers' documented formats: a prefix, the body's alphabet and the length of
+/// body it needs at least (from their documentation and the rules other scanners
+/// ship for them).
+const SERVICE_TOKENS: &[(&str, fn(u8) -> bool, usize)] = &[
+    ("AIza", b64url, 35),                // Google API key
+    ("ya29.", b64url, 30),               // Google OAuth access token
+    ("sk_live_", alnum, 24),             // Stripe secret key
+    ("rk_live_", alnum, 24),             // Stripe restricted key
+    ("npm_", alnum, 36),                 // npm access token
+    ("pypi-AgEIcHlwaS5vcmc", b64url, 50), // PyPI API token
+    ("dapi", hex, 32),                   // Databricks personal access token
+    ("r8_", alnum, 37),                  // Replicate
+    ("gsk_", alnum, 52),                 // Groq
+    ("glc_", b64, 32),                   // Grafana Cloud
+    ("glsa_", alnum, 32),                // Grafana service account
+    ("eyJrIjoi", alnum, 70),             // Grafana API key
+    ("NRAK-", alnum, 27),                // New Relic user key
+    ("NRII-", b64url, 32),               // New Relic insert key
+    ("NRIQ-", b64url, 32),               // New Relic query key
+    ("NRRA-", hex, 42),                  // New Relic REST key
+    ("hvs.", b64url, 24),                // HashiCorp Vault service token
+    ("hvb.", b64url, 24),                // HashiCorp Vault batch token
+    ("dp.pt.", doppler, 43),               // Doppler personal token
+    ("dp.st.", doppler, 43),               // Doppler service token
+    ("dp.ct.", doppler, 43),               // Doppler CLI token
+    ("dp.sa.", doppler, 43),               // Doppler service account
+    ("shpat_", hex, 32),                 // Shopify access token
+    ("shpss_", hex, 32),                 // Shopify shared secret
+    ("shpca_", hex, 32),                 // Shopify custom app token
+    ("shppa_", hex, 32),                 // Shopify private app token
+    ("pul-", hex, 40),                   // Pulumi
+    ("lin_api_", alnum, 40),             // Linear
+    ("dop_v1_", hex, 64),                // DigitalOcean
+    ("sq0atp-", b64url, 22),             // Square access token
+    ("sq0csp-", b64url, 43),             // Square OAuth secret
+    ("EAACEdEose0cBA", alnum, 20),       // Facebook access token
+    ("key-", alnum, 32),                 // Mailgun
+    ("AKCp", alnum, 69),                 // JFrog Artifactory API key
+    ("ATATT3", b64url, 100),             // Atlassian API token
+    ("amzn.mws.", |c| hex(c) || c == b'-', 36), // Amazon MWS
+];
+
+/// Another issuer's token at the start of `w`: a prefix of `SERVICE_TOKENS`, Twilio's
+/// API key SID (`SK` and 32 hex digits), SendGrid's `SG.<22>.<43>`, Postman's
+/// `PMAK-<24 hex>-<34 hex>`, a Telegram bot token (`<bot id>:AA<33>`), Mailchimp's
+/// `<32 hex>-us<n>`, a Discord or Teams webhook.
+fn service_token(w: &[u8]) -> bool {
+    let Some(first) = w.first() else {
+        return false;
+    };
+    let exact = |rest: &[u8], ok: fn(u8) -> bool, n: usize| {
+        run(rest, ok, n + 1) == n && rest.get(n).is_none_or(|c| !c.is_ascii_alphanumeric())
+    };
+    SERVICE_TOKENS.iter().any(|(prefix, ok, n)| {
+        prefix.as_bytes()[0] == *first
+            && w.strip_prefix(prefix.as_bytes())
+                .is_some_and(|rest| run(rest, ok, *n) == *n)
+    }) || match first {
+        b'S' => {
+            w.strip_prefix(b"SK").is_some_and(|r| exact(r, hex, 32))
+                || w.strip_prefix(b"SG.").is_some_and(|r| {
+                    run(r, b64url, 22) == 22
+                        && r.get(22) == Some(&b'.')
+                        && run(&r[23..], b64url, 43) == 43
+                })
+        }
+        b'P' => w.strip_prefix(b"PMAK-").is_some_and(|r| {
+            run(r, hex, 24) == 24 && r.get(24) == Some(&b'-') && run(&r[25..], hex, 34) == 34
+        }),
+        b'0'..=b'9' => {
+            let id = run(w, |c| c.is_ascii_digit(), 11);
+            let telegram = (8..=10).contains(&id)
+                && w[id..].starts_with(b":AA")
+                && run(&w[id + 3..], b64url, 33) == 33;
+            let mailchimp = run(w, hex, 33) == 32 && w[32..].starts_with(b"-us");
+            telegram || mailchimp
+        }
+        b'a'..=b'f' => {
+            let mailchimp = run(w, hex, 33) == 32 && w[32..].starts_with(b"-us");
+            let discord = ["discord.com/api/webhooks/", "discordapp.com/api/webhooks/"]
+                .iter()
+                .any(|p| {
+                    w.strip_prefix(p.as_bytes()).is_some_and(|r| {
+                        let id = run(r, |c| c.is_ascii_digit(), 20);
+                        id >= 17
+                            && r.get(id) == Some(&b'/')
+                            && run(&r[id + 1..], b64url, 60) == 60
+                    })
+                });
+            mailchimp || discord
+        }
+        b'w' => w
+            .strip_prefix(b"webhook.office.com/webhookb2/")
+            .is_some_and(|r| run(r, |c| hex(c) || c == b'-', 36) == 36),
+        _ => false,
+    }
 }
 
 const GITLAB_PREFIXES: &[&str] = &[

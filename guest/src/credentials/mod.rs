@@ -26,6 +26,7 @@ pub enum Detector {
     SlackToken,
     HuggingfaceToken,
     OpenaiApiKey,
+    ServiceToken,
     PrivateKey,
     Jwt,
     UrlPassword,
@@ -36,13 +37,14 @@ pub enum Detector {
 }
 
 impl Detector {
-    pub const ALL: [Detector; 13] = [
+    pub const ALL: [Detector; 14] = [
         Detector::AwsAccessKeyId,
         Detector::GithubToken,
         Detector::GitlabToken,
         Detector::SlackToken,
         Detector::HuggingfaceToken,
         Detector::OpenaiApiKey,
+        Detector::ServiceToken,
         Detector::PrivateKey,
         Detector::Jwt,
         Detector::UrlPassword,
@@ -60,6 +62,7 @@ impl Detector {
             Detector::SlackToken => "slack-token",
             Detector::HuggingfaceToken => "huggingface-token",
             Detector::OpenaiApiKey => "openai-api-key",
+            Detector::ServiceToken => "service-token",
             Detector::PrivateKey => "private-key",
             Detector::Jwt => "jwt",
             Detector::UrlPassword => "url-password",
@@ -79,6 +82,7 @@ impl Detector {
             Detector::SlackToken => "a Slack token or webhook",
             Detector::HuggingfaceToken => "a Hugging Face token",
             Detector::OpenaiApiKey => "an OpenAI-style API key",
+            Detector::ServiceToken => "another service's token (Google, Stripe, npm, PyPI, ...)",
             Detector::PrivateKey => "a private key (PEM or PuTTY)",
             Detector::Jwt => "a JSON Web Token",
             Detector::UrlPassword => "a URL with a password",
@@ -210,6 +214,7 @@ impl Detector {
                 | Detector::SlackToken
                 | Detector::HuggingfaceToken
                 | Detector::OpenaiApiKey
+                | Detector::ServiceToken
         )
     }
 }
@@ -381,6 +386,29 @@ mod tests {
                 Some(Detector::ConnectionStringPassword),
             ),
             ("YWRtaW46YWRtaW4=".to_string(), Some(Detector::BasicAuth)),
+            // Other issuers' formats.
+            (
+                token("AIza", "Sy0aZ3kQ9pL2mX7vB1nC8dF4gH6", 35),
+                Some(Detector::ServiceToken),
+            ),
+            (
+                format!("key={}", token("sk_live_", "aZ3kQ9pL2mX7vB1n", 24)),
+                Some(Detector::ServiceToken),
+            ),
+            (
+                format!(
+                    "SG.{}.{}",
+                    token("", "aZ3kQ9pL2m", 22),
+                    token("", "X7vB1nC8dF", 43)
+                ),
+                Some(Detector::ServiceToken),
+            ),
+            (
+                format!("123456789:AA{}", token("", "aZ3kQ9pL2m-X7", 33)),
+                Some(Detector::ServiceToken),
+            ),
+            ("key-value-store-2024".to_string(), None),
+            ("SKU-12345-blue".to_string(), None),
             // Model names, certificates and public keys are not keys.
             (
                 "sk-llama-2-13b-chat-hf-finetuned-v2-20240515".to_string(),
