@@ -283,7 +283,7 @@ def issue24():
          ["--api-key", "--token", "--password"]),
     ]
     for family, make, names, flags in families:
-        for _ in range(20):
+        for _ in range(40):
             if family == "named-secret":
                 # Found by its name alone: never under a name that says nothing.
                 if r.random() < 0.75:

@@ -122,41 +122,41 @@ fn b64(c: u8) -> bool {
 /// body it needs at least (from their documentation and the rules other scanners
 /// ship for them).
 const SERVICE_TOKENS: &[(&str, fn(u8) -> bool, usize)] = &[
-    ("AIza", b64url, 35),                // Google API key
-    ("ya29.", b64url, 30),               // Google OAuth access token
-    ("sk_live_", alnum, 24),             // Stripe secret key
-    ("rk_live_", alnum, 24),             // Stripe restricted key
-    ("npm_", alnum, 36),                 // npm access token
-    ("pypi-AgEIcHlwaS5vcmc", b64url, 50), // PyPI API token
-    ("dapi", hex, 32),                   // Databricks personal access token
-    ("r8_", alnum, 37),                  // Replicate
-    ("gsk_", alnum, 52),                 // Groq
-    ("glc_", b64, 32),                   // Grafana Cloud
-    ("glsa_", alnum, 32),                // Grafana service account
-    ("eyJrIjoi", alnum, 70),             // Grafana API key
-    ("NRAK-", alnum, 27),                // New Relic user key
-    ("NRII-", b64url, 32),               // New Relic insert key
-    ("NRIQ-", b64url, 32),               // New Relic query key
-    ("NRRA-", hex, 42),                  // New Relic REST key
-    ("hvs.", b64url, 24),                // HashiCorp Vault service token
-    ("hvb.", b64url, 24),                // HashiCorp Vault batch token
-    ("dp.pt.", doppler, 43),               // Doppler personal token
-    ("dp.st.", doppler, 43),               // Doppler service token
-    ("dp.ct.", doppler, 43),               // Doppler CLI token
-    ("dp.sa.", doppler, 43),               // Doppler service account
-    ("shpat_", hex, 32),                 // Shopify access token
-    ("shpss_", hex, 32),                 // Shopify shared secret
-    ("shpca_", hex, 32),                 // Shopify custom app token
-    ("shppa_", hex, 32),                 // Shopify private app token
-    ("pul-", hex, 40),                   // Pulumi
-    ("lin_api_", alnum, 40),             // Linear
-    ("dop_v1_", hex, 64),                // DigitalOcean
-    ("sq0atp-", b64url, 22),             // Square access token
-    ("sq0csp-", b64url, 43),             // Square OAuth secret
-    ("EAACEdEose0cBA", alnum, 20),       // Facebook access token
-    ("key-", alnum, 32),                 // Mailgun
-    ("AKCp", alnum, 69),                 // JFrog Artifactory API key
-    ("ATATT3", b64url, 100),             // Atlassian API token
+    ("AIza", b64url, 35),                       // Google API key
+    ("ya29.", b64url, 30),                      // Google OAuth access token
+    ("sk_live_", alnum, 24),                    // Stripe secret key
+    ("rk_live_", alnum, 24),                    // Stripe restricted key
+    ("npm_", alnum, 36),                        // npm access token
+    ("pypi-AgEIcHlwaS5vcmc", b64url, 50),       // PyPI API token
+    ("dapi", hex, 32),                          // Databricks personal access token
+    ("r8_", alnum, 37),                         // Replicate
+    ("gsk_", alnum, 52),                        // Groq
+    ("glc_", b64, 32),                          // Grafana Cloud
+    ("glsa_", alnum, 32),                       // Grafana service account
+    ("eyJrIjoi", alnum, 70),                    // Grafana API key
+    ("NRAK-", alnum, 27),                       // New Relic user key
+    ("NRII-", b64url, 32),                      // New Relic insert key
+    ("NRIQ-", b64url, 32),                      // New Relic query key
+    ("NRRA-", hex, 42),                         // New Relic REST key
+    ("hvs.", b64url, 24),                       // HashiCorp Vault service token
+    ("hvb.", b64url, 24),                       // HashiCorp Vault batch token
+    ("dp.pt.", doppler, 43),                    // Doppler personal token
+    ("dp.st.", doppler, 43),                    // Doppler service token
+    ("dp.ct.", doppler, 43),                    // Doppler CLI token
+    ("dp.sa.", doppler, 43),                    // Doppler service account
+    ("shpat_", hex, 32),                        // Shopify access token
+    ("shpss_", hex, 32),                        // Shopify shared secret
+    ("shpca_", hex, 32),                        // Shopify custom app token
+    ("shppa_", hex, 32),                        // Shopify private app token
+    ("pul-", hex, 40),                          // Pulumi
+    ("lin_api_", alnum, 40),                    // Linear
+    ("dop_v1_", hex, 64),                       // DigitalOcean
+    ("sq0atp-", b64url, 22),                    // Square access token
+    ("sq0csp-", b64url, 43),                    // Square OAuth secret
+    ("EAACEdEose0cBA", alnum, 20),              // Facebook access token
+    ("key-", alnum, 32),                        // Mailgun
+    ("AKCp", alnum, 69),                        // JFrog Artifactory API key
+    ("ATATT3", b64url, 100),                    // Atlassian API token
     ("amzn.mws.", |c| hex(c) || c == b'-', 36), // Amazon MWS
 ];
 
@@ -202,9 +202,7 @@ fn service_token(w: &[u8]) -> bool {
                 .any(|p| {
                     w.strip_prefix(p.as_bytes()).is_some_and(|r| {
                         let id = run(r, |c| c.is_ascii_digit(), 20);
-                        id >= 17
-                            && r.get(id) == Some(&b'/')
-                            && run(&r[id + 1..], b64url, 60) == 60
+                        id >= 17 && r.get(id) == Some(&b'/') && run(&r[id + 1..], b64url, 60) == 60
                     })
                 });
             mailchimp || discord
