@@ -161,13 +161,14 @@ const IDENTIFIER_WORDS: &[&str] = &[
     "etag", "uuid", "guid", "md5", "crc", "crc32c", "id", "ids", "version", "run",
 ];
 
-fn is_in(word: &str, list: &[&str]) -> bool {
-    list.iter().any(|w| w.eq_ignore_ascii_case(word))
+fn is_in(word: &[u8], list: &[&str]) -> bool {
+    list.iter().any(|w| w.as_bytes().eq_ignore_ascii_case(word))
 }
 
-/// The words of a name: split at anything not a letter or digit and where a
-/// lower-case letter meets an upper-case one (`wandbApiKey`).
-fn words(name: &str) -> impl Iterator<Item = &str> {
+/// The words of a name: split at anything not an ASCII letter or digit and where a
+/// lower-case letter meets an upper-case one (`wandbApiKey`). Bytes, so that a name
+/// of any characters splits without cutting one.
+fn words(name: &str) -> impl Iterator<Item = &[u8]> {
     let b = name.as_bytes();
     let mut start = 0;
     let mut i = 0;
@@ -181,7 +182,7 @@ fn words(name: &str) -> impl Iterator<Item = &str> {
             if !boundary {
                 continue;
             }
-            let word = &name[start..at];
+            let word = &b[start..at];
             start = if at < b.len() && b[at].is_ascii_alphanumeric() {
                 at
             } else {
@@ -198,10 +199,10 @@ fn words(name: &str) -> impl Iterator<Item = &str> {
 /// What `name` says of its value. Looked at only when a value could use it.
 pub fn classify(name: &str) -> Named {
     let (mut credential, mut identifier) = (false, false);
-    let (mut prev, mut last) = ("", "");
+    let (mut prev, mut last): (&[u8], &[u8]) = (b"", b"");
     for word in words(name) {
-        let named_key = word.eq_ignore_ascii_case("key") && is_in(prev, KEY_OWNERS);
-        let model_token = word.eq_ignore_ascii_case("token") && is_in(prev, MODEL_TOKENS);
+        let named_key = word.eq_ignore_ascii_case(b"key") && is_in(prev, KEY_OWNERS);
+        let model_token = word.eq_ignore_ascii_case(b"token") && is_in(prev, MODEL_TOKENS);
         if named_key || (is_in(word, CREDENTIAL_WORDS) && !model_token) {
             credential = true;
         }
@@ -212,7 +213,7 @@ pub fn classify(name: &str) -> Named {
         last = word;
     }
     // `API_KEY` ends with `key` and is a credential; `API_KEY_FILE` is not.
-    let about = is_in(last, META_WORDS) && !(last.eq_ignore_ascii_case("key") && credential);
+    let about = is_in(last, META_WORDS) && !(last.eq_ignore_ascii_case(b"key") && credential);
     match (credential, identifier) {
         (true, false) if !about => Named::Credential,
         (false, true) => Named::Identifier,
@@ -263,7 +264,7 @@ impl<'a> CommandLine<'a> {
             }
             let before = prev.replace(word);
             // `Authorization: Bearer TOKEN`: the scheme stands between name and value.
-            if context.name.is_some() && is_in(word, AUTH_SCHEMES) {
+            if context.name.is_some() && is_in(word.as_bytes(), AUTH_SCHEMES) {
                 continue;
             }
             self.flag = None;
@@ -379,6 +380,10 @@ mod tests {
             ("commitSha", Named::Identifier),
             ("MODEL_NAME", Named::Other),
             ("AUTH_PROVIDER", Named::Other),
+            // Any characters: split without cutting one.
+            ("ключ_API_KEY", Named::Credential),
+            ("clé\u{e9}API", Named::Other),
+            ("Ä", Named::Other),
         ];
         for (name, want) in cases {
             assert_eq!(classify(name), want, "{name}");

@@ -568,6 +568,81 @@ mod tests {
         }
     }
 
+    /// Any text, as a value, a name or a command line, is scanned without a panic:
+    /// characters of several bytes next to every byte the scanners split or look at.
+    #[test]
+    fn any_text_is_scanned() {
+        const PIECES: &[&str] = &[
+            "é",
+            "ключ",
+            "😀",
+            "=",
+            ":",
+            "-",
+            "_",
+            "/",
+            "+",
+            "\"",
+            "'",
+            " ",
+            ";",
+            "&&",
+            "(",
+            "{",
+            "}",
+            "@",
+            "?",
+            ".",
+            "$",
+            "AKIA",
+            "sk-",
+            "glcbt-",
+            "GR1348941",
+            "eyJ",
+            "BEGIN ",
+            "PRIVATE KEY",
+            "PuTTY-User-Key-File-",
+            "password=",
+            "pwd={",
+            "oracle:thin:",
+            "://",
+            "hooks.slack.com/",
+            "wandb",
+            "login",
+            "KEY",
+            "api",
+            "Basic",
+            "auth",
+            "sha256-",
+            "AAAA",
+            "3f8a9c0d1e2b4a5f6c7d",
+            "aZ3kQ9pL2mX7",
+            "local-",
+        ];
+        let mut seed: u64 = 0x2024_1207;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % n
+        };
+        for _ in 0..3000 {
+            let text: String = (0..next(24)).map(|_| PIECES[next(PIECES.len())]).collect();
+            let name: String = (0..next(4)).map(|_| PIECES[next(PIECES.len())]).collect();
+            let mut line = CommandLine::default();
+            for item in [name.as_str(), text.as_str()] {
+                let context = line.next(item);
+                detect_in(item, context, &Detector::ALL, &Entropy::default());
+            }
+            detect_in(
+                &text,
+                Context::named(&name),
+                &Detector::ALL,
+                &Entropy::default(),
+            );
+        }
+    }
+
     #[test]
     fn detectors_and_the_entropy_rule_are_tunable() {
         let value = token("", "aZ3kQ9pL2mX7vB1nC8dF4gH6jK0sT5wY", 40);
