@@ -97,6 +97,9 @@ pub fn token_formats(b: &[u8]) -> [bool; Detector::ALL.len()] {
     found
 }
 
+/// Which bytes a token's body is made of.
+type ByteClass = fn(u8) -> bool;
+
 fn hex(c: u8) -> bool {
     c.is_ascii_digit() || (b'a'..=b'f').contains(&c)
 }
@@ -121,7 +124,7 @@ fn b64(c: u8) -> bool {
 /// Other issuers' documented formats: a prefix, the body's alphabet and the length of
 /// body it needs at least (from their documentation and the rules other scanners
 /// ship for them).
-const SERVICE_TOKENS: &[(&str, fn(u8) -> bool, usize)] = &[
+const SERVICE_TOKENS: &[(&str, ByteClass, usize)] = &[
     ("AIza", b64url, 35),                       // Google API key
     ("ya29.", b64url, 30),                      // Google OAuth access token
     ("sk_live_", alnum, 24),                    // Stripe secret key
@@ -168,7 +171,7 @@ fn service_token(w: &[u8]) -> bool {
     let Some(first) = w.first() else {
         return false;
     };
-    let exact = |rest: &[u8], ok: fn(u8) -> bool, n: usize| {
+    let exact = |rest: &[u8], ok: ByteClass, n: usize| {
         run(rest, ok, n + 1) == n && rest.get(n).is_none_or(|c| !c.is_ascii_alphanumeric())
     };
     SERVICE_TOKENS.iter().any(|(prefix, ok, n)| {
