@@ -8,6 +8,7 @@ pub mod demo;
 pub mod field;
 pub mod input;
 pub mod inspect;
+pub mod isolation;
 pub mod live;
 pub mod manifest;
 pub mod plugin;
