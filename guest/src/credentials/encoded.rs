@@ -17,6 +17,36 @@ pub fn base64_text(token: &[u8]) -> Option<Vec<u8>> {
     (!out.is_empty() && printable * 100 >= out.len() * 95).then_some(out)
 }
 
+/// Longest encoded `user:password` looked for.
+const MAX_ENCODED: usize = 256;
+
+/// `decode` into `buf` (long enough for the token).
+fn decode_into<'b>(token: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]> {
+    let body = token
+        .strip_suffix(b"==")
+        .or_else(|| token.strip_suffix(b"="))
+        .unwrap_or(token);
+    let (mut bits, mut n, mut len) = (0u32, 0, 0);
+    for c in body {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        bits = (bits << 6) | u32::from(v);
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            *buf.get_mut(len)? = (bits >> n) as u8;
+            len += 1;
+        }
+    }
+    Some(&buf[..len])
+}
+
 /// The decoded bytes of a base64 or base64url token (padding optional; one alphabet).
 pub fn decode(token: &[u8]) -> Option<Vec<u8>> {
     let body = token
@@ -95,15 +125,20 @@ pub fn basic_auth_token(value: &[u8]) -> bool {
             continue;
         }
         let named = after_auth_key(&value[..start]);
-        if n < MIN_BARE && !named {
+        if (n < MIN_BARE && !named) || n > MAX_ENCODED {
             continue;
         }
-        let Some(text) = decode(token) else { continue };
+        // The decoded text of a short token, without allocating: most words of 8, 12
+        // or 16 letters are tried here.
+        let mut buf = [0u8; MAX_ENCODED / 4 * 3];
+        let Some(text) = decode_into(token, &mut buf) else {
+            continue;
+        };
         if named {
-            if text.iter().all(|c| (0x21..0x7f).contains(c)) && basic_auth_loose(&text) {
+            if text.iter().all(|c| (0x21..0x7f).contains(c)) && basic_auth_loose(text) {
                 return true;
             }
-        } else if user_and_password(&text) {
+        } else if user_and_password(text) {
             return true;
         }
     }
@@ -139,20 +174,18 @@ fn user_and_password(text: &[u8]) -> bool {
 /// Whether what comes before a token is `Basic ` or an `auth` key (`"auth": "`,
 /// `auth=`), case-insensitively.
 fn after_auth_key(before: &[u8]) -> bool {
-    let tail = &before[before.len().saturating_sub(12)..];
-    let trimmed: Vec<u8> = tail
-        .iter()
-        .rev()
-        .skip_while(|c| matches!(c, b' ' | b'"' | b'\'' | b':' | b'='))
-        .take(5)
-        .map(u8::to_ascii_lowercase)
-        .collect();
-    let word: Vec<u8> = trimmed.into_iter().rev().collect();
+    let end = before.len()
+        - before
+            .iter()
+            .rev()
+            .take(8)
+            .take_while(|c| matches!(c, b' ' | b'"' | b'\'' | b':' | b'='))
+            .count();
+    let word = &before[..end];
     let ends = |w: &[u8]| {
-        word.ends_with(w) && {
-            let k = word.len() - w.len();
-            k == 0 || !word[k - 1].is_ascii_alphanumeric()
-        }
+        word.len() >= w.len()
+            && word[word.len() - w.len()..].eq_ignore_ascii_case(w)
+            && (word.len() == w.len() || !word[word.len() - w.len() - 1].is_ascii_alphanumeric())
     };
     ends(b"basic") || ends(b"auth")
 }

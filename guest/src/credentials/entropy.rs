@@ -51,10 +51,11 @@ pub fn high_entropy(b: &[u8], rule: &Entropy) -> bool {
     false
 }
 
+/// Shannon entropy per character of a token of base64 characters (ASCII).
 pub fn bits_per_char(t: &[u8]) -> f64 {
-    let mut counts = [0u32; 256];
+    let mut counts = [0u32; 128];
     for c in t {
-        counts[*c as usize] += 1;
+        counts[*c as usize & 127] += 1;
     }
     let len = t.len() as f64;
     counts
@@ -153,7 +154,7 @@ fn ssh_public_key(token: &[u8]) -> bool {
 }
 
 /// Shortest value taken for a credential by its name alone.
-const MIN_NAMED: usize = 16;
+pub const MIN_NAMED: usize = 16;
 /// Bits per character a named value needs: a word or a counter has fewer.
 const MIN_NAMED_BITS: f64 = 3.0;
 

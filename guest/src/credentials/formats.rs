@@ -121,49 +121,75 @@ fn b64(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'+' || c == b'/'
 }
 
-/// Other issuers' documented formats: a prefix, the body's alphabet and the length of
-/// body it needs at least (from their documentation and the rules other scanners
-/// ship for them).
-const SERVICE_TOKENS: &[(&str, ByteClass, usize)] = &[
-    ("AIza", b64url, 35),                       // Google API key
-    ("ya29.", b64url, 30),                      // Google OAuth access token
-    ("sk_live_", alnum, 24),                    // Stripe secret key
-    ("rk_live_", alnum, 24),                    // Stripe restricted key
-    ("npm_", alnum, 36),                        // npm access token
-    ("pypi-AgEIcHlwaS5vcmc", b64url, 50),       // PyPI API token
-    ("dapi", hex, 32),                          // Databricks personal access token
-    ("r8_", alnum, 37),                         // Replicate
-    ("gsk_", alnum, 52),                        // Groq
-    ("glc_", b64, 32),                          // Grafana Cloud
-    ("glsa_", alnum, 32),                       // Grafana service account
-    ("eyJrIjoi", alnum, 70),                    // Grafana API key
-    ("NRAK-", alnum, 27),                       // New Relic user key
-    ("NRII-", b64url, 32),                      // New Relic insert key
-    ("NRIQ-", b64url, 32),                      // New Relic query key
-    ("NRRA-", hex, 42),                         // New Relic REST key
-    ("hvs.", b64url, 24),                       // HashiCorp Vault service token
-    ("hvb.", b64url, 24),                       // HashiCorp Vault batch token
-    ("dp.pt.", doppler, 43),                    // Doppler personal token
-    ("dp.st.", doppler, 43),                    // Doppler service token
-    ("dp.ct.", doppler, 43),                    // Doppler CLI token
-    ("dp.sa.", doppler, 43),                    // Doppler service account
-    ("shpat_", hex, 32),                        // Shopify access token
-    ("shpss_", hex, 32),                        // Shopify shared secret
-    ("shpca_", hex, 32),                        // Shopify custom app token
-    ("shppa_", hex, 32),                        // Shopify private app token
-    ("pul-", hex, 40),                          // Pulumi
-    ("lin_api_", alnum, 40),                    // Linear
-    ("dop_v1_", hex, 64),                       // DigitalOcean
-    ("sq0atp-", b64url, 22),                    // Square access token
-    ("sq0csp-", b64url, 43),                    // Square OAuth secret
-    ("EAACEdEose0cBA", alnum, 20),              // Facebook access token
-    ("key-", alnum, 32),                        // Mailgun
-    ("AKCp", alnum, 69),                        // JFrog Artifactory API key
-    ("ATATT3", b64url, 100),                    // Atlassian API token
-    ("amzn.mws.", |c| hex(c) || c == b'-', 36), // Amazon MWS
-];
+/// Other issuers' documented formats by their first byte (looked up once per word):
+/// a prefix, the body's alphabet and the length of body it needs at least (from their
+/// documentation and the rules other scanners ship for them).
+fn service_formats(first: u8) -> &'static [(&'static str, ByteClass, usize)] {
+    match first {
+        b'A' => &[
+            ("AIza", b64url, 35),    // Google API key
+            ("AKCp", alnum, 69),     // JFrog Artifactory API key
+            ("ATATT3", b64url, 100), // Atlassian API token
+        ],
+        b'E' => &[("EAACEdEose0cBA", alnum, 20)], // Facebook access token
+        b'N' => &[
+            ("NRAK-", alnum, 27),  // New Relic user key
+            ("NRII-", b64url, 32), // New Relic insert key
+            ("NRIQ-", b64url, 32), // New Relic query key
+            ("NRRA-", hex, 42),    // New Relic REST key
+        ],
+        b'a' => &[("amzn.mws.", uuid, 36)], // Amazon MWS
+        b'd' => &[
+            ("dapi", hex, 32),       // Databricks personal access token
+            ("dp.pt.", doppler, 43), // Doppler personal token
+            ("dp.st.", doppler, 43), // Doppler service token
+            ("dp.ct.", doppler, 43), // Doppler CLI token
+            ("dp.sa.", doppler, 43), // Doppler service account
+            ("dop_v1_", hex, 64),    // DigitalOcean
+        ],
+        b'e' => &[("eyJrIjoi", alnum, 70)], // Grafana API key
+        b'g' => &[
+            ("gsk_", alnum, 52),  // Groq
+            ("glc_", b64, 32),    // Grafana Cloud
+            ("glsa_", alnum, 32), // Grafana service account
+        ],
+        b'h' => &[
+            ("hvs.", b64url, 24), // HashiCorp Vault service token
+            ("hvb.", b64url, 24), // HashiCorp Vault batch token
+        ],
+        b'k' => &[("key-", alnum, 32)],     // Mailgun
+        b'l' => &[("lin_api_", alnum, 40)], // Linear
+        b'n' => &[("npm_", alnum, 36)],     // npm access token
+        b'p' => &[
+            ("pypi-AgEIcHlwaS5vcmc", b64url, 50), // PyPI API token
+            ("pul-", hex, 40),                    // Pulumi
+        ],
+        b'r' => &[
+            ("rk_live_", alnum, 24), // Stripe restricted key
+            ("r8_", alnum, 37),      // Replicate
+        ],
+        b's' => &[
+            ("sk_live_", alnum, 24), // Stripe secret key
+            ("shpat_", hex, 32),     // Shopify access token
+            ("shpss_", hex, 32),     // Shopify shared secret
+            ("shpca_", hex, 32),     // Shopify custom app token
+            ("shppa_", hex, 32),     // Shopify private app token
+            ("sq0atp-", b64url, 22), // Square access token
+            ("sq0csp-", b64url, 43), // Square OAuth secret
+        ],
+        b'y' => &[("ya29.", b64url, 30)], // Google OAuth access token
+        _ => &[],
+    }
+}
 
-/// Another issuer's token at the start of `w`: a prefix of `SERVICE_TOKENS`, Twilio's
+fn uuid(c: u8) -> bool {
+    hex(c) || c == b'-'
+}
+
+/// The shortest token `service_token` finds (`hvs.` and 24).
+const SHORTEST_SERVICE_TOKEN: usize = 28;
+
+/// Another issuer's token at the start of `w`: a prefix of `service_formats`, Twilio's
 /// API key SID (`SK` and 32 hex digits), SendGrid's `SG.<22>.<43>`, Postman's
 /// `PMAK-<24 hex>-<34 hex>`, a Telegram bot token (`<bot id>:AA<33>`), Mailchimp's
 /// `<32 hex>-us<n>`, a Discord or Teams webhook.
@@ -171,13 +197,15 @@ fn service_token(w: &[u8]) -> bool {
     let Some(first) = w.first() else {
         return false;
     };
+    if w.len() < SHORTEST_SERVICE_TOKEN {
+        return false;
+    }
     let exact = |rest: &[u8], ok: ByteClass, n: usize| {
         run(rest, ok, n + 1) == n && rest.get(n).is_none_or(|c| !c.is_ascii_alphanumeric())
     };
-    SERVICE_TOKENS.iter().any(|(prefix, ok, n)| {
-        prefix.as_bytes()[0] == *first
-            && w.strip_prefix(prefix.as_bytes())
-                .is_some_and(|rest| run(rest, ok, *n) == *n)
+    service_formats(*first).iter().any(|(prefix, ok, n)| {
+        w.strip_prefix(prefix.as_bytes())
+            .is_some_and(|rest| run(rest, ok, *n) == *n)
     }) || match first {
         b'S' => {
             w.strip_prefix(b"SK").is_some_and(|r| exact(r, hex, 32))

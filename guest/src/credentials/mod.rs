@@ -137,10 +137,78 @@ pub fn detect_in(
     detectors: &[Detector],
     entropy: &Entropy,
 ) -> Option<Detector> {
-    detect_plain(value, context, detectors, entropy).or_else(|| {
-        base64_texts(value.as_bytes())
-            .find_map(|text| detect_plain(&text, Context::default(), detectors, entropy))
+    let shape = Shape::of(value.as_bytes());
+    detect_plain(value, &shape, context, detectors, entropy).or_else(|| {
+        if shape.longest_token < MIN_ENCODED {
+            return None;
+        }
+        base64_texts(value.as_bytes()).find_map(|text| {
+            detect_plain(
+                &text,
+                &Shape::of(text.as_bytes()),
+                Context::default(),
+                detectors,
+                entropy,
+            )
+        })
     })
+}
+
+/// What one pass over a value tells the detectors, so that most of them skip an
+/// ordinary value without looking at it again (every pass costs, the more so in the
+/// sandbox, whose loops pay for fuel and deadline checks).
+struct Shape {
+    /// The longest run of base64 and base64url characters.
+    longest_token: usize,
+    /// The longest run of lower-case hex digits.
+    longest_hex: usize,
+    /// A space, `=`, `:`, tab or new line: something may stand in a context inside.
+    separators: bool,
+    /// `=` or `:`: a parameter may be set.
+    assigns: bool,
+    dot: bool,
+    /// The longest run of capitals (`BEGIN`, the `TTY` of `PuTTY`).
+    longest_upper: usize,
+}
+
+impl Shape {
+    fn of(b: &[u8]) -> Shape {
+        let mut shape = Shape {
+            longest_token: 0,
+            longest_hex: 0,
+            separators: false,
+            assigns: false,
+            dot: false,
+            longest_upper: 0,
+        };
+        let (mut token, mut hex, mut upper) = (0, 0, 0);
+        for c in b {
+            token = if encoded::is_token_char(*c) {
+                token + 1
+            } else {
+                0
+            };
+            hex = if c.is_ascii_digit() || (b'a'..=b'f').contains(c) {
+                hex + 1
+            } else {
+                0
+            };
+            upper = if c.is_ascii_uppercase() { upper + 1 } else { 0 };
+            shape.longest_token = shape.longest_token.max(token);
+            shape.longest_hex = shape.longest_hex.max(hex);
+            shape.longest_upper = shape.longest_upper.max(upper);
+            match c {
+                b'=' | b':' => {
+                    shape.assigns = true;
+                    shape.separators = true;
+                }
+                b' ' | b'\t' | b'\n' => shape.separators = true,
+                b'.' => shape.dot = true,
+                _ => {}
+            }
+        }
+        shape
+    }
 }
 
 /// Shortest base64 token whose decoded text is scanned (`ghp_` and 36 characters,
@@ -157,6 +225,7 @@ fn base64_texts(b: &[u8]) -> impl Iterator<Item = String> + '_ {
 
 fn detect_plain(
     value: &str,
+    shape: &Shape,
     context: Context,
     detectors: &[Detector],
     entropy: &Entropy,
@@ -173,22 +242,36 @@ fn detect_plain(
     };
     detectors.iter().copied().find(|d| match d {
         d if d.is_token_format() => tokens[*d as usize],
-        Detector::PrivateKey => formats::private_key(value),
-        Detector::Jwt => formats::jwt(b),
+        // The shortest header is PuTTY's (22 bytes).
+        Detector::PrivateKey => {
+            value.len() >= 22 && shape.longest_upper >= 3 && formats::private_key(value)
+        }
+        Detector::Jwt => shape.dot && shape.longest_token >= 13 && formats::jwt(b),
         Detector::UrlPassword => connection::url_password(value),
-        Detector::ConnectionStringPassword => connection::connection_password(value),
-        Detector::BasicAuth => encoded::basic_auth_token(b),
-        Detector::WandbApiKey => in_context(value, context, |v, c| {
-            wandb_key(v)
-                && (c.wandb_login
-                    || c.name
-                        .is_some_and(|n| context::classify(n) == Named::Credential))
-        }),
+        Detector::ConnectionStringPassword => {
+            shape.assigns && connection::connection_password(value)
+        }
+        // Bare, 16 characters; after `Basic ` or an `auth` key, 8.
+        Detector::BasicAuth => {
+            (shape.longest_token >= 16 || (shape.longest_token >= 8 && shape.separators))
+                && encoded::basic_auth_token(b)
+        }
+        Detector::WandbApiKey => {
+            shape.longest_hex >= 40
+                && in_context(value, context, |v, c| {
+                    wandb_key(v)
+                        && (c.wandb_login
+                            || c.name
+                                .is_some_and(|n| context::classify(n) == Named::Credential))
+                })
+        }
         Detector::HighEntropy => {
+            // The value's test first: a name is classified only for a random value.
             let named = |v: &str, c: Context| {
-                c.name
-                    .is_some_and(|n| context::classify(n) == Named::Credential)
+                c.name.is_some()
                     && entropy::named_random(v.as_bytes())
+                    && c.name
+                        .is_some_and(|n| context::classify(n) == Named::Credential)
             };
             // A random-looking value named as an identifier (`S3_VERSION_ID`) is one.
             let identifier = || {
@@ -196,8 +279,13 @@ fn detect_plain(
                     .name
                     .is_some_and(|n| context::classify(n) == Named::Identifier)
             };
-            (entropy::high_entropy(b, entropy) && !identifier())
-                || in_context(value, context, named)
+            let named_context = context.name.is_some() || shape.separators;
+            (shape.longest_token >= entropy.min_length
+                && entropy::high_entropy(b, entropy)
+                && !identifier())
+                || (named_context
+                    && shape.longest_token >= entropy::MIN_NAMED
+                    && in_context(value, context, named))
         }
         _ => false,
     })
