@@ -166,11 +166,12 @@ pub fn named_random(value: &[u8]) -> bool {
         .split(|c| !is_token_char(*c))
         .filter(|t| t.len() >= MIN_NAMED)
         .any(|t| {
+            // Words first: most values named so are names and paths.
             let has = |f: fn(&u8) -> bool| t.iter().any(f);
-            has(u8::is_ascii_alphabetic)
+            !wordy(t)
+                && has(u8::is_ascii_alphabetic)
                 && (has(u8::is_ascii_digit)
                     || (has(u8::is_ascii_uppercase) && has(u8::is_ascii_lowercase)))
-                && !wordy(t)
                 && !absolute_path(t)
                 && !path_like(t)
                 && bits_per_char(t) >= MIN_NAMED_BITS

@@ -162,9 +162,10 @@ struct Shape {
     longest_token: usize,
     /// The longest run of lower-case hex digits.
     longest_hex: usize,
-    /// A space, `=`, `:`, tab or new line: something may stand in a context inside.
+    /// A space, `=`, a key's `:`, tab or new line: something may stand in a context
+    /// inside.
     separators: bool,
-    /// `=` or `:`: a parameter may be set.
+    /// `=`: a parameter may be set.
     assigns: bool,
     dot: bool,
     /// The longest run of capitals (`BEGIN`, the `TTY` of `PuTTY`).
@@ -182,7 +183,7 @@ impl Shape {
             longest_upper: 0,
         };
         let (mut token, mut hex, mut upper) = (0, 0, 0);
-        for c in b {
+        for (i, c) in b.iter().enumerate() {
             token = if encoded::is_token_char(*c) {
                 token + 1
             } else {
@@ -198,9 +199,17 @@ impl Shape {
             shape.longest_hex = shape.longest_hex.max(hex);
             shape.longest_upper = shape.longest_upper.max(upper);
             match c {
-                b'=' | b':' => {
+                b'=' => {
                     shape.assigns = true;
                     shape.separators = true;
+                }
+                // A JSON or YAML key's colon, not a URL's or a port's.
+                b':' => {
+                    if b.get(i + 1)
+                        .is_none_or(|n| matches!(n, b' ' | b'"' | b'\''))
+                    {
+                        shape.separators = true;
+                    }
                 }
                 b' ' | b'\t' | b'\n' => shape.separators = true,
                 b'.' => shape.dot = true,
@@ -249,7 +258,8 @@ fn detect_plain(
         Detector::Jwt => shape.dot && shape.longest_token >= 13 && formats::jwt(b),
         Detector::UrlPassword => connection::url_password(value),
         Detector::ConnectionStringPassword => {
-            shape.assigns && connection::connection_password(value)
+            (shape.assigns || value.contains("oracle:thin:"))
+                && connection::connection_password(value)
         }
         // Bare, 16 characters; after `Basic ` or an `auth` key, 8.
         Detector::BasicAuth => {
