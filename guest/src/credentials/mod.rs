@@ -204,12 +204,11 @@ impl Shape {
                     shape.separators = true;
                 }
                 // A JSON or YAML key's colon, not a URL's or a port's.
-                b':' => {
-                    if b.get(i + 1)
-                        .is_none_or(|n| matches!(n, b' ' | b'"' | b'\''))
-                    {
-                        shape.separators = true;
-                    }
+                b':' if b
+                    .get(i + 1)
+                    .is_none_or(|n| matches!(n, b' ' | b'"' | b'\'')) =>
+                {
+                    shape.separators = true;
                 }
                 b' ' | b'\t' | b'\n' => shape.separators = true,
                 b'.' => shape.dot = true,
