@@ -104,6 +104,7 @@ pub fn simulate_in(
         workload_type,
         // The reports show every container's resolved environment.
         with_env: true,
+        with_references: false,
     };
     match evaluate(plugin, cluster, request)? {
         Ok(Evaluation::Decided { placed, decision }) => Ok(Outcome {
@@ -150,6 +151,8 @@ pub struct Request<'a> {
     pub workload_type: Option<&'a str>,
     /// Ask for every container's resolved environment.
     pub with_env: bool,
+    /// Ask for every reference to a secret (the workload index of the audit).
+    pub with_references: bool,
 }
 
 /// Who a workload is and where it lands.
@@ -215,6 +218,7 @@ pub fn evaluate(
         policies: cluster.policies_for(&namespace),
         secrets: cluster.catalog(&namespace),
         with_env: request.with_env,
+        with_references: request.with_references,
     };
     let blocked = cluster.quarantine.blocking(&namespace);
     let placed = Placed {
@@ -508,6 +512,8 @@ pub fn undecided(workload: WorkloadId, code: &str, message: String, admit: bool)
             field: String::new(),
             message,
             secret: None,
+            policy: String::new(),
+            audit: false,
         };
         (Vec::new(), vec![warning])
     } else {
@@ -531,6 +537,7 @@ pub fn undecided(workload: WorkloadId, code: &str, message: String, admit: bool)
             starts: admit,
             containers: Vec::new(),
         },
+        references: Vec::new(),
     }
 }
 

@@ -6,6 +6,7 @@
 //! field, the Rego policy on every fixture and on the workload measured): a benchmark of
 //! logic that decides differently proves nothing.
 
+pub mod audit;
 pub mod native;
 pub mod rego;
 
@@ -268,6 +269,7 @@ pub fn submission_in(cluster: &Cluster, workload: String, namespace: &str) -> Su
         policies: cluster.policies_for(namespace),
         secrets: cluster.catalog(namespace),
         with_env: false,
+        with_references: false,
     }
 }
 
