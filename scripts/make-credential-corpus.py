@@ -5,8 +5,19 @@ passwords, versions, model names, UUIDs, image digests, git SHAs, run IDs, numbe
 NCCL/CUDA settings, JSON, hostnames, ARNs, timestamps...), and
 tests/credentials/credentials.txt: made-up values in every detector's shape. Seeded:
 the output is the same on every run. The false-positive rate of the detectors on the
-first file is measured by guest/tests/credentials.rs and reported in the README."""
-import hashlib, json, os, random, uuid
+first file is measured by guest/tests/credentials.rs and reported in the README.
+
+Issue 24 adds, from a second seeded generator (so the lines above stay as they were):
+what ML jobs carry (model and dataset names, hub revisions, run IDs, checkpoint paths,
+git SHAs, image digests, cloud resource names, labelled checksums, SSH public keys),
+appended to ordinary-values.txt; the new detectors' shapes, appended to
+credentials.txt; and tests/credentials/contexts.tsv, values as jobs place them (an env
+var with its name, or a command line), each labelled with its credential family or
+`ordinary`:
+    FAMILY<TAB>env<TAB>NAME<TAB>VALUE
+    FAMILY<TAB>args<TAB>ITEM<TAB>ITEM...
+The families are the rows of scripts/detector-bench.py's table."""
+import base64, hashlib, json, os, random, uuid
 
 rng = random.Random(20261130)
 here = os.path.join(os.path.dirname(__file__), "..", "tests", "credentials")
@@ -95,6 +106,226 @@ for _ in range(150):
     add(f"--extra-index-url https://download.pytorch.org/whl/{pick(['cu118', 'cu121'])}")
     add(f"{pick(words)}-{pick(models).lower()}-{hexs(8)}")
 
+def issue24():
+    """Issue 24's additions, from their own generator: (ordinary ML values, credentials
+    in the new detectors' shapes, values in context)."""
+    r = random.Random(20261207)
+    def hx(n): return "".join(r.choice("0123456789abcdef") for _ in range(n))
+    def an(n, alphabet=ALNUM): return "".join(r.choice(alphabet) for _ in range(n))
+    def pk(xs): return r.choice(xs)
+    def b64(data): return base64.b64encode(data).decode()
+    lower = "abcdefghijklmnopqrstuvwxyz0123456789"
+    b64url = ALNUM + "-_"
+
+    # --- what ML jobs carry, none of it a credential
+    datasets = ["HuggingFaceFW/fineweb-edu", "allenai/c4", "tatsu-lab/alpaca", "bigcode/the-stack-v2-dedup",
+                "wikimedia/wikipedia", "openai/gsm8k", "Open-Orca/OpenOrca", "teknium/OpenHermes-2.5",
+                "mozilla-foundation/common_voice_17_0", "laion/laion2B-en", "imagenet-1k", "squad_v2",
+                "EleutherAI/pile", "togethercomputer/RedPajama-Data-V2", "databricks/databricks-dolly-15k"]
+    sk_names = ["sk-llama-2-13b-chat-hf", "sk-llama-3-8b-instruct-awq-4bit-gemm", "sk-llama3.1-70b-lora-r16",
+                "sk-llama-2-7b-finetuned-v2-20240515", "sk-llama-3-70b-instruct-gptq-int4-128g-actorder",
+                "sk-learn-pipeline-v3", "sk-mistral-7b-dpo-beta-0.1", "sk-llama-3-8b-sft-lr2e-5-ep3-bs128-seed42"]
+    ml = []
+    for _ in range(60):
+        org, model = pk(orgs), pk(models)
+        ml.append(f"{org}/{model}@{hx(40)}")                       # hub id at a revision
+        ml.append(f"https://huggingface.co/{org}/{model}/resolve/{hx(40)}/model-0000{r.randint(1,4)}-of-00004.safetensors")
+        ml.append(pk(datasets) + pk(["", ":en", "@" + hx(40), "/" + pk(["train", "validation", "sample-10BT"])]))
+        ml.append(pk(sk_names) + pk(["", "-" + hx(8), "-ckpt" + str(r.randint(100, 9999))]))
+        ml.append(f"{pk(['research', 'ml-team', 'nlp'])}/{pk(words)}-{pk(models).lower()}/runs/{an(8, lower)}")
+        ml.append(f"wandb/run-2024{r.randint(1,12):02d}{r.randint(1,28):02d}_{r.randint(0,235959):06d}-{an(8, lower)}")
+        ml.append(f"runs:/{hx(32)}/model")                             # MLflow model URI
+        ml.append(f"raysubmit_{an(16)}")                               # Ray job submission ID
+        ml.append(f"{pk(['s3', 'gs'])}://{pk(['ml-checkpoints', 'team-a-ckpt', 'research-bucket'])}/{pk(words)}/"
+                  f"{pk(models).lower()}/global_step{r.randint(1, 200) * 500}/mp_rank_0{r.randint(0,7)}_model_states.pt")
+        ml.append(f"/mnt/checkpoints/{pk(words)}/checkpoint-{r.randint(1, 400) * 250}/{pk(['optimizer.pt', 'rng_state_0.pth', 'adapter_model.safetensors', 'trainer_state.json'])}")
+        ml.append(f"git+https://github.com/{pk(['huggingface', 'NVIDIA', 'microsoft'])}/{pk(['transformers', 'Megatron-LM', 'DeepSpeed', 'peft'])}@{hx(40)}")
+        ml.append(f"ghcr.io/{pk(['research', 'ml-team'])}/{pk(['trainer', 'vllm-serve', 'eval'])}@sha256:{hx(64)}")
+        ml.append(f"{pk(['us-docker.pkg.dev', '123456789012.dkr.ecr.us-east-1.amazonaws.com'])}/ml/{pk(['trainer', 'serve'])}:{hx(12)}")
+        ml.append(f"arn:aws:sagemaker:{pk(['us-east-1', 'eu-west-1'])}:{r.randint(10**11, 10**12-1)}:training-job/{pk(words)}-2024-{r.randint(1,12):02d}-{r.randint(1,28):02d}-{r.randint(0,23):02d}-{r.randint(0,59):02d}-{r.randint(0,59):02d}-{r.randint(100,999)}")
+        ml.append(f"arn:aws:kms:us-east-1:{r.randint(10**11, 10**12-1)}:key/{uuid.UUID(int=r.getrandbits(128), version=4)}")
+        ml.append(f"/subscriptions/{uuid.UUID(int=r.getrandbits(128), version=4)}/resourceGroups/rg-{pk(words)}/providers/"
+                  f"Microsoft.MachineLearningServices/workspaces/{pk(['ws-research', 'aml-prod'])}/jobs/{pk(words)}_{an(10, lower)}")
+        ml.append(f"projects/{pk(['ml-prod', 'research-123456'])}/locations/us-central1/tuningJobs/{r.randint(10**18, 10**19)}")
+        ml.append(f"https://{pk(['mlstorage', 'researchdata'])}.blob.core.windows.net/{pk(['datasets', 'checkpoints'])}/{pk(words)}/{pk(models)}")
+        ml.append(pk(["subnet-", "sg-", "vpc-", "i-", "fs-", "ami-", "vol-"]) + hx(17))
+        ml.append("sha256-" + b64(hashlib.sha256(an(20).encode()).digest()))      # SRI / npm integrity
+        ml.append("sha512-" + b64(hashlib.sha512(an(20).encode()).digest()))
+        ml.append("SHA256:" + b64(hashlib.sha256(an(20).encode()).digest()).rstrip("="))  # ssh-keygen -l
+        ml.append(b64(hashlib.md5(an(20).encode()).digest()))                     # GCS md5Hash
+        ml.append(f"{hx(32)}-{r.randint(2, 400)}")                                 # multipart S3 ETag
+        ml.append(pk(["ssh-ed25519 ", "ssh-rsa "]) + b64(b"\0\0\0\x0bssh-ed25519\0\0\0 " + bytes(r.getrandbits(8) for _ in range(32)))
+                  + pk(["", " researcher@workstation", " ci@runner"]))
+        ml.append(pk(["<|reserved_special_token_0|>", "<|endoftext|>", "<|im_start|>", "</s>", "[PAD]", "<|eot_id|>"]))
+        ml.append(f"{pk(words)}-{pk(models).lower()}-{r.randint(1, 9)}x{pk(['a100', 'h100', 'l40s'])}-{an(5, lower)}")
+        ml.append(f"optuna-study-{pk(words)}-{hx(8)}")
+        ml.append(f"dvc://{pk(['remote-s3', 'gcs-cache'])}/files/md5/{hx(2)}/{hx(30)}")
+    ml_fake = []
+    # --- the new detectors' shapes (made up, never issued)
+    def jwt_part(obj): return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+    for _ in range(15):
+        ml_fake.append(("gitlab-token", pk(["glcbt-", f"glcbt-{hx(2)}_"]) + an(20, b64url)))
+        ml_fake.append(("gitlab-token", "GR1348941" + an(20, b64url)))
+        ml_fake.append(("gitlab-token", pk(["glrt-", "glft-", "gldt-", "glptt-", "glimt-", "glsoat-"]) + an(r.randint(20, 40), b64url)))
+        ml_fake.append(("slack-token", f"https://hooks.slack.com/{pk(['workflows', 'triggers'])}/T{an(10, ALNUM[:26] + '0123456789')}/A{an(10, ALNUM[:26] + '0123456789')}/{r.randint(10**17, 10**18)}/{an(32, ALNUM[26:])}"))
+        ml_fake.append(("jwt", jwt_part({"alg": "none", "typ": "JWT"}) + "." + jwt_part({"sub": an(8), "role": "admin", "exp": r.randint(10**9, 2 * 10**9)}) + "."))
+        ml_fake.append(("private-key", f"PuTTY-User-Key-File-{pk(['2', '3'])}: ssh-{pk(['rsa', 'ed25519'])}\\nEncryption: none\\nComment: {pk(['researcher', 'imported-openssh-key'])}\\nPublic-Lines: 2\\n{an(64, ALNUM + '+/')}"))
+        ml_fake.append(("basic-auth", b64(f"{pk(['admin', 'ci-bot', 'robot$ml', 'svc_train', 'jane.doe'])}:{an(r.randint(6, 16), ALNUM + '!@#%^*')}".encode())))
+        ml_fake.append(("connection-string-password", pk([
+            f"jdbc:postgresql://db.research.svc:5432/metrics?user=app&password={an(12)}",
+            f"jdbc:mysql://mysql-0.mysql:3306/mlflow?user=mlflow&password={an(12)}&useSSL=false",
+            f"jdbc:sqlserver://sql.internal:1433;databaseName=features;user=sa;password={an(14)};encrypt=true",
+            f"jdbc:oracle:thin:scott/{an(10)}@db.internal:1521/ORCLPDB1",
+            f"jdbc:snowflake://acct.snowflakecomputing.com/?user=ml&password={an(16)}&warehouse=WH",
+            f"Server=tcp:sql.internal,1433;Database=features;User ID=ml;Password={an(14)};Encrypt=True;",
+            f"host=db.research.svc port=5432 dbname=features user=app password={an(12)}"])))
+        ml_fake.append(("openai-api-key", pk([f"sk-proj-{an(74, b64url)}T3BlbkFJ{an(74, b64url)}",
+                                               f"sk-{an(20)}T3BlbkFJ{an(20)}", f"sk-{hx(32)}",
+                                               f"sk-ant-api03-{an(93, b64url)}AA", f"sk-or-v1-{hx(64)}"])))
+
+    def service():
+        """Other issuers' tokens, in their documented formats."""
+        return pk([
+            lambda: "AIza" + an(35, b64url),
+            lambda: pk(["sk_live_", "rk_live_"]) + an(r.randint(24, 99)),
+            lambda: "npm_" + an(36),
+            lambda: "pypi-AgEIcHlwaS5vcmc" + an(r.randint(60, 120), b64url),
+            lambda: "dapi" + hx(32),
+            lambda: "r8_" + an(37),
+            lambda: "gsk_" + an(52),
+            lambda: "SG." + an(22, b64url) + "." + an(43, b64url),
+            lambda: "SK" + hx(32),
+            lambda: f"{r.randint(10**8, 10**10 - 1)}:AA{an(33, b64url)}",
+            lambda: "hvs." + an(r.randint(24, 90), b64url),
+            lambda: "dp.st." + pk(["prd.", "dev."]) + an(43),
+            lambda: "shpat_" + hx(32),
+            lambda: "dop_v1_" + hx(64),
+            lambda: "glsa_" + an(32) + "_" + hx(8),
+            lambda: f"{hx(32)}-us{r.randint(1, 21)}",
+            lambda: f"https://discord.com/api/webhooks/{r.randint(10**17, 10**19)}/{an(68, b64url)}",
+        ])()
+    for _ in range(20):
+        ml_fake.append(("service-token", service()))
+
+    # --- values in their context
+    ctx = []
+    def env(family, name, value): ctx.append((family, "env", name, value))
+    def args(family, *items): ctx.append((family, "args", *items))
+    neutral = ["EXTRA_CONFIG", "ARG_1", "SETTINGS", "INIT_VALUE", "OPTS", "PARAM"]
+    def place(family, value, names, arg_flags):
+        """An env var under a name the family goes by, or one that says nothing, or a
+        command-line flag's value."""
+        roll = r.random()
+        if roll < 0.6:
+            env(family, pk(names), value)
+        elif roll < 0.8:
+            env(family, pk(neutral), value)
+        else:
+            args(family, "python", "train.py", pk(arg_flags), value)
+    for _ in range(40):
+        key = hx(40)
+        pk([lambda: env("wandb-api-key", "WANDB_API_KEY", key),
+            lambda: env("wandb-api-key", "WANDB_API_KEY", "local-" + hx(40)),
+            lambda: args("wandb-api-key", "wandb", "login", key),
+            lambda: args("wandb-api-key", "wandb", "login", "--relogin", key),
+            lambda: args("wandb-api-key", "bash", "-c", f"wandb login {key} && python train.py --config cfg.yaml"),
+            lambda: args("wandb-api-key", "sh", "-c", f"WANDB_API_KEY={key} torchrun --nproc_per_node=8 train.py"),
+            lambda: args("wandb-api-key", "python", "train.py", pk(["--wandb-api-key", "--api-key", "--wandb_key"]), key),
+            lambda: args("wandb-api-key", "python", "train.py", f"--api-key={key}"),
+            lambda: args("wandb-api-key", "python", "-c", f"import wandb; wandb.login(key='{key}'); import train"),
+            ])()
+    families = [
+        ("aws-access-key-id", lambda: pk(["AKIA", "ASIA"]) + an(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"),
+         ["AWS_ACCESS_KEY_ID", "S3_ACCESS_KEY"], ["--aws-access-key-id", "--s3-key"]),
+        ("github-token", lambda: pk(["ghp_", "gho_", "ghs_"]) + an(36), ["GITHUB_TOKEN", "GH_TOKEN", "GIT_AUTH"], ["--github-token", "--token"]),
+        ("gitlab-token", lambda: "glpat-" + an(20, b64url), ["GITLAB_TOKEN", "CI_TOKEN"], ["--gitlab-token", "--token"]),
+        ("gitlab-ci-token", lambda: pk([lambda: "glcbt-" + an(20, b64url), lambda: f"glcbt-{hx(2)}_" + an(20, b64url),
+                                        lambda: "GR1348941" + an(20, b64url), lambda: "glrt-" + an(20, b64url)])(),
+         ["CI_JOB_TOKEN", "RUNNER_TOKEN", "REGISTRATION_TOKEN"], ["--token", "--registration-token"]),
+        ("slack-token", lambda: pk(["xoxb-", "xoxp-"]) + f"{r.randint(10**10, 10**11)}-{r.randint(10**10, 10**11)}-" + an(24),
+         ["SLACK_BOT_TOKEN", "SLACK_TOKEN"], ["--slack-token"]),
+        ("slack-webhook", lambda: f"https://hooks.slack.com/services/T{an(8, ALNUM[:26] + '0123456789')}/B{an(10, ALNUM[:26] + '0123456789')}/{an(24)}",
+         ["SLACK_WEBHOOK_URL", "NOTIFY_URL"], ["--slack-webhook", "--notify"]),
+        ("slack-workflow-webhook", lambda: f"https://hooks.slack.com/{pk(['workflows', 'triggers'])}/T{an(10, ALNUM[:26] + '0123456789')}/A{an(10, ALNUM[:26] + '0123456789')}/{r.randint(10**17, 10**18)}/{an(32, ALNUM[26:])}",
+         ["SLACK_WORKFLOW_URL", "NOTIFY_URL"], ["--notify"]),
+        ("huggingface-token", lambda: "hf_" + an(34, ALNUM[:52]), ["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"], ["--hf-token", "--token"]),
+        ("openai-api-key", lambda: pk([f"sk-proj-{an(74, b64url)}T3BlbkFJ{an(74, b64url)}", f"sk-{an(20)}T3BlbkFJ{an(20)}",
+                                       f"sk-ant-api03-{an(93, b64url)}AA", f"sk-{hx(32)}"]),
+         ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "LLM_KEY"], ["--openai-api-key", "--api-key"]),
+        ("private-key", lambda: f"-----BEGIN {pk(['RSA ', 'EC ', 'OPENSSH ', ''])}PRIVATE KEY-----\\n{an(64, ALNUM + '+/')}\\n-----END PRIVATE KEY-----",
+         ["SSH_PRIVATE_KEY", "TLS_KEY", "DEPLOY_KEY"], ["--ssh-key"]),
+        ("putty-private-key", lambda: f"PuTTY-User-Key-File-{pk(['2', '3'])}: ssh-{pk(['rsa', 'ed25519'])}\\nEncryption: none\\nComment: researcher\\nPublic-Lines: 2\\n{an(64, ALNUM + '+/')}",
+         ["SSH_KEY", "PPK"], ["--ssh-key"]),
+        ("jwt", lambda: jwt_part({"alg": "RS256", "typ": "JWT"}) + "." + jwt_part({"sub": an(8), "exp": r.randint(10**9, 2 * 10**9)}) + "." + an(43, b64url),
+         ["ACCESS_TOKEN", "AUTH_HEADER", "SERVICE_JWT"], ["--access-token", "--jwt"]),
+        ("unsigned-jwt", lambda: jwt_part({"alg": "none", "typ": "JWT"}) + "." + jwt_part({"sub": an(8), "role": "admin"}) + pk([".", ""]),
+         ["ACCESS_TOKEN", "SESSION", "ID_TOKEN"], ["--access-token", "--jwt"]),
+        ("url-password", lambda: f"{pk(['postgres', 'mysql', 'redis', 'mongodb', 'amqp'])}://{pk(['app', 'ml', 'admin'])}:{an(16)}@{pk(['db', 'broker-0.broker', 'redis-master'])}:{r.randint(1000, 9999)}/{pk(words)}",
+         ["DATABASE_URL", "BROKER_URL", "MLFLOW_TRACKING_URI"], ["--db-url", "--broker"]),
+        ("jdbc-password", lambda: pk([
+            f"jdbc:postgresql://db.research.svc:5432/metrics?user=app&password={an(12)}",
+            f"jdbc:mysql://mysql-0.mysql:3306/mlflow?user=mlflow&password={an(12)}&useSSL=false",
+            f"jdbc:sqlserver://sql.internal:1433;databaseName=features;user=sa;password={an(14)};encrypt=true",
+            f"jdbc:oracle:thin:scott/{an(10)}@db.internal:1521/ORCLPDB1",
+            f"jdbc:snowflake://acct.snowflakecomputing.com/?user=ml&password={an(16)}&warehouse=WH"]),
+         ["JDBC_URL", "SPRING_DATASOURCE_URL", "FEATURE_STORE_URL"], ["--jdbc-url", "--url"]),
+        ("basic-auth", lambda: pk([
+            lambda: b64(f"{pk(['admin', 'ci-bot', 'svc_train', 'jane.doe'])}:{an(r.randint(6, 16))}".encode()),
+            lambda: '{"auths":{"registry.internal":{"auth":"' + b64(f"robot$ml:{an(r.randint(8, 20))}".encode()) + '"}}}',
+            lambda: "Basic " + b64(f"{pk(['admin', 'ml'])}:{an(r.randint(6, 12))}".encode())])(),
+         ["REGISTRY_AUTH", "DOCKER_AUTH_CONFIG", "AUTHORIZATION"], ["--auth", "--header"]),
+        ("service-token", service, ["GOOGLE_API_KEY", "STRIPE_KEY", "NPM_TOKEN", "PYPI_TOKEN", "DATABRICKS_TOKEN",
+                                    "REPLICATE_API_TOKEN", "GROQ_API_KEY", "SENDGRID_API_KEY", "TELEGRAM_BOT_TOKEN"],
+         ["--api-key", "--token"]),
+        ("random-secret", lambda: an(40, ALNUM + "+/"), ["SECRET_KEY", "ENCRYPTION_KEY", "SESSION_SECRET"], ["--secret", "--encryption-key"]),
+        ("named-secret", lambda: pk([an(r.randint(16, 28)), hx(32), an(25)]),
+         ["API_SECRET", "DD_API_KEY", "COMET_API_KEY", "CLEARML_API_SECRET_KEY", "MLFLOW_TRACKING_TOKEN", "DB_PASSWORD"],
+         ["--api-key", "--token", "--password"]),
+    ]
+    for family, make, names, flags in families:
+        for _ in range(40):
+            if family == "named-secret":
+                # Found by its name alone: never under a name that says nothing.
+                if r.random() < 0.75:
+                    env(family, pk(names), make())
+                else:
+                    args(family, "python", "train.py", pk(flags), make())
+            else:
+                place(family, make(), names, flags)
+
+    # --- ordinary values in their context: named as what they are
+    for _ in range(40):
+        sha = hx(40)
+        pk([lambda: env("ordinary", pk(["GIT_SHA", "GIT_COMMIT", "COMMIT_SHA", "SOURCE_REVISION", "BUILD_COMMIT"]), sha),
+            lambda: env("ordinary", pk(["HF_REVISION", "MODEL_REVISION", "DATASET_REVISION"]), sha),
+            lambda: args("ordinary", "python", "train.py", pk(["--revision", "--commit", "--model-revision", "--code-version"]), sha),
+            lambda: args("ordinary", "bash", "-c", f"git fetch origin && git checkout {sha} && python train.py"),
+            lambda: args("ordinary", "huggingface-cli", "download", f"{pk(orgs)}/{pk(models)}", "--revision", sha),
+            lambda: args("ordinary", "python", "train.py", f"--revision={sha}", "--api-key-file", "/var/run/secrets/wandb/key"),
+            ])()
+        env("ordinary", pk(["WANDB_RUN_ID", "WANDB_RESUME_ID", "RUN_ID"]), an(8, lower))
+        env("ordinary", pk(["MLFLOW_RUN_ID", "COMET_EXPERIMENT_KEY", "EXPERIMENT_ID", "PARENT_RUN_ID"]), hx(32))
+        env("ordinary", pk(["S3_VERSION_ID", "OBJECT_VERSION_ID"]), an(32, ALNUM + "._"))
+        env("ordinary", pk(["CHECKSUM_SHA256", "MODEL_SHA256", "WEIGHTS_DIGEST"]), b64(hashlib.sha256(an(20).encode()).digest()))
+        env("ordinary", pk(["IMAGE_DIGEST", "BASE_IMAGE"]), pk(["sha256:" + hx(64), f"nvcr.io/nvidia/pytorch@sha256:{hx(64)}"]))
+        env("ordinary", pk(["PAD_TOKEN", "EOS_TOKEN", "BOS_TOKEN", "SPECIAL_TOKENS"]), pk(["<|reserved_special_token_0|>", "<|endoftext|>", "</s>", "<|eot_id|>"]))
+        env("ordinary", pk(["HF_TOKEN_PATH", "WANDB_API_KEY_FILE", "SECRET_NAME", "TOKEN_SECRET_NAME"]),
+            pk(["/var/run/secrets/hf/token", "/root/.cache/huggingface/token", "hf-token", "wandb-api-key-v2"]))
+        env("ordinary", pk(["WANDB_ENTITY", "WANDB_PROJECT", "WANDB_RUN_GROUP", "WANDB_NAME"]),
+            f"{pk(words)}-{pk(models).lower()}-{an(6, lower)}")
+        env("ordinary", pk(["MODEL_NAME", "BASE_MODEL", "ADAPTER_NAME"]), pk(sk_names) + pk(["", "-" + hx(8)]))
+        env("ordinary", pk(["AUTH_PROVIDER", "TOKENIZER", "TOKENIZER_NAME", "MAX_NEW_TOKENS", "AUTH_TYPE"]),
+            pk(["GoogleOAuth2Provider", f"{pk(orgs)}/{pk(models)}", "4096", "Bearer", "hf-internal-testing/llama-tokenizer"]))
+        env("ordinary", pk(["CACHE_KEY", "PARTITION_KEY", "S3_KEY", "DATA_KEY"]),
+            pk([hx(40), hx(64), f"datasets/{pk(words)}/{hx(16)}.parquet", f"shard-{r.randint(0, 1023):05d}"]))
+        args("ordinary", "python", "train.py", "--run-id", an(8, lower), "--resume-from", f"s3://ml-checkpoints/{pk(words)}/checkpoint-{r.randint(1, 99) * 1000}")
+        args("ordinary", "accelerate", "launch", "--config_file", "fsdp.yaml", "train.py", "--model_name_or_path", f"{pk(orgs)}/{pk(models)}",
+             "--dataset", pk(datasets), "--output_dir", f"/mnt/ckpt/{an(8, lower)}")
+        args("ordinary", "sh", "-c", f"pip install 'git+https://github.com/huggingface/peft@{hx(40)}' && python sft.py --seed {r.randint(0, 9999)}")
+        args("ordinary", "python", "eval.py", "--checksum", "sha256-" + b64(hashlib.sha256(an(20).encode()).digest()), "--tokenizer", pk(models))
+    return ml, ml_fake, ctx
+
+
 # Values that are random-looking without being credentials: base64 of small JSON
 # configs (passed through env to avoid quoting), and long alphanumeric identifiers.
 import base64
@@ -105,9 +336,10 @@ for _ in range(60):
     add(f"{pick(['job', 'run', 'exp'])}{rng.randint(10**9, 10**10)}{pick(words)}{rng.randint(100, 999)}")
     add(alnum(24, "abcdefghijklmnopqrstuvwxyz0123456789"))  # lower-case IDs (Slurm, Ray, W&B sweeps)
 
+ml_values, ml_fake, contexts = issue24()
 with open(os.path.join(here, "ordinary-values.txt"), "w") as f:
     f.write("# Ordinary env values and arguments of training workloads (scripts/make-credential-corpus.py).\n")
-    for v in values:
+    for v in values + ml_values:
         f.write(v + "\n")
 
 # Credentials in every detector's shape: made-up, never issued.
@@ -126,6 +358,13 @@ for _ in range(20):
     fake.append(("high-entropy", alnum(40, ALNUM + "+/")))
 with open(os.path.join(here, "credentials.txt"), "w") as f:
     f.write("# Made-up values in each detector's shape: DETECTOR<TAB>VALUE (scripts/make-credential-corpus.py).\n")
-    for d, v in fake:
+    for d, v in fake + ml_fake:
         f.write(f"{d}\t{v}\n")
-print(len(values), "ordinary values,", len(fake), "credential-shaped values")
+with open(os.path.join(here, "contexts.tsv"), "w") as f:
+    f.write("# Values in their context (scripts/make-credential-corpus.py; made up, never issued):\n")
+    f.write("# FAMILY<TAB>env<TAB>NAME<TAB>VALUE or FAMILY<TAB>args<TAB>ITEM<TAB>ITEM...\n")
+    for family, form, *fields in contexts:
+        assert all("\t" not in x and "\n" not in x for x in fields), fields
+        f.write("\t".join([family, form, *fields]) + "\n")
+print(len(values) + len(ml_values), "ordinary values,", len(fake) + len(ml_fake),
+      "credential-shaped values,", len(contexts), "values in context")

@@ -2,6 +2,7 @@
 //! SecretPolicy rules of §4.3, then the kubelet's view (§6).
 
 use crate::by_name::{self, FirstSeen};
+use crate::credentials::{CommandLine, Context};
 use crate::decision::{Decision, EnvSource, InputError, Violation, Warning};
 use crate::defaults;
 use crate::kubelet;
@@ -248,9 +249,20 @@ fn check_workload(workload: &Workload, catalog: &Catalog, rules: &Rules, out: &m
             check_env_from(from, catalog, rules, out);
         }
         if !rules.credentials.is_empty() {
+            // `command` and `args` are one command line: an item's context is what
+            // comes before it (`--api-key KEY`, `wandb login KEY`).
+            let mut line = CommandLine::default();
             for arg in &container.args {
+                let context = line.next(&arg.value);
                 let what = || format!("`{}`", Shown(&arg.field));
-                check_credentials(&arg.value, &what, &|| arg.field.clone(), rules, out);
+                check_credentials(
+                    &arg.value,
+                    context,
+                    &what,
+                    &|| arg.field.clone(),
+                    rules,
+                    out,
+                );
             }
         }
         let mut seen = FirstSeen::with_capacity(container.env.len());
@@ -320,6 +332,7 @@ fn check_value(entry: &EnvEntry, catalog: &Catalog, rules: &Rules, out: &mut Fin
                 // found is never shown, whatever the name.
                 let found = check_credentials(
                     value,
+                    Context::named(env_name),
                     &|| format!("`{shown_name}`"),
                     &|| entry.value_field(),
                     rules,
@@ -406,7 +419,11 @@ fn check_expanded(
     env: &mut [crate::decision::ContainerEnv],
 ) {
     let parts = crate::expansion::literal_parts(&expanded.text);
-    let detect = |c: &CredentialLiterals| parts.iter().find_map(|p| c.detect(p));
+    let context = expanded
+        .var
+        .as_ref()
+        .map_or(Context::default(), |(_, name)| Context::named(name));
+    let detect = |c: &CredentialLiterals| parts.iter().find_map(|p| c.detect(p, context));
     let named = expanded
         .var
         .as_ref()
@@ -429,13 +446,14 @@ fn check_expanded(
 /// that looks for them (with its detectors and allowed values). Whether any found one.
 fn check_credentials(
     value: &str,
+    context: Context,
     what: &dyn Fn() -> String,
     field: &dyn Fn() -> String,
     rules: &Rules,
     out: &mut Findings,
 ) -> bool {
     check_credentials_with(
-        &|c: &CredentialLiterals| c.detect(value),
+        &|c: &CredentialLiterals| c.detect(value, context),
         what,
         field,
         rules,

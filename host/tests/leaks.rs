@@ -7,13 +7,20 @@
 //! of names the demo cluster's SecretPolicy calls sensitive; they are looked for in the
 //! output of commands run against the demo cluster and of `host test` (a passing case
 //! prints no value; other clusters may, by design, have no policy that redacts them).
+//! Credential literals are the env values and `command`/`args` items the credential
+//! detectors find, in their context (the variable's name, the command line), unless
+//! the credential-literals example policy allows them by hash; they are looked for in
+//! the output of every fixture simulated with that policy, and of `host test`.
 
+use guest::credentials::{CommandLine, Context, Detector, Entropy, detect_in};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const FIXTURE_DIRS: &[&str] = &["policies", "tests"];
+/// The policy that looks for credential literals with every detector.
+const CREDENTIAL_POLICY: &str = "policies/credential-literals/policy.yaml";
 /// The demo SecretPolicy's sensitiveEnvNames, as the plugin matches them (case-insensitive).
 const SENSITIVE: &[&str] = &["PASSWORD", "TOKEN", "SECRET"];
 /// Values this short or common could appear in any output for other reasons.
@@ -70,6 +77,88 @@ fn base64_decode(s: &str) -> Option<String> {
 fn is_sensitive(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     SENSITIVE.iter().any(|s| upper.contains(s)) || upper.ends_with("_KEY")
+}
+
+/// What a fixture must never show: Secret values, sensitive literals, and literals the
+/// credential detectors find.
+#[derive(Default)]
+struct Found {
+    secrets: BTreeSet<String>,
+    literals: BTreeSet<String>,
+    credentials: BTreeSet<String>,
+}
+
+fn credential(value: &str, context: Context, out: &mut BTreeSet<String>) {
+    if detect_in(value, context, &Detector::ALL, &Entropy::default()).is_some() {
+        out.insert(value.to_string());
+    }
+}
+
+/// Literals the detectors find: env values under their names (`{name, value}`,
+/// `N: {value}`, `NAME=VALUE`) and command lines (`command`, `args`, `arguments`).
+fn collect_credentials(v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::Object(map) => {
+            if let (Some(name), Some(Value::String(value))) =
+                (map.get("name").and_then(Value::as_str), map.get("value"))
+            {
+                credential(value, Context::named(name), out);
+            }
+            let mut line = CommandLine::default();
+            for (key, child) in map {
+                if let Some(Value::String(value)) = child.get("value") {
+                    credential(value, Context::named(key), out);
+                }
+                match (key.as_str(), child) {
+                    ("command" | "args" | "arguments", Value::Array(items)) => {
+                        for item in items.iter().filter_map(Value::as_str) {
+                            let context = line.next(item);
+                            credential(item, context, out);
+                        }
+                    }
+                    ("command" | "args" | "arguments", Value::String(text)) => {
+                        credential(text, Context::default(), out);
+                    }
+                    _ => {}
+                }
+                collect_credentials(child, out);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                if let Some((name, value)) = item.as_str().and_then(|s| s.split_once('=')) {
+                    credential(value, Context::named(name), out);
+                }
+                collect_credentials(item, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The SHA-256 of the values the credential policy allows (`sha256:<hex>`).
+fn allowed_by_hash() -> Vec<String> {
+    let mut allowed = Vec::new();
+    for doc in documents(&root().join(CREDENTIAL_POLICY)) {
+        for v in doc["spec"]["credentialLiterals"]["allowedValues"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            allowed.extend(v.strip_prefix("sha256:").map(str::to_string));
+        }
+    }
+    assert!(!allowed.is_empty(), "{CREDENTIAL_POLICY} allows a value");
+    allowed
+}
+
+fn sha256_hex(value: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(value.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Secret values and sensitive literals anywhere in a document tree.
@@ -155,6 +244,8 @@ struct Run {
     what: String,
     output: String,
     demo: bool,
+    /// Run with the credential-literals policy: no credential literal may show.
+    credentials: bool,
 }
 
 fn run(dir: &Path, args: &[&str], demo: bool) -> Run {
@@ -169,6 +260,7 @@ fn run(dir: &Path, args: &[&str], demo: bool) -> Run {
         output: String::from_utf8_lossy(&out.stdout).into_owned()
             + &String::from_utf8_lossy(&out.stderr),
         demo,
+        credentials: args.contains(&CREDENTIAL_POLICY) || args.first() == Some(&"test"),
     }
 }
 
@@ -179,14 +271,27 @@ fn no_secret_value_or_sensitive_literal_in_any_output() {
     for dir in FIXTURE_DIRS {
         files(&root.join(dir), &mut all);
     }
-    let (mut secrets, mut literals) = (BTreeSet::new(), BTreeSet::new());
+    let mut found = Found::default();
     for file in &all {
         for doc in documents(file) {
-            collect(&doc, &mut secrets, &mut literals);
+            collect(&doc, &mut found.secrets, &mut found.literals);
+            collect_credentials(&doc, &mut found.credentials);
         }
     }
-    let secrets = meaningful(secrets);
-    let literals = meaningful(literals);
+    let secrets = meaningful(found.secrets);
+    let literals = meaningful(found.literals);
+    let allowed = allowed_by_hash();
+    let credentials: Vec<String> = meaningful(found.credentials)
+        .into_iter()
+        .filter(|v| !allowed.contains(&sha256_hex(v)))
+        .collect();
+    // The suites' credentials, issue 24's detectors among them (W&B keys in command
+    // lines, connection strings, registry auth, PuTTY keys, GitLab CI tokens).
+    assert!(
+        credentials.len() >= 15,
+        "found credential literals: {}",
+        credentials.len()
+    );
     assert!(
         secrets.len() >= 10,
         "found the fixtures' secret values: {}",
@@ -213,6 +318,20 @@ fn no_secret_value_or_sensitive_literal_in_any_output() {
     for file in all.iter().map(|p| rel(p)) {
         for format in ["text", "json", "yaml"] {
             runs.push(run(&root, &["simulate", &file, "-o", format], true));
+        }
+        for format in ["text", "json"] {
+            runs.push(run(
+                &root,
+                &[
+                    "simulate",
+                    &file,
+                    "--policy",
+                    CREDENTIAL_POLICY,
+                    "-o",
+                    format,
+                ],
+                true,
+            ));
         }
         for cluster in &clusters {
             runs.push(run(
@@ -259,6 +378,17 @@ fn no_secret_value_or_sensitive_literal_in_any_output() {
                     r.what,
                     v.len()
                 ));
+            }
+        }
+        if r.credentials {
+            for v in &credentials {
+                if r.output.contains(v.as_str()) {
+                    leaks.push(format!(
+                        "`{}` prints a credential literal ({} characters)",
+                        r.what,
+                        v.len()
+                    ));
+                }
             }
         }
         if r.demo {

@@ -654,6 +654,35 @@ fn every_suite_validates_against_the_suite_schema() {
     assert!(!problems(&schema, &Value::Object(typo), true).is_empty());
 }
 
+#[test]
+fn the_schemas_list_every_detector_the_plugin_has() {
+    let names: Vec<&str> = guest::credentials::Detector::ALL
+        .iter()
+        .map(|d| d.name())
+        .collect();
+    let detectors = |schema: &Value| {
+        schema["properties"]["spec"]["properties"]["credentialLiterals"]["properties"]["detectors"]
+            ["items"]["enum"]
+            .clone()
+    };
+    assert_eq!(detectors(&crd_schema()), json!(names), "the CRD");
+    assert_eq!(
+        detectors(&secretpolicy_json_schema()),
+        json!(names),
+        "the editor schema"
+    );
+    let policy = json!({
+        "apiVersion": "secrets.policy.run.ai/v1alpha1",
+        "kind": "SecretPolicy",
+        "metadata": {"name": "p", "namespace": "runai"},
+        "spec": {"credentialLiterals": {"detectors": names}}
+    });
+    assert!(
+        !host_refuses(&policy),
+        "the plugin refuses one of {names:?}"
+    );
+}
+
 /// Every policy mistake the plugin's cases refuse at load (`tests/policies/cases.yaml`),
 /// and who refuses it first in a cluster: the API server, from the SecretPolicy CRD's
 /// schema (`crd`), or only the gateway's validating webhook, which runs the plugin's

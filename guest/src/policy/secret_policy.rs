@@ -3,7 +3,7 @@
 //! cluster, one in a project namespace for that project; each is applied on its
 //! own, so a project's policy can add rules but never lift the cluster's.
 
-use crate::credentials::{Detector, Entropy};
+use crate::credentials::{Context, Detector, Entropy};
 use crate::decision::InputError;
 use crate::glob::{self, Pairs, Pattern};
 use crate::names::EnvNameValidation;
@@ -357,9 +357,10 @@ fn credential_literals(field: CredentialLiteralsField) -> Result<CredentialLiter
 }
 
 impl CredentialLiterals {
-    /// The detector that fires on `value`, unless the value is allowed by its hash.
-    pub fn detect(&self, value: &str) -> Option<Detector> {
-        let found = crate::credentials::detect(value, &self.detectors, &self.entropy)?;
+    /// The detector that fires on `value` standing in `context` (its env var's name,
+    /// the command line before it), unless the value is allowed by its hash.
+    pub fn detect(&self, value: &str, context: Context) -> Option<Detector> {
+        let found = crate::credentials::detect_in(value, context, &self.detectors, &self.entropy)?;
         if self.allowed_sha256.is_empty() {
             return Some(found);
         }

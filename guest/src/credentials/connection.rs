@@ -1,0 +1,158 @@
+//! Passwords written into addresses: `scheme://user:password@host`, and the
+//! password parameters of JDBC URLs and connection strings
+//! (`jdbc:postgresql://db/x?user=app&password=...`, `jdbc:sqlserver://db;password=...`,
+//! `jdbc:oracle:thin:app/...@db:1521/x`, ODBC's `Pwd=...`, libpq's `password=...`).
+//! A password that is a `$(VAR)` reference (expanded from a secret by the kubelet: the
+//! right way), a shell or template variable or a placeholder is not one.
+
+/// `scheme://user:password@host` with a password that is not a reference or a
+/// placeholder.
+pub fn url_password(s: &str) -> bool {
+    let mut from = 0;
+    while let Some(at) = s[from..].find("://") {
+        let start = from + at + 3;
+        let authority_end = s[start..]
+            .find(['/', '?', '#', ' '])
+            .map_or(s.len(), |e| start + e);
+        let authority = &s[start..authority_end];
+        if let Some(userinfo_end) = authority.rfind('@') {
+            let userinfo = &authority[..userinfo_end];
+            if let Some((_, password)) = userinfo.split_once(':')
+                && !placeholder(password)
+            {
+                return true;
+            }
+        }
+        from = start;
+    }
+    false
+}
+
+/// Parameter names that hold a password, compared case-insensitively.
+const PASSWORD_KEYS: &[&[u8]] = &[b"password=", b"passwd=", b"pwd="];
+
+/// A password parameter (`password=`, `passwd=`, `pwd=`, any case) that starts the
+/// text or follows `?`, `&`, `;`, `:`, `(` or white space, with a value that is not a
+/// reference or a placeholder; or an Oracle thin URL's `user/password@`.
+pub fn connection_password(s: &str) -> bool {
+    let b = s.as_bytes();
+    let parameter = (0..b.len()).any(|i| {
+        matches!(b[i], b'p' | b'P')
+            && (i == 0 || matches!(b[i - 1], b'?' | b'&' | b';' | b':' | b'(' | b' ' | b'\t'))
+            && PASSWORD_KEYS.iter().any(|key| {
+                b.len() > i + key.len()
+                    && b[i..i + key.len()].eq_ignore_ascii_case(key)
+                    && !placeholder(value_at(&s[i + key.len()..]))
+            })
+    });
+    parameter || oracle_thin(s)
+}
+
+/// How much of a value is looked at: whether it is a placeholder shows at its start,
+/// and a bound keeps a value of many parameters (`(pwd=(pwd=...`) linear.
+const LOOKED_AT: usize = 256;
+
+/// `s` cut to at most `LOOKED_AT` bytes, at a character boundary.
+fn head(s: &str) -> &str {
+    let mut end = s.len().min(LOOKED_AT);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// A parameter's value: up to `&`, `;`, white space, a quote or `)`; an ODBC value in
+/// braces (`{p;w}`) whole.
+fn value_at(rest: &str) -> &str {
+    let rest = head(rest);
+    if rest.starts_with('{')
+        && let Some(end) = rest.find('}')
+    {
+        return &rest[..=end];
+    }
+    let end = rest
+        .find(|c: char| matches!(c, '&' | ';' | '"' | '\'' | ')') || c.is_whitespace())
+        .unwrap_or(rest.len());
+    &rest[..end]
+}
+
+/// `jdbc:oracle:thin:user/password@host...`.
+fn oracle_thin(s: &str) -> bool {
+    s.match_indices("oracle:thin:").any(|(at, m)| {
+        let rest = head(&s[at + m.len()..]);
+        let end = rest.find(['@', ' ']).unwrap_or(rest.len());
+        rest[end..].starts_with('@')
+            && rest[..end]
+                .split_once('/')
+                .is_some_and(|(user, password)| !user.is_empty() && !placeholder(password))
+    })
+}
+
+/// Empty, a reference the kubelet or a shell expands (`$(VAR)`, `${VAR}`, `$VAR`),
+/// a template (`<password>`, `{password}`, `%(password)s`, `{{ .pw }}`) or a mask
+/// (`***`, `xxxx`).
+fn placeholder(password: &str) -> bool {
+    let template_word = password.len() >= 2
+        && password.starts_with('{')
+        && password.ends_with('}')
+        && password[1..password.len() - 1]
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b' ' | b'{' | b'}'));
+    let variable = password.strip_prefix('$').is_some_and(|name| {
+        name.starts_with(['(', '{'])
+            || (name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_'))
+    });
+    password.is_empty()
+        || variable
+        || password.starts_with('<')
+        || password.starts_with("%(")
+        || template_word
+        || password.chars().all(|c| matches!(c, '*' | 'x' | 'X'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_in_connection_strings() {
+        let cases = [
+            ("jdbc:postgresql://db:5432/x?user=app&password=s3cret", true),
+            (
+                "jdbc:mysql://db/x?user=app&Password=s3cret&useSSL=true",
+                true,
+            ),
+            (
+                "jdbc:sqlserver://db:1433;databaseName=x;user=sa;password=s3cret;",
+                true,
+            ),
+            ("jdbc:oracle:thin:app/s3cret@db:1521/ORCL", true),
+            ("jdbc:db2://db:50000/x:user=app;password=s3cret;", true),
+            (
+                "Driver={ODBC Driver 18};Server=db;Uid=app;Pwd={p;w0rd};",
+                true,
+            ),
+            ("host=db user=app password=s3cret dbname=x", true),
+            (
+                "jdbc:postgresql://db:5432/x?user=app&password=$(DB_PASSWORD)",
+                false,
+            ),
+            (
+                "jdbc:postgresql://db:5432/x?user=app&password=${DB_PASSWORD}",
+                false,
+            ),
+            ("jdbc:postgresql://db:5432/x?user=app&password=", false),
+            (
+                "jdbc:postgresql://db:5432/x?user=app&password={password}",
+                false,
+            ),
+            ("jdbc:oracle:thin:@db:1521/ORCL", false),
+            ("jdbc:postgresql://db:5432/x?user=app", false),
+            ("--password-file=/run/secrets/pw", false),
+        ];
+        for (value, want) in cases {
+            assert_eq!(connection_password(value), want, "{value}");
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! The entropy rule: long random strings, whatever issued them. Random-looking
+//! things that are no secret are left alone: paths, base64 of text, digests labelled
+//! as such (`sha256-<base64>`, an `integrity` value), SSH public keys; and a shorter
+//! random string is a credential where its name says so (`API_SECRET=...`).
+
+use super::Entropy;
+use super::encoded::{base64_text, basic_auth, decode, is_token_char};
+
+/// Shannon entropy per character of each maximal base64/base64url token.
+pub fn high_entropy(b: &[u8], rule: &Entropy) -> bool {
+    if b.len() < rule.min_length {
+        return false;
+    }
+    let mut i = 0;
+    while i < b.len() {
+        let n = b[i..].iter().take_while(|c| is_token_char(**c)).count();
+        if n == 0 {
+            i += 1;
+            continue;
+        }
+        let t = &b[i..i + n];
+        let before = &b[..i];
+        i += n;
+        if n < rule.min_length {
+            continue;
+        }
+        // Paths (`/usr/lib/...`, what follows `s3:`, `projects/x/locations/y/...`)
+        // are not random strings: absolute, or two lower-case words between slashes.
+        if absolute_path(t) || path_like(t) || slug(t) {
+            continue;
+        }
+        let letters = t.iter().any(u8::is_ascii_alphabetic);
+        let digits = t.iter().any(u8::is_ascii_digit);
+        if !(letters && digits) {
+            continue;
+        }
+        // Base64 of text (a JSON config passed through env) is encoded data, not a
+        // secret, unless the text is `user:password` (HTTP basic credentials).
+        if let Some(text) = base64_text(t)
+            && !basic_auth(&text)
+        {
+            continue;
+        }
+        if labelled_digest(before, t) || ssh_public_key(t) {
+            continue;
+        }
+        if bits_per_char(t) >= rule.min_bits_per_char {
+            return true;
+        }
+    }
+    false
+}
+
+/// Shannon entropy per character of a token of base64 characters (ASCII).
+pub fn bits_per_char(t: &[u8]) -> f64 {
+    let mut counts = [0u32; 128];
+    for c in t {
+        counts[*c as usize & 127] += 1;
+    }
+    let len = t.len() as f64;
+    counts
+        .iter()
+        .filter(|c| **c > 0)
+        .map(|c| {
+            let p = *c as f64 / len;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// `/` and a lower-case first segment (`/usr/...`, `/mnt/...`, `/tmp/x_7k2`); a
+/// random base64 string may start with `/` too, but mixes case.
+fn absolute_path(token: &[u8]) -> bool {
+    token.first() == Some(&b'/')
+        && token[1..]
+            .iter()
+            .take_while(|c| **c != b'/')
+            .all(|c| !c.is_ascii_uppercase() && *c != b'+' && *c != b'=')
+}
+
+/// At least two `/`-separated segments that are lower-case words (`locations`,
+/// `us-central1`): a random base64 string has mixed case between its rare slashes.
+fn path_like(token: &[u8]) -> bool {
+    token
+        .split(|c| *c == b'/')
+        .filter(|seg| {
+            seg.iter().filter(|c| c.is_ascii_lowercase()).count() >= 3
+                && seg.iter().all(|c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'-' | b'_')
+                })
+        })
+        .nth(1)
+        .is_some()
+}
+
+/// A name made of short lower-case parts (`sk-llama-3-70b-instruct-gptq-int4-128g-
+/// 689b56c3`, a run or model name with a hash at the end): no upper-case letter, at
+/// least four parts between `-`, `_` and `.`, none longer than 12 characters.
+fn slug(token: &[u8]) -> bool {
+    let mut parts = 0;
+    let short = token
+        .split(|c| matches!(c, b'-' | b'_' | b'.'))
+        .inspect(|_| parts += 1)
+        .all(|p| p.len() <= 12);
+    short && parts >= 4 && !token.iter().any(u8::is_ascii_uppercase)
+}
+
+/// Digest algorithms and their sizes in bytes.
+const DIGESTS: &[(&[u8], usize)] = &[
+    (b"sha256", 32),
+    (b"sha-256", 32),
+    (b"sha384", 48),
+    (b"sha512", 64),
+    (b"sha-512", 64),
+    (b"sha1", 20),
+    (b"md5", 16),
+];
+
+/// A digest in base64 after its algorithm's name (`sha256-<base64>` as Subresource
+/// Integrity and npm write it, `sha256:`, `sha256=`, `md5:`), decoding to that
+/// algorithm's size: a checksum, not a key. A 32-byte key without the label is
+/// still found.
+fn labelled_digest(before: &[u8], token: &[u8]) -> bool {
+    DIGESTS.iter().any(|(name, size)| {
+        let labelled = |label_end: usize, t: &[u8]| {
+            label_end >= name.len()
+                && t.len() > label_end
+                && t[..label_end].eq_ignore_ascii_case(name)
+                && decode(&t[label_end + 1..]).is_some_and(|d| d.len() == *size)
+        };
+        // The label inside the token (`-` and `=` are token characters) ...
+        (token.len() > name.len()
+            && matches!(token[name.len()], b'-' | b'=')
+            && labelled(name.len(), token))
+            // ... or just before it, with a colon.
+            || (before.ends_with(b":")
+                && before.len() > name.len()
+                && before[before.len() - 1 - name.len()..before.len() - 1]
+                    .eq_ignore_ascii_case(name)
+                && decode(token).is_some_and(|d| d.len() == *size))
+    })
+}
+
+/// An SSH public key's blob (`ssh-ed25519 AAAAC3Nz...`): a length-prefixed key type.
+fn ssh_public_key(token: &[u8]) -> bool {
+    token.starts_with(b"AAAA")
+        && decode(&token[..token.len().min(24)]).is_some_and(|d| {
+            d.len() >= 8
+                && d[..3] == [0, 0, 0]
+                && (d[4..].starts_with(b"ssh-")
+                    || d[4..].starts_with(b"ecdsa")
+                    || d[4..].starts_with(b"sk-"))
+        })
+}
+
+/// Shortest value taken for a credential by its name alone.
+pub const MIN_NAMED: usize = 16;
+/// Bits per character a named value needs: a word or a counter has fewer.
+const MIN_NAMED_BITS: f64 = 3.0;
+
+/// A value named as a credential (`API_SECRET`, `--hf-token`) that is random-looking:
+/// a token of at least 16 base64 characters mixing letters with digits or with both
+/// cases, not made of lower-case words (`my-secret-v2`), with some entropy.
+pub fn named_random(value: &[u8]) -> bool {
+    value
+        .split(|c| !is_token_char(*c))
+        .filter(|t| t.len() >= MIN_NAMED)
+        .any(|t| {
+            // Words first: most values named so are names and paths.
+            let has = |f: fn(&u8) -> bool| t.iter().any(f);
+            !wordy(t)
+                && has(u8::is_ascii_alphabetic)
+                && (has(u8::is_ascii_digit)
+                    || (has(u8::is_ascii_uppercase) && has(u8::is_ascii_lowercase)))
+                && !absolute_path(t)
+                && !path_like(t)
+                && bits_per_char(t) >= MIN_NAMED_BITS
+        })
+}
+
+/// Made of words and numbers between `-`, `_` and `.` (`llama-3-8b`,
+/// `run_2024_05_01`, `REPLACE_ME_123`), as names, slugs and placeholders are; a random
+/// string mixes within a part.
+fn wordy(token: &[u8]) -> bool {
+    token
+        .split(|c| matches!(c, b'-' | b'_' | b'.' | b'/'))
+        .all(|part| {
+            part.iter().all(u8::is_ascii_lowercase)
+                || part.iter().all(u8::is_ascii_uppercase)
+                || part.iter().all(u8::is_ascii_digit)
+                || part.len() <= 3
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labelled_digests_and_public_keys_are_not_secrets() {
+        let rule = Entropy::default();
+        let digest = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+        for value in [
+            format!("sha256-{digest}"),
+            format!("SHA256:{digest}"),
+            format!("sha256={digest}"),
+            "integrity sha512-z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg==".to_string(),
+        ] {
+            assert!(!high_entropy(value.as_bytes(), &rule), "{value}");
+        }
+        // Unlabelled, 32 random bytes may be a key.
+        assert!(high_entropy(digest.as_bytes(), &rule));
+        // The wrong size for its label is not that digest.
+        assert!(high_entropy(format!("md5-{digest}").as_bytes(), &rule));
+        let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl user@host";
+        assert!(!high_entropy(key.as_bytes(), &rule));
+    }
+
+    #[test]
+    fn named_values_are_found_shorter() {
+        for (value, want) in [
+            ("aZ3kQ9pL2mX7vB1n", true),
+            ("3f8a9c0d1e2b4a5f6c7d", true),
+            ("my-secret-token-2024", false),
+            ("REPLACE_ME_WITH_KEY_123", false),
+            ("reserved_special_token_0", false),
+            ("aZ3kQ9pL2mX7", false),
+            ("/var/run/secrets/token", false),
+            ("/sqE8xFSA3qFzBf86h5BaDko9jvkUuVmdq+PUw/K", true),
+            ("$(HF_TOKEN)", false),
+        ] {
+            assert_eq!(named_random(value.as_bytes()), want, "{value}");
+        }
+    }
+}
