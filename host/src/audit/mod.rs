@@ -1,7 +1,11 @@
 //! After admission (SPEC §11): every workload that exists evaluated against the
 //! current view, its findings in PolicyReports, metrics and `host audit`.
 
+pub mod guard;
+pub mod impact;
+pub mod offline;
 pub mod policy_report;
+pub mod skeleton;
 
 use crate::cluster::Cluster;
 use crate::simulate::{self, Evaluation, Evaluator, Refusal, Request};

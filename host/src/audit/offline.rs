@@ -1,0 +1,519 @@
+//! The audit without an API server (`host audit`, the simulator's state): workload
+//! documents evaluated in full, and the workloads the state recorded re-checked from
+//! their references.
+//!
+//! The state keeps no document (a document holds literal values), so a recorded
+//! workload is re-checked by handing the plugin a Pod that holds exactly its
+//! references (`skeleton`): every finding about a reference is decided against the
+//! current view. Findings that come from elsewhere in the document (a literal
+//! password, a Run:ai policy rule) are kept from the last full evaluation, at
+//! submission, and marked as such.
+
+use super::skeleton;
+use crate::cluster::Cluster;
+use crate::manifest::Document;
+use crate::plugin::{Decision, EnvSource};
+use crate::simulate::{self, Evaluation, Evaluator, Refusal, Request};
+use crate::workloads::record::WILL_NOT_START;
+use crate::workloads::{Finding, Index, Key, Outcome, Record};
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A workload the simulator's state records: what `runai submit` or `kubectl apply`
+/// created. Never a value, never the document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stored {
+    /// Identity, owner, references, and every finding of the last full evaluation.
+    pub record: Record,
+    /// The variable each `env` reference sets (in the order of `record.references`),
+    /// so a re-check's messages name the workload's own variables.
+    #[serde(default)]
+    pub env_names: Vec<Option<String>>,
+    /// The findings of the last full evaluation that do not come from a reference:
+    /// a re-check cannot decide them again without the document.
+    #[serde(default)]
+    pub kept: Vec<Finding>,
+    /// Where it came from: the file, or `runai submit NAME -p PROJECT`.
+    pub source: String,
+}
+
+/// The recorded workloads of a state, by identity.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Workloads {
+    items: BTreeMap<Key, Stored>,
+}
+
+impl FromIterator<Stored> for Workloads {
+    fn from_iter<I: IntoIterator<Item = Stored>>(iter: I) -> Self {
+        Workloads {
+            items: iter
+                .into_iter()
+                .map(|s| (s.record.key.clone(), s))
+                .collect(),
+        }
+    }
+}
+
+impl Workloads {
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Adds a workload, or replaces the one of the same kind, namespace and name (as
+    /// `kubectl apply` replaces an object); the replaced one is returned.
+    pub fn upsert(&mut self, stored: Stored) -> Option<Stored> {
+        self.items.insert(stored.record.key.clone(), stored)
+    }
+
+    pub fn remove(&mut self, key: &Key) -> Option<Stored> {
+        self.items.remove(key)
+    }
+
+    pub fn get(&self, key: &Key) -> Option<&Stored> {
+        self.items.get(key)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Stored> {
+        self.items.values()
+    }
+
+    /// Removes every workload of `namespace` (its project was deleted), returning them.
+    pub fn remove_namespace(&mut self, namespace: &str) -> Vec<Stored> {
+        let keys: Vec<Key> = self
+            .items
+            .keys()
+            .filter(|k| k.namespace == namespace)
+            .cloned()
+            .collect();
+        keys.iter().filter_map(|k| self.items.remove(k)).collect()
+    }
+
+    /// Who references which secret, as the removal guard asks it.
+    pub fn index(&self) -> Index {
+        let mut index = Index::default();
+        for s in self.items.values() {
+            index.upsert(s.record.clone());
+        }
+        index
+    }
+
+    /// Workloads whose kind and name are `kind`/`name` (any case of the kind, as
+    /// `kubectl` takes `pod/x` and `Pod/x`), in `namespace`.
+    pub fn find(&self, namespace: &str, kind: &str, name: &str) -> Option<&Key> {
+        self.items.keys().find(|k| {
+            k.namespace == namespace && k.name == name && k.kind.eq_ignore_ascii_case(kind)
+        })
+    }
+}
+
+/// One workload as the audit saw it.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// Its findings now; the last `kept` of them are from the last full evaluation.
+    pub record: Record,
+    pub kept: usize,
+    /// Where it came from (a file, `runai submit ...`, `state`).
+    pub source: String,
+    /// Whether the gateway would admit it now (a recorded workload: if submitted again).
+    pub allowed: bool,
+}
+
+impl Checked {
+    /// Whether the finding at `i` of `record.findings` was kept from the last full
+    /// evaluation instead of decided now.
+    pub fn is_kept(&self, i: usize) -> bool {
+        i + self.kept >= self.record.findings.len()
+    }
+
+    pub fn fails(&self) -> bool {
+        self.record.fails()
+    }
+
+    /// The record as a report shows it: kept findings say they are from submission.
+    pub fn reported(&self) -> Record {
+        let mut record = self.record.clone();
+        let n = record.findings.len();
+        for f in &mut record.findings[n - self.kept..] {
+            f.message = format!("{} {}", f.message, AT_SUBMISSION);
+        }
+        record
+    }
+
+    pub fn verdict(&self) -> Verdict {
+        if !self.allowed {
+            Verdict::Rejected
+        } else if self.record.findings.is_empty() {
+            Verdict::Clean
+        } else {
+            Verdict::Warned
+        }
+    }
+}
+
+/// Appended to a kept finding's message where only the message can say it.
+pub const AT_SUBMISSION: &str =
+    "(found when it was submitted; not re-checked: the state keeps no document)";
+
+/// What the gateway would say of a workload: its admission verdict and whether it
+/// has anything to report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Verdict {
+    /// Admitted with nothing to report.
+    Clean,
+    /// Admitted with warnings, findings of an `audit` policy, or a container that
+    /// would not start.
+    Warned,
+    Rejected,
+}
+
+impl Verdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Clean => "clean",
+            Verdict::Warned => "warned",
+            Verdict::Rejected => "rejected",
+        }
+    }
+}
+
+/// One subject of the audit.
+#[derive(Debug, Clone)]
+pub enum Audited {
+    Checked(Checked),
+    /// Not evaluated: outside the view, not a workload the plugin reads (`input`:
+    /// the document's fault, an input error for a file), or the plugin gave up.
+    Skipped {
+        source: String,
+        reason: String,
+        input: bool,
+    },
+}
+
+/// Where a document is evaluated: as `simulate -n/-p` places it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Place<'a> {
+    pub namespace: Option<&'a str>,
+    pub project: Option<&'a str>,
+    pub workload_type: Option<&'a str>,
+}
+
+/// A full evaluation with references and the resolved environment (for the names).
+enum Full {
+    Decided(Key, Box<Decision>),
+    Audited(Audited),
+}
+
+fn full(
+    evaluator: &dyn Evaluator,
+    cluster: &Cluster,
+    json: String,
+    place: Place<'_>,
+    owner: Option<&Key>,
+    source: &str,
+) -> Result<Full> {
+    let request = Request {
+        workload: json,
+        namespace: place.namespace,
+        project: place.project,
+        workload_type: place.workload_type,
+        with_env: true,
+        with_references: true,
+    };
+    let skipped = |reason: String, input: bool| {
+        Full::Audited(Audited::Skipped {
+            source: source.to_string(),
+            reason,
+            input,
+        })
+    };
+    Ok(match simulate::evaluate(evaluator, cluster, request)? {
+        Ok(Evaluation::Decided { placed, decision }) => Full::Decided(
+            Key::new(&placed.id.kind, &placed.namespace, &placed.id.name),
+            decision,
+        ),
+        Ok(Evaluation::Failed {
+            placed: Some(p),
+            failure,
+        }) => Full::Audited(Audited::Checked(Checked {
+            record: Record {
+                key: Key::new(&p.id.kind, &p.namespace, &p.id.name),
+                owner: owner.cloned(),
+                references: Vec::new(),
+                findings: vec![Finding {
+                    code: failure.code.to_string(),
+                    outcome: Outcome::Fail,
+                    field: String::new(),
+                    message: format!("the plugin did not decide: {}", failure.message),
+                    policy: String::new(),
+                }],
+            },
+            kept: 0,
+            source: source.to_string(),
+            allowed: false,
+        })),
+        Ok(Evaluation::Failed {
+            placed: None,
+            failure,
+        }) => skipped(
+            format!("the plugin did not decide: {}", failure.message),
+            false,
+        ),
+        Err(Refusal::Input(e)) => skipped(
+            simulate::input_error(source, e)
+                .to_string()
+                .trim_start_matches(&format!("{source}: "))
+                .to_string(),
+            true,
+        ),
+        Err(Refusal::Placement(e)) => skipped(e.describe(cluster), true),
+    })
+}
+
+/// Evaluates one workload document in full (as if it ran): its findings now.
+pub fn check_document(
+    evaluator: &dyn Evaluator,
+    cluster: &Cluster,
+    json: String,
+    place: Place<'_>,
+    owner: Option<Key>,
+    source: &str,
+) -> Result<Audited> {
+    Ok(
+        match full(evaluator, cluster, json, place, owner.as_ref(), source)? {
+            Full::Decided(key, decision) => Audited::Checked(Checked {
+                record: Record::from_decision(key, owner, &decision),
+                kept: 0,
+                source: source.to_string(),
+                allowed: decision.allowed,
+            }),
+            Full::Audited(a) => a,
+        },
+    )
+}
+
+/// The seam of every offline audit (files here; the live cluster's workloads when
+/// the integrator lists them): each `(json, namespace, owner)` evaluated in full
+/// against `cluster`, named `source` in the output.
+pub fn check_documents(
+    evaluator: &dyn Evaluator,
+    cluster: &Cluster,
+    workloads: impl IntoIterator<Item = (String, Option<String>, Option<Key>)>,
+    source: &str,
+) -> Result<Vec<Audited>> {
+    workloads
+        .into_iter()
+        .map(|(json, namespace, owner)| {
+            let place = Place {
+                namespace: namespace.as_deref(),
+                ..Place::default()
+            };
+            check_document(evaluator, cluster, json, place, owner, source)
+        })
+        .collect()
+}
+
+/// The controller that owns a document (`ownerReferences[].controller`), as a key in
+/// the document's namespace.
+pub fn owner_of(doc: &Document, namespace: &str) -> Option<Key> {
+    let refs = doc.value.pointer("/metadata/ownerReferences")?.as_array()?;
+    let owner = refs
+        .iter()
+        .find(|r| r.get("controller").and_then(|c| c.as_bool()) == Some(true))?;
+    Some(Key::new(
+        owner.get("kind")?.as_str()?,
+        namespace,
+        owner.get("name")?.as_str()?,
+    ))
+}
+
+/// What recording an admitted workload gives.
+pub enum Recording {
+    /// Admitted: created, with its record.
+    Created(Box<Stored>),
+    /// Rejected (or undecided: fail closed): the API server would not create it. The
+    /// reasons, `code at field: message`.
+    Refused(Vec<String>),
+}
+
+/// Records a workload that was just submitted: evaluated in full, and, when admitted,
+/// its references re-checked once so the findings that do not come from them are
+/// known (they are kept; the others are decided again at every audit). A document
+/// the plugin cannot read or that lands in no namespace of the view is an error.
+pub fn record(
+    evaluator: &dyn Evaluator,
+    cluster: &Cluster,
+    doc: &Document,
+    place: Place<'_>,
+) -> Result<Recording> {
+    let namespace_hint = place
+        .namespace
+        .or_else(|| doc.str_at("/metadata/namespace"));
+    let owner = namespace_hint.and_then(|ns| owner_of(doc, ns));
+    let (key, decision) = match full(
+        evaluator,
+        cluster,
+        doc.value.to_string(),
+        place,
+        owner.as_ref(),
+        &doc.source,
+    )? {
+        Full::Decided(key, decision) if decision.allowed => (key, decision),
+        Full::Decided(_, decision) => {
+            let why = decision
+                .violations
+                .iter()
+                .map(|v| {
+                    let at = if v.field.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" at {}", crate::text::shown_max(&v.field, 400))
+                    };
+                    format!(
+                        "{}{at}: {}",
+                        v.code,
+                        crate::text::shown_max(&v.message, 2000)
+                    )
+                })
+                .collect();
+            return Ok(Recording::Refused(why));
+        }
+        Full::Audited(Audited::Checked(c)) => {
+            let why = c
+                .record
+                .findings
+                .iter()
+                .map(|f| format!("{}: {}", f.code, f.message));
+            return Ok(Recording::Refused(why.collect()));
+        }
+        Full::Audited(Audited::Skipped { source, reason, .. }) => {
+            anyhow::bail!("{source}: {reason}")
+        }
+    };
+    let owner = owner.map(|o| Key::new(&o.kind, &key.namespace, &o.name));
+    let record = Record::from_decision(key, owner, &decision);
+    let env_names = env_names(&record, &decision);
+    let mut stored = Stored {
+        record,
+        env_names,
+        kept: Vec::new(),
+        source: doc.source.clone(),
+    };
+    // What the references alone give against the same view: the rest is kept.
+    let from_references = match recheck_references(evaluator, cluster, &stored)? {
+        Ok((findings, _)) => findings,
+        Err(_) => Vec::new(),
+    };
+    stored.kept = stored
+        .record
+        .findings
+        .iter()
+        .filter(|f| {
+            f.code != WILL_NOT_START
+                && !from_references
+                    .iter()
+                    .any(|r| r.code == f.code && r.field == f.field)
+        })
+        .cloned()
+        .collect();
+    Ok(Recording::Created(Box::new(stored)))
+}
+
+/// The variable each `env` reference sets, from the resolved environment: a
+/// container's variables that read the same secret and key, in order.
+fn env_names(record: &Record, decision: &Decision) -> Vec<Option<String>> {
+    let mut taken: BTreeMap<(&str, &str, &str), usize> = BTreeMap::new();
+    record
+        .references
+        .iter()
+        .map(|r| {
+            let key = r.key.as_deref()?;
+            if r.kind != crate::workloads::record::Use::Env {
+                return None;
+            }
+            let container = decision.env.iter().find(|c| c.container == r.container)?;
+            let skip = taken.entry((&r.container, &r.secret, key)).or_default();
+            let found = container
+                .vars
+                .iter()
+                .filter(|v| {
+                    matches!(&v.source, EnvSource::Secret(s) if s.name == r.secret && s.key == key)
+                })
+                .nth(*skip)
+                .map(|v| v.name.clone());
+            *skip += 1;
+            found
+        })
+        .collect()
+}
+
+/// The findings the references alone give now, with the fields of the workload's
+/// own document; `Err` is why the plugin gave none.
+fn recheck_references(
+    evaluator: &dyn Evaluator,
+    cluster: &Cluster,
+    stored: &Stored,
+) -> Result<std::result::Result<(Vec<Finding>, bool), String>> {
+    let pod = skeleton::pod(stored);
+    let request = Request {
+        workload: pod.document.to_string(),
+        namespace: Some(&stored.record.key.namespace),
+        project: None,
+        workload_type: None,
+        with_env: false,
+        with_references: false,
+    };
+    Ok(match simulate::evaluate(evaluator, cluster, request)? {
+        Ok(Evaluation::Decided { decision, .. }) => {
+            let record = Record::from_decision(stored.record.key.clone(), None, &decision);
+            let findings = record
+                .findings
+                .into_iter()
+                .map(|mut f| {
+                    f.field = pod.original_field(&f.field);
+                    f
+                })
+                .collect();
+            Ok((findings, decision.allowed))
+        }
+        Ok(Evaluation::Failed { failure, .. }) => {
+            Err(format!("the plugin did not decide: {}", failure.message))
+        }
+        Err(Refusal::Input(e)) => Err(e.message),
+        Err(Refusal::Placement(e)) => Err(e.describe(cluster)),
+    })
+}
+
+/// A recorded workload re-checked against `cluster`: its references decided now,
+/// the rest kept from its last full evaluation.
+pub fn recheck(evaluator: &dyn Evaluator, cluster: &Cluster, stored: &Stored) -> Result<Audited> {
+    let source = stored.source.clone();
+    Ok(match recheck_references(evaluator, cluster, stored)? {
+        Ok((mut findings, allowed)) => {
+            let kept = stored.kept.len();
+            findings.extend(stored.kept.iter().cloned());
+            // Kept findings never reject: the workload was admitted when they were found.
+            Audited::Checked(Checked {
+                record: Record {
+                    key: stored.record.key.clone(),
+                    owner: stored.record.owner.clone(),
+                    references: stored.record.references.clone(),
+                    findings,
+                },
+                kept,
+                source,
+                allowed,
+            })
+        }
+        Err(reason) => Audited::Skipped {
+            source,
+            reason,
+            input: false,
+        },
+    })
+}
