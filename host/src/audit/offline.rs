@@ -26,10 +26,11 @@ use std::collections::BTreeMap;
 pub struct Stored {
     /// Identity, owner, references, and every finding of the last full evaluation.
     pub record: Record,
-    /// The variable each `env` reference sets (in the order of `record.references`),
-    /// so a re-check's messages name the workload's own variables.
+    /// In the order of `record.references`: the variable an `env` reference sets, the
+    /// volume a volume reference belongs to, so a re-check's messages name the
+    /// workload's own.
     #[serde(default)]
-    pub env_names: Vec<Option<String>>,
+    pub names: Vec<Option<String>>,
     /// The findings of the last full evaluation that do not come from a reference:
     /// a re-check cannot decide them again without the document.
     #[serde(default)]
@@ -351,6 +352,40 @@ pub fn record(
     doc: &Document,
     place: Place<'_>,
 ) -> Result<Recording> {
+    let (stored, decision) = match evaluate_for_record(evaluator, cluster, doc, place)? {
+        Ok(found) => found,
+        Err(refused) => return Ok(refused),
+    };
+    if !decision.allowed {
+        let why = decision
+            .violations
+            .iter()
+            .map(|v| {
+                let at = if v.field.is_empty() {
+                    String::new()
+                } else {
+                    format!(" at {}", crate::text::shown_max(&v.field, 400))
+                };
+                format!(
+                    "{}{at}: {}",
+                    v.code,
+                    crate::text::shown_max(&v.message, 2000)
+                )
+            })
+            .collect();
+        return Ok(Recording::Refused(why));
+    }
+    Ok(Recording::Created(Box::new(stored)))
+}
+
+/// The record a document would get, admitted or not, and the decision (`record`
+/// keeps only admitted ones; the tests re-check every fixture).
+pub fn evaluate_for_record(
+    evaluator: &dyn Evaluator,
+    cluster: &Cluster,
+    doc: &Document,
+    place: Place<'_>,
+) -> Result<std::result::Result<(Stored, Box<Decision>), Recording>> {
     let namespace_hint = place
         .namespace
         .or_else(|| doc.str_at("/metadata/namespace"));
@@ -363,33 +398,14 @@ pub fn record(
         owner.as_ref(),
         &doc.source,
     )? {
-        Full::Decided(key, decision) if decision.allowed => (key, decision),
-        Full::Decided(_, decision) => {
-            let why = decision
-                .violations
-                .iter()
-                .map(|v| {
-                    let at = if v.field.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" at {}", crate::text::shown_max(&v.field, 400))
-                    };
-                    format!(
-                        "{}{at}: {}",
-                        v.code,
-                        crate::text::shown_max(&v.message, 2000)
-                    )
-                })
-                .collect();
-            return Ok(Recording::Refused(why));
-        }
+        Full::Decided(key, decision) => (key, decision),
         Full::Audited(Audited::Checked(c)) => {
             let why = c
                 .record
                 .findings
                 .iter()
                 .map(|f| format!("{}: {}", f.code, f.message));
-            return Ok(Recording::Refused(why.collect()));
+            return Ok(Err(Recording::Refused(why.collect())));
         }
         Full::Audited(Audited::Skipped { source, reason, .. }) => {
             anyhow::bail!("{source}: {reason}")
@@ -397,10 +413,10 @@ pub fn record(
     };
     let owner = owner.map(|o| Key::new(&o.kind, &key.namespace, &o.name));
     let record = Record::from_decision(key, owner, &decision);
-    let env_names = env_names(&record, &decision);
+    let names = names(&record, &decision, &doc.value);
     let mut stored = Stored {
         record,
-        env_names,
+        names,
         kept: Vec::new(),
         source: doc.source.clone(),
     };
@@ -421,20 +437,67 @@ pub fn record(
         })
         .cloned()
         .collect();
-    Ok(Recording::Created(Box::new(stored)))
+    Ok(Ok((stored, decision)))
 }
 
-/// The variable each `env` reference sets, from the resolved environment: a
-/// container's variables that read the same secret and key, in order.
-fn env_names(record: &Record, decision: &Decision) -> Vec<Option<String>> {
+/// The `name` of the object at `entry` (a field path) in the document.
+fn name_at(document: &serde_json::Value, entry: &str) -> Option<String> {
+    let mut pointer = String::new();
+    for part in entry.split('.') {
+        let (name, indexes) = part.split_once('[').unwrap_or((part, ""));
+        pointer.push('/');
+        pointer.push_str(name);
+        for index in indexes.split('[') {
+            let index = index.trim_end_matches(']');
+            if !index.is_empty() {
+                pointer.push('/');
+                pointer.push_str(index);
+            }
+        }
+    }
+    pointer.push_str("/name");
+    Some(document.pointer(&pointer)?.as_str()?.to_string())
+}
+
+/// The `name` beside a pod env entry's `valueFrom.secretKeyRef` or a REST API entry's
+/// `secret`, read from the document at the reference's field.
+fn name_beside(document: &serde_json::Value, field: &str) -> Option<String> {
+    let entry = field
+        .strip_suffix(".valueFrom.secretKeyRef.name")
+        .or_else(|| field.strip_suffix(".secret.name"))?;
+    name_at(document, entry)
+}
+
+/// The name of the volume a volume reference's field is in.
+fn volume_name(document: &serde_json::Value, field: &str) -> Option<String> {
+    let at = field.find("volumes[")?;
+    let end = at + field[at..].find(']')? + 1;
+    name_at(document, &field[..end])
+}
+
+/// The names a re-check shows (`Stored::names`): an env reference's variable, the
+/// name beside it in the document, else (a Run:ai CRD's items, a policy's defaults)
+/// from the resolved environment, a container's variables that read the same secret
+/// and key, in order; a volume reference's volume.
+fn names(
+    record: &Record,
+    decision: &Decision,
+    document: &serde_json::Value,
+) -> Vec<Option<String>> {
     let mut taken: BTreeMap<(&str, &str, &str), usize> = BTreeMap::new();
     record
         .references
         .iter()
         .map(|r| {
+            if r.kind == crate::workloads::record::Use::Volume {
+                return volume_name(document, &r.field);
+            }
             let key = r.key.as_deref()?;
             if r.kind != crate::workloads::record::Use::Env {
                 return None;
+            }
+            if let Some(name) = name_beside(document, &r.field) {
+                return Some(name);
             }
             let container = decision.env.iter().find(|c| c.container == r.container)?;
             let skip = taken.entry((&r.container, &r.secret, key)).or_default();

@@ -89,7 +89,8 @@ fn volume_of(field: &str) -> &str {
 pub fn pod(stored: &Stored) -> Skeleton {
     let record = &stored.record;
     let mut containers: Vec<(String, Container)> = Vec::new();
-    let mut volumes: Vec<(String, String, bool, Vec<Value>)> = Vec::new();
+    // (group, secret, optional, volume name, items)
+    let mut volumes: Vec<(String, String, bool, Option<String>, Vec<Value>)> = Vec::new();
     let mut pulls: Vec<Value> = Vec::new();
     let mut anchors = Vec::new();
     for (i, r) in record.references.iter().enumerate() {
@@ -111,7 +112,7 @@ pub fn pod(stored: &Stored) -> Skeleton {
                 if r.kind == Use::Env {
                     let Some(key) = &r.key else { continue };
                     let var = stored
-                        .env_names
+                        .names
                         .get(i)
                         .cloned()
                         .flatten()
@@ -140,11 +141,18 @@ pub fn pod(stored: &Stored) -> Skeleton {
                 let group = volume_of(&r.field);
                 let v = match volumes
                     .iter()
-                    .position(|(g, s, o, _)| g == group && *s == r.secret && *o == r.optional)
+                    .position(|(g, s, o, _, _)| g == group && *s == r.secret && *o == r.optional)
                 {
                     Some(v) => v,
                     None => {
-                        volumes.push((group.to_string(), r.secret.clone(), r.optional, Vec::new()));
+                        let name = stored.names.get(i).cloned().flatten();
+                        volumes.push((
+                            group.to_string(),
+                            r.secret.clone(),
+                            r.optional,
+                            name,
+                            Vec::new(),
+                        ));
                         // The volume itself (a missing secret is reported on its name).
                         let projected = group.contains(".projected.");
                         anchors.push(Anchor {
@@ -161,7 +169,7 @@ pub fn pod(stored: &Stored) -> Skeleton {
                     }
                 };
                 if let Some(key) = &r.key {
-                    let items = &mut volumes[v].3;
+                    let items = &mut volumes[v].4;
                     anchors.push(Anchor {
                         skeleton: format!("spec.volumes[{v}].secret.items[{}]", items.len()),
                         original: prefix(&r.field, ".key"),
@@ -203,12 +211,14 @@ pub fn pod(stored: &Stored) -> Skeleton {
     let volumes: Vec<Value> = volumes
         .into_iter()
         .enumerate()
-        .map(|(v, (_, secret, optional, items))| {
+        .map(|(v, (_, secret, optional, name, items))| {
             let mut s = json!({"secretName": secret, "optional": optional});
             if !items.is_empty() {
                 s["items"] = Value::Array(items);
             }
-            json!({"name": format!("v{v}"), "secret": s})
+            // Two sources of one projected volume are two volumes here: names repeat.
+            let name = name.unwrap_or_else(|| format!("v{v}"));
+            json!({"name": name, "secret": s})
         })
         .collect();
     let mut spec = json!({"containers": containers});

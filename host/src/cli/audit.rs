@@ -468,8 +468,16 @@ fn render(subjects: &[Subject], output: AuditFormat) -> Result<String> {
     })
 }
 
+/// To stdout, with a closed pipe (`| head`) an error, not a panic.
+pub(super) fn out(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    Ok(stdout.flush()?)
+}
+
 fn print(subjects: &[Subject], output: AuditFormat) -> Result<u8> {
-    print!("{}", render(subjects, output)?);
+    out(&render(subjects, output)?)?;
     Ok(exit_code(subjects))
 }
 
@@ -512,11 +520,14 @@ fn print_impact(impact: &Impact, after: &[Subject], output: AuditFormat) -> Resu
                     shown_max(reason, 2000)
                 );
             }
-            print!("{s}");
+            out(&s)?;
         }
-        AuditFormat::Json => println!("{}", serde_json::to_string_pretty(&impact_json(impact)?)?),
-        AuditFormat::Yaml => print!("{}", serde_yaml_ng::to_string(&impact_json(impact)?)?),
-        AuditFormat::Junit | AuditFormat::Policyreport => print!("{}", render(after, output)?),
+        AuditFormat::Json => out(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&impact_json(impact)?)?
+        ))?,
+        AuditFormat::Yaml => out(&serde_yaml_ng::to_string(&impact_json(impact)?)?)?,
+        AuditFormat::Junit | AuditFormat::Policyreport => out(&render(after, output)?)?,
     }
     Ok(code)
 }
