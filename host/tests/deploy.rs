@@ -543,7 +543,10 @@ fn the_webhooks_point_at_the_service_and_fail_closed_only_for_validation() {
         .iter()
         .filter(|(_, plural)| plural.ends_with("policies"))
         .map(|(g, p)| (g.to_string(), p.to_string()))
-        .chain([(String::new(), "namespaces".to_string())])
+        .chain([
+            (String::new(), "namespaces".to_string()),
+            (String::new(), "secrets".to_string()),
+        ])
         .collect();
     expected.sort();
     assert_eq!(checked, expected);
@@ -706,4 +709,55 @@ fn uninstalling_deletes_the_webhooks_the_gateway_registers() {
             assert_eq!(reference["name"], owner);
         }
     }
+}
+
+/// `deploy/reports/`: the PolicyReport CRDs for a cluster that has none round-trip
+/// through their API type, and every field of what the audit writes is in their schema
+/// (an unknown field would be pruned by the API server).
+#[test]
+fn the_report_crds_take_what_the_audit_writes() {
+    use host::workloads::{Finding, Key, Outcome, Record};
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let path = root().join("deploy/reports/policyreports.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let docs = host::manifest::parse(&text, "deploy/reports/policyreports.yaml").unwrap();
+    assert_eq!(docs.len(), 2);
+    let crd: CustomResourceDefinition = round_trip(&docs[0].value, "policyreports");
+    assert_eq!(crd.spec.names.kind, "PolicyReport");
+    let _: CustomResourceDefinition = round_trip(&docs[1].value, "clusterpolicyreports");
+    let schema = &docs[0].value["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
+    let record = Record {
+        key: Key::new("Pod", "runai-a", "p"),
+        owner: None,
+        references: Vec::new(),
+        findings: vec![Finding {
+            code: "secret-not-found".into(),
+            outcome: Outcome::Fail,
+            field: "spec.containers[0].env[0]".into(),
+            message: "m".into(),
+            policy: "SecretPolicy runai/baseline".into(),
+        }],
+    };
+    let report = host::audit::policy_report::namespace_report("runai-a", &[&record], 1);
+    for field in report.as_object().unwrap().keys() {
+        assert!(
+            schema["properties"].get(field).is_some(),
+            "{field} not in the CRD"
+        );
+    }
+    for field in report["results"][0].as_object().unwrap().keys() {
+        assert!(
+            schema["properties"]["results"]["items"]["properties"]
+                .get(field)
+                .is_some(),
+            "results[].{field} not in the CRD"
+        );
+    }
+    let severity = &schema["properties"]["results"]["items"]["properties"]["severity"]["enum"];
+    assert!(
+        severity
+            .as_array()
+            .unwrap()
+            .contains(&report["results"][0]["severity"])
+    );
 }

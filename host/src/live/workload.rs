@@ -9,6 +9,25 @@ use super::object::Unreadable;
 use kube::core::ApiResource;
 use serde::Deserialize;
 
+/// The workload kinds the audit lists and watches (and fetches again one by one),
+/// as (API group, plural): what its role must grant besides the view's `READ`.
+pub const READ: &[(&str, &str)] = &[
+    ("", "pods"),
+    ("batch", "jobs"),
+    ("batch", "cronjobs"),
+    ("apps", "deployments"),
+    ("apps", "statefulsets"),
+    ("apps", "daemonsets"),
+    ("apps", "replicasets"),
+    (super::RUNAI_GROUP, "trainingworkloads"),
+    (super::RUNAI_GROUP, "interactiveworkloads"),
+    (super::RUNAI_GROUP, "distributedworkloads"),
+    (super::RUNAI_GROUP, "inferenceworkloads"),
+];
+
+/// What the leader writes of the audit: PolicyReports, by server-side apply.
+pub const REPORTS: (&str, &str) = ("wgpolicyk8s.io", "policyreports");
+
 /// One workload object on its way to the plugin.
 #[derive(Debug, Clone)]
 pub struct RawWorkload {
