@@ -12,7 +12,7 @@ use guest::shown::shown;
 use secret::Secret;
 use std::collections::BTreeMap;
 
-pub use load::{apply_document, load_documents};
+pub use load::{POLICY_KINDS, apply_document, load_documents};
 
 /// Where cluster-wide secrets and fallback policies live.
 pub const SYSTEM_NAMESPACE: &str = "runai";
