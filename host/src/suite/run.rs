@@ -354,9 +354,12 @@ pub fn run(plugin: &Plugin, path: &Path, suite: &Suite) -> SuiteResult {
                     Some(expect) if expect.error.is_some() => {
                         expected_error(Some(expect), Ok(()), "evaluation")
                     }
-                    Some(expect) => {
-                        check::outcome(expect, &evaluated.outcome, &evaluated.document.value)
-                    }
+                    Some(expect) => check::outcome(
+                        expect,
+                        &evaluated.outcome,
+                        &evaluated.document.value,
+                        &skipped,
+                    ),
                     None => {
                         vec![
                             "  no `expect`: a workload step must say what it expects\n".to_string(),
