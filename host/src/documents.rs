@@ -192,7 +192,7 @@ mod tests {
             ),
             (
                 json!({"apiVersion": "ray.io/v2", "kind": "RayCluster"}),
-                "skip apiVersion `ray.io/v2` of RayCluster is not one the plugin reads (ray.io/v1 or ray.io/v1alpha1)",
+                "skip apiVersion `ray.io/v2` of RayCluster is not one the plugin reads (it reads ray.io/v1 or ray.io/v1alpha1)",
             ),
             (
                 json!({"apiVersion": "kubeflow.org/v1beta1", "kind": "PyTorchJob"}),

@@ -375,7 +375,9 @@ fn skipped_documents(expected: &[SkippedExpect], actual: &[Skipped]) -> Option<S
         let position = unmatched.iter().position(|s| {
             s.kind == e.kind
                 && e.name.as_ref().is_none_or(|n| *n == s.name)
-                && e.reason.as_ref().is_none_or(|r| s.reason.contains(r.as_str()))
+                && e.reason
+                    .as_ref()
+                    .is_none_or(|r| s.reason.contains(r.as_str()))
         });
         if let Some(i) = position {
             unmatched.remove(i);
