@@ -17,14 +17,6 @@ use super::{
 };
 use crate::decision::{InputError, WorkloadForm, WorkloadId};
 use serde::Deserialize;
-use serde_json::value::RawValue;
-
-/// The document's metadata; its templates are found by `templates::find`.
-#[derive(Deserialize)]
-struct Object<'a> {
-    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
-    metadata: Option<ObjectMeta<'a>>,
-}
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -39,7 +31,8 @@ struct ObjectMeta<'a> {
     labels: Option<MapEntries<'a, Str<'a>>>,
 }
 
-/// A PodTemplateSpec (or a Pod: the same `spec`).
+/// A PodTemplateSpec, or a Pod, for its `spec` (a template's own metadata holds no
+/// secret and is skipped unread).
 #[derive(Deserialize)]
 struct Template<'a> {
     #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
@@ -196,14 +189,11 @@ struct KeyToPath<'a> {
 }
 
 pub fn parse(json: &str, kind: &PodKind) -> Result<Workload, InputError> {
-    let object: Object = super::parse_json(json)?;
-    let document: &RawValue = serde_json::from_str(json)
-        .map_err(|_| InputError::new("", "the document could not be read"))?;
-    let found = templates::find(document, kind)?;
-    if found.is_empty() && kind.needs_template {
+    let mut read: templates::Read<ObjectMeta, Template> = templates::read(json, kind)?;
+    if read.is_empty() && kind.needs_template {
         return Err(no_template(kind));
     }
-    let metadata = object.metadata.unwrap_or_default();
+    let metadata = read.metadata.take().unwrap_or_default();
     // A controller's pods carry `generateName` (a prefix the API server completes).
     let kind_name = kind.kind;
     let (name, name_problem) = match (metadata.name, metadata.generate_name) {
@@ -229,11 +219,9 @@ pub fn parse(json: &str, kind: &PodKind) -> Result<Workload, InputError> {
     let several = kind.has_several_pods();
     let mut containers = Vec::new();
     let mut secret_uses = Vec::new();
-    for (pod, template) in found.iter().enumerate() {
+    for (pod, template) in read.templates().enumerate() {
         let spec_path = join(&template.path, "spec");
-        let parsed: Template = super::parse_json(template.raw.get())
-            .map_err(|e| InputError::new(join(&template.path, &e.field), e.message))?;
-        let spec = parsed.spec.ok_or_else(|| {
+        let spec = template.template.spec.ok_or_else(|| {
             InputError::new(
                 &spec_path,
                 format!("missing: a {kind_name} needs a pod spec"),

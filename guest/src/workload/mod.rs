@@ -12,7 +12,8 @@ pub mod templates;
 use crate::decision::{InputError, WorkloadId};
 use crate::shown::Shown;
 use serde::Deserialize;
-use serde::de::IgnoredAny;
+use serde::de::{DeserializeSeed, IgnoredAny};
+use std::marker::PhantomData;
 
 pub use map_entries::{MapEntries, Str};
 
@@ -421,32 +422,47 @@ const EXPECTED_FORMS: &str = "expected a Run:ai workload (TrainingWorkload, Inte
 
 /// Deserialises JSON; on failure, says which field was wrong and what was expected.
 pub fn parse_json<'a, T: Deserialize<'a>>(json: &'a str) -> Result<T, InputError> {
-    serde_json::from_str::<map_only::MapOnly<T>>(json)
-        .map(|m| m.0)
-        .map_err(|_| {
-            // Re-run with path tracking only on the error path: it costs on every call.
-            let de = &mut serde_json::Deserializer::from_str(json);
-            match serde_path_to_error::deserialize::<_, map_only::MapOnly<T>>(de) {
-                Ok(_) => InputError::new("", "the document could not be read"),
-                Err(err) => {
-                    let path = err.path().to_string();
-                    let message = crate::shown::redact_serde_message(&without_position(
-                        &err.into_inner().to_string(),
-                    ));
-                    // serde reports a missing field at its parent: name the field itself.
-                    let missing = message
-                        .strip_prefix("missing field `")
-                        .and_then(|rest| rest.strip_suffix('`'));
-                    let field = match (path.as_str(), missing) {
-                        (".", Some(name)) => name.to_string(),
-                        (".", None) => String::new(),
-                        (_, Some(name)) => format!("{path}.{name}"),
-                        (_, None) => path,
-                    };
-                    InputError::new(field, message)
-                }
-            }
-        })
+    let seed = PhantomData::<map_only::MapOnly<T>>;
+    match try_seed(json, seed) {
+        Some(m) => Ok(m.0),
+        None => Err(seed_error(json, seed)),
+    }
+}
+
+/// Deserialises JSON with a seed (a reader that keeps state as it goes, as
+/// `templates::read`); `None` when it fails: `seed_error` says why.
+pub(crate) fn try_seed<'a, S: DeserializeSeed<'a>>(json: &'a str, seed: S) -> Option<S::Value> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    let value = seed.deserialize(&mut de).ok()?;
+    de.end().ok().map(|()| value)
+}
+
+/// Why a document does not deserialise: the field and what was expected. A second
+/// pass, with path tracking, on the error path only: it costs on every call.
+pub(crate) fn seed_error<'a, S: DeserializeSeed<'a>>(json: &'a str, seed: S) -> InputError {
+    let mut de = serde_json::Deserializer::from_str(json);
+    let mut track = serde_path_to_error::Track::new();
+    let tracked = serde_path_to_error::Deserializer::new(&mut de, &mut track);
+    let err = match seed.deserialize(tracked) {
+        Ok(_) => match de.end() {
+            Ok(()) => return InputError::new("", "the document could not be read"),
+            Err(e) => e,
+        },
+        Err(err) => err,
+    };
+    let path = track.path().to_string();
+    let message = crate::shown::redact_serde_message(&without_position(&err.to_string()));
+    // serde reports a missing field at its parent: name the field itself.
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'));
+    let field = match (path.as_str(), missing) {
+        (".", Some(name)) => name.to_string(),
+        (".", None) => String::new(),
+        (_, Some(name)) => format!("{path}.{name}"),
+        (_, None) => path,
+    };
+    InputError::new(field, message)
 }
 
 /// serde_json appends "at line L column C" of the JSON text, which is not the user's

@@ -9,12 +9,16 @@
 //! a kind is a row (its group, the versions whose layout we know, its paths), a new
 //! API version is a word, and a kind or version not in the table is never guessed at.
 
-use super::map_entries::{MapEntries, Str};
+use super::map_entries::Str;
+use super::map_only::MapOnly;
 use crate::decision::InputError;
 use crate::shown::Shown;
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde_json::value::RawValue;
+use serde::Deserialize;
+use serde::de::value::{BorrowedStrDeserializer, MapAccessDeserializer, StringDeserializer};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use std::borrow::Cow;
 use std::fmt;
+use std::marker::PhantomData;
 
 /// A kind whose documents hold pod templates.
 #[derive(Debug)]
@@ -231,27 +235,70 @@ impl PodKind {
     }
 }
 
-/// A pod template found in a document.
-pub struct Found<'a> {
+/// A pod template found in a document, read where it is.
+pub struct Found<T> {
     /// Its path: `spec.workerGroupSpecs[1].template`; "" for a Pod.
     pub path: String,
     /// What names its pod in container names: the path up to the index or key that
     /// varies, else without `.template`, and without `spec.`: `workerGroupSpecs[1]`,
     /// `pytorchReplicaSpecs.Worker`, `submitterPodTemplate`.
     pub label: String,
-    pub raw: &'a RawValue,
+    pub template: T,
 }
 
-/// Every pod template of the document, in the table's order and the document's.
-/// A `null` anywhere on a path is an absent field; any other value of the wrong
-/// type is an error naming its field.
-pub fn find<'a>(document: &'a RawValue, kind: &PodKind) -> Result<Vec<Found<'a>>, InputError> {
-    let mut found = Vec::new();
-    for pattern in kind.templates {
-        let steps: Vec<Step> = steps(pattern);
-        walk(document, &steps, String::new(), None, &mut found)?;
+/// A document read for its pod templates: its `metadata` and every template.
+pub struct Read<M, T> {
+    pub metadata: Option<M>,
+    /// Per pattern of the row, the templates it found in the document's order.
+    by_pattern: Vec<Vec<Found<T>>>,
+}
+
+impl<M, T> Read<M, T> {
+    /// In the table's order, then the document's (a head group written after its
+    /// workers is still the first pod).
+    pub fn templates(self) -> impl Iterator<Item = Found<T>> {
+        self.by_pattern.into_iter().flatten()
     }
-    Ok(found)
+
+    pub fn is_empty(&self) -> bool {
+        self.by_pattern.iter().all(Vec::is_empty)
+    }
+}
+
+/// Reads the document in one pass: only the fields on the kind's paths are descended
+/// into, every other value is skipped unread, and each pod template is deserialized
+/// into `T` where it is (a 4 MiB RayCluster of 20,000 worker groups used up the
+/// plugin's budget when each level was parsed again from its raw text). A `null`
+/// anywhere on a path is an absent field; any other value of the wrong type is an
+/// error naming its field.
+pub fn read<'de, M, T>(json: &'de str, kind: &PodKind) -> Result<Read<M, T>, InputError>
+where
+    M: Deserialize<'de>,
+    T: Deserialize<'de>,
+{
+    let patterns: Vec<Vec<Step>> = kind.templates.iter().map(|p| steps(p)).collect();
+    let active: Vec<(usize, &[Step])> = patterns
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (i, s.as_slice()))
+        .collect();
+    let fresh = || -> Vec<Vec<Found<T>>> { (0..patterns.len()).map(|_| Vec::new()).collect() };
+    let node = |out| Node {
+        patterns: &active,
+        path: String::new(),
+        varied: None,
+        root: true,
+        out,
+        marker: PhantomData::<M>,
+    };
+    let mut by_pattern = fresh();
+    match super::try_seed(json, node(&mut by_pattern)) {
+        Some(metadata) => Ok(Read {
+            metadata,
+            by_pattern,
+        }),
+        None => Err(super::seed_error(json, node(&mut fresh()))),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -276,75 +323,83 @@ fn steps(pattern: &str) -> Vec<Step<'_>> {
     steps
 }
 
-fn walk<'a>(
-    value: &'a RawValue,
-    steps: &[Step],
+/// One value on the way to pod templates: the patterns still to follow from it. The
+/// templates found go to `out`; the document's `metadata` (as `M`) is the root's value.
+struct Node<'s, 'p, 'o, M, T> {
+    patterns: &'s [(usize, &'s [Step<'p>])],
     path: String,
-    varied: Option<&str>,
-    found: &mut Vec<Found<'a>>,
-) -> Result<(), InputError> {
-    let Some((step, rest)) = steps.split_first() else {
-        if value_type(value) != "a map" {
-            return Err(InputError::new(
-                path,
-                format!(
-                    "expected a map (a pod template), found {}",
-                    value_type(value)
-                ),
-            ));
-        }
-        let label = match varied {
-            Some(label) => label.to_string(),
-            None => path.strip_suffix(".template").unwrap_or(&path).to_string(),
-        };
-        let label = label.strip_prefix("spec.").unwrap_or(&label).to_string();
-        found.push(Found {
-            path,
-            label,
-            raw: value,
-        });
-        return Ok(());
-    };
-    let expected = match step {
-        Step::EveryItem => "a list",
-        _ => "a map",
-    };
-    match value_type(value) {
-        "null" => return Ok(()),
-        t if t != expected => {
-            return Err(InputError::new(
-                path,
-                format!("expected {expected}, found {t}"),
-            ));
-        }
-        _ => {}
+    /// The path up to the last index or key that varied, for labels.
+    varied: Option<String>,
+    root: bool,
+    out: &'o mut Vec<Vec<Found<T>>>,
+    marker: PhantomData<M>,
+}
+
+impl<'s, 'p, 'o, M, T> Node<'s, 'p, 'o, M, T> {
+    /// Where the template is: a pattern ends here.
+    fn at_template(&self) -> Option<usize> {
+        self.patterns
+            .iter()
+            .find(|(_, steps)| steps.is_empty())
+            .map(|(i, _)| *i)
     }
-    match step {
-        Step::Field(name) => {
-            let Some(inner) = field(value, name).map_err(|m| InputError::new(&path, m))? else {
-                return Ok(());
-            };
-            let path = join(&path, name);
-            walk(inner, rest, path, varied, found)
+
+    fn expected(&self) -> &'static str {
+        if self.at_template().is_some() {
+            return "a map (a pod template)";
         }
-        Step::EveryItem => {
-            let items: Vec<&RawValue> = serde_json::from_str(value.get())
-                .map_err(|_| InputError::new(&path, "expected a list"))?;
-            for (i, item) in items.into_iter().enumerate() {
-                let path = format!("{path}[{i}]");
-                walk(item, rest, path.clone(), Some(&path), found)?;
-            }
-            Ok(())
+        match self.patterns.first().and_then(|(_, s)| s.first()) {
+            Some(Step::EveryItem) => "a list",
+            _ => "a map",
         }
-        Step::EveryKey => {
-            let entries: MapEntries<&RawValue> = serde_json::from_str(value.get())
-                .map_err(|_| InputError::new(&path, "expected a map"))?;
-            for (key, item) in entries.0 {
-                let path = join(&path, &key);
-                walk(item, rest, path.clone(), Some(&path), found)?;
-            }
-            Ok(())
+    }
+
+    /// The patterns that continue through `step`, with what is left of them.
+    fn through(&self, step: Step) -> Vec<(usize, &'s [Step<'p>])> {
+        self.patterns
+            .iter()
+            .filter(|(_, steps)| steps.first() == Some(&step))
+            .map(|(i, steps)| (*i, &steps[1..]))
+            .collect()
+    }
+
+    fn child<'c, 'q>(
+        &'q mut self,
+        patterns: &'c [(usize, &'s [Step<'p>])],
+        path: String,
+        varies: bool,
+    ) -> Node<'c, 'p, 'q, IgnoredAny, T> {
+        Node {
+            patterns,
+            varied: if varies {
+                Some(path.clone())
+            } else {
+                self.varied.clone()
+            },
+            path,
+            root: false,
+            out: self.out,
+            marker: PhantomData,
         }
+    }
+
+    fn found(&mut self, pattern: usize, template: T) {
+        let label = match &self.varied {
+            Some(varied) => varied.as_str(),
+            None => self.path.strip_suffix(".template").unwrap_or(&self.path),
+        };
+        let label = label.strip_prefix("spec.").unwrap_or(label).to_string();
+        if let Some(list) = self.out.get_mut(pattern) {
+            list.push(Found {
+                path: std::mem::take(&mut self.path),
+                label,
+                template,
+            });
+        }
+    }
+
+    fn wrong<E: serde::de::Error>(&self, found: &str) -> E {
+        E::custom(format!("expected {}, found {found}", self.expected()))
     }
 }
 
@@ -356,80 +411,191 @@ fn join(path: &str, field: &str) -> String {
     }
 }
 
-/// The JSON type of a value, as messages name it, from its first byte.
-fn value_type(value: &RawValue) -> &'static str {
-    match value.get().as_bytes().first() {
-        Some(b'{') => "a map",
-        Some(b'[') => "a list",
-        Some(b'"') => "a string",
-        Some(b'n') => "null",
-        Some(b't' | b'f') => "a boolean",
-        _ => "a number",
-    }
-}
-
-/// One field of an object, the others skipped unread; `None` when it is absent or
-/// `null`. A field given twice is an error, as serde's derived structs make it.
-fn field<'a>(object: &'a RawValue, name: &str) -> Result<Option<&'a RawValue>, String> {
-    let mut de = serde_json::Deserializer::from_str(object.get());
-    let value = FindField(name)
-        .deserialize(&mut de)
-        .map_err(|e| crate::shown::redact_serde_message(&e.to_string()))?;
-    Ok(value.filter(|v| v.get() != "null"))
-}
-
-struct FindField<'n>(&'n str);
-
-impl<'de, 'n> DeserializeSeed<'de> for FindField<'n> {
-    type Value = Option<&'de RawValue>;
+impl<'de, M, T> DeserializeSeed<'de> for Node<'_, '_, '_, M, T>
+where
+    M: Deserialize<'de>,
+    T: Deserialize<'de>,
+{
+    /// The root's metadata.
+    type Value = Option<M>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_map(self)
+        deserializer.deserialize_any(self)
     }
 }
 
-impl<'de, 'n> Visitor<'de> for FindField<'n> {
-    type Value = Option<&'de RawValue>;
+impl<'de, M, T> Visitor<'de> for Node<'_, '_, '_, M, T>
+where
+    M: Deserialize<'de>,
+    T: Deserialize<'de>,
+{
+    type Value = Option<M>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a map")
+        f.write_str(self.expected())
     }
 
-    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
-        let mut found = None;
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut metadata = None;
+        if let Some(pattern) = self.at_template() {
+            // A Pod is its own template: its metadata is the document's.
+            let fields = Intercept {
+                map,
+                metadata: &mut metadata,
+                root: self.root,
+            };
+            let template = T::deserialize(MapAccessDeserializer::new(fields))?;
+            self.found(pattern, template);
+            return Ok(metadata);
+        }
+        if self.expected() == "a list" {
+            return Err(self.wrong("a map"));
+        }
+        let every_key = self.through(Step::EveryKey);
+        let mut seen: Vec<&str> = Vec::new();
         while let Some(key) = map.next_key::<Str<'de>>()? {
-            if &*key != self.0 {
-                map.next_value::<IgnoredAny>()?;
+            if self.root && &*key == "metadata" {
+                if metadata.is_some() {
+                    return Err(serde::de::Error::custom("duplicate field `metadata`"));
+                }
+                metadata = Some(map.next_value::<MapOnly<M>>()?.0);
                 continue;
             }
-            if found.is_some() {
+            if !every_key.is_empty() {
+                let path = join(&self.path, &key);
+                map.next_value_seed(self.child(&every_key, path, true))?;
+                continue;
+            }
+            let name = self
+                .patterns
+                .iter()
+                .find_map(|(_, steps)| match steps.first() {
+                    Some(Step::Field(name)) if *name == &*key => Some(*name),
+                    _ => None,
+                });
+            let Some(name) = name else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            if seen.contains(&name) {
                 return Err(serde::de::Error::custom(format!(
                     "duplicate field `{}`",
-                    Shown(self.0)
+                    Shown(name)
                 )));
             }
-            found = Some(map.next_value::<&'de RawValue>()?);
+            seen.push(name);
+            let through = self.through(Step::Field(name));
+            let path = join(&self.path, name);
+            map.next_value_seed(self.child(&through, path, false))?;
         }
-        Ok(found)
+        Ok(metadata)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<Self::Value, A::Error> {
+        if self.expected() != "a list" {
+            return Err(self.wrong("a list"));
+        }
+        let every_item = self.through(Step::EveryItem);
+        let mut i = 0usize;
+        loop {
+            let path = format!("{}[{i}]", self.path);
+            if seq
+                .next_element_seed(self.child(&every_item, path, true))?
+                .is_none()
+            {
+                return Ok(None);
+            }
+            i += 1;
+        }
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Err(self.wrong("a boolean"))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Err(self.wrong("a number"))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Err(self.wrong("a number"))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Err(self.wrong("a number"))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Err(self.wrong("a string"))
+    }
+}
+
+/// A template's fields for `T`, with the document's `metadata` taken aside when the
+/// template is the document itself (a Pod).
+struct Intercept<'m, A, M> {
+    map: A,
+    metadata: &'m mut Option<M>,
+    root: bool,
+}
+
+impl<'de, A: MapAccess<'de>, M: Deserialize<'de>> MapAccess<'de> for Intercept<'_, A, M> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Self::Error> {
+        loop {
+            let Some(key) = self.map.next_key::<Str<'de>>()? else {
+                return Ok(None);
+            };
+            if self.root && &*key == "metadata" {
+                if self.metadata.is_some() {
+                    return Err(serde::de::Error::custom("duplicate field `metadata`"));
+                }
+                *self.metadata = Some(self.map.next_value::<MapOnly<M>>()?.0);
+                continue;
+            }
+            return match key.0 {
+                Cow::Borrowed(k) => seed.deserialize(BorrowedStrDeserializer::new(k)),
+                Cow::Owned(k) => seed.deserialize(StringDeserializer::new(k)),
+            }
+            .map(Some);
+        }
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.map.next_value_seed(seed)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::de::IgnoredAny;
 
     fn paths(json: &str, kind: &str) -> Result<Vec<(String, String)>, InputError> {
-        let raw: &RawValue = serde_json::from_str(json).unwrap();
-        let found = find(raw, pod_kind(kind).unwrap())?;
-        Ok(found.into_iter().map(|f| (f.path, f.label)).collect())
+        let read: Read<IgnoredAny, IgnoredAny> = read(json, pod_kind(kind).unwrap())?;
+        Ok(read.templates().map(|f| (f.path, f.label)).collect())
     }
 
     #[test]
     fn every_pattern_is_well_formed() {
         for k in POD_KINDS {
             assert!(!k.versions.is_empty(), "{}", k.kind);
-            for pattern in k.templates {
-                let steps = steps(pattern);
+            let all: Vec<Vec<Step>> = k.templates.iter().map(|p| steps(p)).collect();
+            for (pattern, steps) in k.templates.iter().zip(&all) {
                 // A template is reached by a field, never by a bare wildcard.
                 assert!(
                     pattern.is_empty() || matches!(steps.last(), Some(Step::Field(_))),
@@ -443,13 +609,34 @@ mod tests {
                         <= 1,
                     "{pattern}: one varying part at most"
                 );
+                // No pattern ends where another goes on, nor meets another where that
+                // one expects another type: a value has one role.
+                for other in &all {
+                    for depth in 0..steps.len().min(other.len()) {
+                        if steps[..depth] == other[..depth] {
+                            let (a, b) = (steps[depth], other[depth]);
+                            let kind = |s: Step| matches!(s, Step::Field(_));
+                            assert!(
+                                kind(a) == kind(b) && (kind(a) || a == b),
+                                "{pattern}: {a:?} against {b:?}"
+                            );
+                        }
+                    }
+                    if other.len() > steps.len() {
+                        assert_ne!(
+                            &other[..steps.len()],
+                            &steps[..],
+                            "{pattern} ends inside another"
+                        );
+                    }
+                }
             }
         }
     }
 
     #[test]
     fn templates_are_found_where_the_table_says_with_their_labels() {
-        let ray = r#"{"spec":{"headGroupSpec":{"template":{}},"workerGroupSpecs":[{"template":{}},{"groupName":"x"},null,{"template":null},{"template":{}}]}}"#;
+        let ray = r#"{"spec":{"workerGroupSpecs":[{"template":{}},{"groupName":"x"},null,{"template":null},{"template":{}}],"headGroupSpec":{"template":{}}}}"#;
         assert_eq!(
             paths(ray, "RayCluster").unwrap(),
             [
@@ -485,10 +672,19 @@ mod tests {
                 "submitterPodTemplate".into()
             )]
         );
+        let jobset = r#"{"spec":{"replicatedJobs":[{"template":{"spec":{"template":{}}}}]}}"#;
+        assert_eq!(
+            paths(jobset, "JobSet").unwrap(),
+            [(
+                "spec.replicatedJobs[0].template.spec.template".into(),
+                "replicatedJobs[0]".into()
+            )]
+        );
         assert_eq!(
             paths(r#"{"spec":{}}"#, "Pod").unwrap(),
             [(String::new(), String::new())]
         );
+        assert_eq!(paths(r#"{"spec":null}"#, "RayCluster").unwrap(), []);
     }
 
     #[test]
@@ -505,6 +701,11 @@ mod tests {
                 "expected a list, found a map",
             ),
             (
+                r#"{"spec":{"workerGroupSpecs":[7]}}"#,
+                "spec.workerGroupSpecs[0]",
+                "expected a map, found a number",
+            ),
+            (
                 r#"{"spec":{"headGroupSpec":[1]}}"#,
                 "spec.headGroupSpec",
                 "expected a map, found a list",
@@ -516,8 +717,8 @@ mod tests {
             ),
         ];
         for (json, field, message) in cases {
-            let e = paths(json, "RayCluster").unwrap_err();
-            assert_eq!(e.field, field, "{json}");
+            let e = paths(json, "RayCluster").err().unwrap();
+            assert_eq!(e.field, field, "{json}: {}", e.message);
             assert!(e.message.contains(message), "{json}: {}", e.message);
         }
     }
