@@ -131,7 +131,12 @@ mod tests {
 
     #[test]
     fn template_placeholders() {
-        for name in ["rayjob-${JOB_ID}", "${NAME:-vllm}", "{{ .Release.Name }}-worker", "a-{{x}}"] {
+        for name in [
+            "rayjob-${JOB_ID}",
+            "${NAME:-vllm}",
+            "{{ .Release.Name }}-worker",
+            "a-{{x}}",
+        ] {
             assert!(has_placeholder(name), "{name}");
         }
         for name in ["Bad_Name!", "train-$JOB_ID", "a-${open", "x}}{{y", "web-1"] {

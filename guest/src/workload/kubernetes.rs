@@ -219,16 +219,16 @@ pub fn parse(json: &str, kind: &PodKind) -> Result<Workload, InputError> {
     let several = kind.has_several_pods();
     let mut containers = Vec::new();
     let mut secret_uses = Vec::new();
-    for (pod, template) in read.templates().enumerate() {
+    for (pod, mut template) in read.templates().enumerate() {
         let spec_path = join(&template.path, "spec");
-        let spec = template.template.spec.ok_or_else(|| {
+        let spec = template.template.spec.take().ok_or_else(|| {
             InputError::new(
                 &spec_path,
                 format!("missing: a {kind_name} needs a pod spec"),
             )
         })?;
         secret_uses.extend(self::secret_uses(&spec, &spec_path, pod));
-        let pod_label = several.then_some(template.label.as_str());
+        let pod_label = several.then_some(template.label());
         containers.extend(self::containers(spec, &spec_path, pod, pod_label));
     }
     let project = metadata

@@ -239,11 +239,18 @@ impl PodKind {
 pub struct Found<T> {
     /// Its path: `spec.workerGroupSpecs[1].template`; "" for a Pod.
     pub path: String,
+    /// Where `label` is in `path`.
+    label: std::ops::Range<usize>,
+    pub template: T,
+}
+
+impl<T> Found<T> {
     /// What names its pod in container names: the path up to the index or key that
     /// varies, else without `.template`, and without `spec.`: `workerGroupSpecs[1]`,
     /// `pytorchReplicaSpecs.Worker`, `submitterPodTemplate`.
-    pub label: String,
-    pub template: T,
+    pub fn label(&self) -> &str {
+        self.path.get(self.label.clone()).unwrap_or_default()
+    }
 }
 
 /// A document read for its pod templates: its `metadata` and every template.
@@ -276,26 +283,31 @@ where
     M: Deserialize<'de>,
     T: Deserialize<'de>,
 {
-    let patterns: Vec<Vec<Step>> = kind.templates.iter().map(|p| steps(p)).collect();
-    let active: Vec<(usize, &[Step])> = patterns
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (i, s.as_slice()))
-        .collect();
-    let fresh = || -> Vec<Vec<Found<T>>> { (0..patterns.len()).map(|_| Vec::new()).collect() };
-    let node = |out| Node {
-        patterns: &active,
+    let mut patterns = [steps(""); MAX_PATTERNS];
+    for (slot, pattern) in patterns.iter_mut().zip(kind.templates) {
+        *slot = steps(pattern);
+    }
+    let count = kind.templates.len().min(MAX_PATTERNS);
+    let mut active = Set::default();
+    for (i, steps) in patterns[..count].iter().enumerate() {
+        active.push(i, steps.as_slice());
+    }
+    let fresh = || Context {
         path: String::new(),
+        out: (0..count).map(|_| Vec::new()).collect(),
+    };
+    let node = |context| Node {
+        patterns: active,
         varied: None,
         root: true,
-        out,
+        context,
         marker: PhantomData::<M>,
     };
-    let mut by_pattern = fresh();
-    match super::try_seed(json, node(&mut by_pattern)) {
+    let mut context = fresh();
+    match super::try_seed(json, node(&mut context)) {
         Some(metadata) => Ok(Read {
             metadata,
-            by_pattern,
+            by_pattern: context.out,
         }),
         None => Err(super::seed_error(json, node(&mut fresh()))),
     }
@@ -308,8 +320,35 @@ enum Step<'p> {
     EveryKey,
 }
 
-fn steps(pattern: &str) -> Vec<Step<'_>> {
-    let mut steps = Vec::new();
+/// The most steps of a pattern, and patterns of a row (a test holds the table to them):
+/// fixed arrays, so following the paths allocates nothing.
+const MAX_STEPS: usize = 8;
+const MAX_PATTERNS: usize = 4;
+
+#[derive(Clone, Copy)]
+struct Steps<'p> {
+    items: [Step<'p>; MAX_STEPS],
+    len: usize,
+}
+
+impl<'p> Steps<'p> {
+    fn as_slice(&self) -> &[Step<'p>] {
+        &self.items[..self.len]
+    }
+
+    fn push(&mut self, step: Step<'p>) {
+        if let Some(slot) = self.items.get_mut(self.len) {
+            *slot = step;
+            self.len += 1;
+        }
+    }
+}
+
+fn steps(pattern: &str) -> Steps<'_> {
+    let mut steps = Steps {
+        items: [Step::EveryItem; MAX_STEPS],
+        len: 0,
+    };
     for part in pattern.split('.').filter(|p| !p.is_empty()) {
         match part.strip_suffix("[*]") {
             Some(field) => {
@@ -323,19 +362,58 @@ fn steps(pattern: &str) -> Vec<Step<'_>> {
     steps
 }
 
-/// One value on the way to pod templates: the patterns still to follow from it. The
-/// templates found go to `out`; the document's `metadata` (as `M`) is the root's value.
-struct Node<'s, 'p, 'o, M, T> {
-    patterns: &'s [(usize, &'s [Step<'p>])],
+/// The patterns still to follow from a value: (the row's pattern, its steps left).
+#[derive(Clone, Copy)]
+struct Set<'s, 'p> {
+    items: [(usize, &'s [Step<'p>]); MAX_PATTERNS],
+    len: usize,
+}
+
+impl Default for Set<'_, '_> {
+    fn default() -> Self {
+        Set {
+            items: [(0, &[]); MAX_PATTERNS],
+            len: 0,
+        }
+    }
+}
+
+impl<'s, 'p> Set<'s, 'p> {
+    fn push(&mut self, pattern: usize, steps: &'s [Step<'p>]) {
+        if let Some(slot) = self.items.get_mut(self.len) {
+            *slot = (pattern, steps);
+            self.len += 1;
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &(usize, &'s [Step<'p>])> {
+        self.items[..self.len].iter()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// What the walk shares: the path of the value it is at (pushed and popped as it
+/// goes down and up) and the templates found, per pattern.
+struct Context<T> {
     path: String,
-    /// The path up to the last index or key that varied, for labels.
-    varied: Option<String>,
+    out: Vec<Vec<Found<T>>>,
+}
+
+/// One value on the way to pod templates. The document's `metadata` (as `M`) is the
+/// root's value.
+struct Node<'s, 'p, 'c, M, T> {
+    patterns: Set<'s, 'p>,
+    /// Where the path's last index or key that varied ends, for labels.
+    varied: Option<usize>,
     root: bool,
-    out: &'o mut Vec<Vec<Found<T>>>,
+    context: &'c mut Context<T>,
     marker: PhantomData<M>,
 }
 
-impl<'s, 'p, 'o, M, T> Node<'s, 'p, 'o, M, T> {
+impl<'s, 'p, M, T> Node<'s, 'p, '_, M, T> {
     /// Where the template is: a pattern ends here.
     fn at_template(&self) -> Option<usize> {
         self.patterns
@@ -348,51 +426,50 @@ impl<'s, 'p, 'o, M, T> Node<'s, 'p, 'o, M, T> {
         if self.at_template().is_some() {
             return "a map (a pod template)";
         }
-        match self.patterns.first().and_then(|(_, s)| s.first()) {
+        match self.patterns.iter().next().and_then(|(_, s)| s.first()) {
             Some(Step::EveryItem) => "a list",
             _ => "a map",
         }
     }
 
     /// The patterns that continue through `step`, with what is left of them.
-    fn through(&self, step: Step) -> Vec<(usize, &'s [Step<'p>])> {
-        self.patterns
-            .iter()
-            .filter(|(_, steps)| steps.first() == Some(&step))
-            .map(|(i, steps)| (*i, &steps[1..]))
-            .collect()
+    fn through(&self, step: Step) -> Set<'s, 'p> {
+        let mut set = Set::default();
+        for (i, steps) in self.patterns.iter() {
+            if steps.first() == Some(&step) {
+                set.push(*i, &steps[1..]);
+            }
+        }
+        set
     }
 
-    fn child<'c, 'q>(
-        &'q mut self,
-        patterns: &'c [(usize, &'s [Step<'p>])],
-        path: String,
-        varies: bool,
-    ) -> Node<'c, 'p, 'q, IgnoredAny, T> {
+    /// The node below, at the path the caller pushed.
+    fn child(&mut self, patterns: Set<'s, 'p>, varies: bool) -> Node<'s, 'p, '_, IgnoredAny, T> {
         Node {
             patterns,
             varied: if varies {
-                Some(path.clone())
+                Some(self.context.path.len())
             } else {
-                self.varied.clone()
+                self.varied
             },
-            path,
             root: false,
-            out: self.out,
+            context: self.context,
             marker: PhantomData,
         }
     }
 
     fn found(&mut self, pattern: usize, template: T) {
-        let label = match &self.varied {
-            Some(varied) => varied.as_str(),
-            None => self.path.strip_suffix(".template").unwrap_or(&self.path),
+        let path = &self.context.path;
+        let end = match self.varied {
+            Some(end) => end,
+            None => path.strip_suffix(".template").unwrap_or(path).len(),
         };
-        let label = label.strip_prefix("spec.").unwrap_or(label).to_string();
-        if let Some(list) = self.out.get_mut(pattern) {
+        let start = if path.starts_with("spec.") { 5 } else { 0 };
+        let path = path.clone();
+        if let Some(list) = self.context.out.get_mut(pattern) {
             list.push(Found {
-                path: std::mem::take(&mut self.path),
-                label,
+                path,
+                label: start.min(end)..end,
                 template,
             });
         }
@@ -401,13 +478,17 @@ impl<'s, 'p, 'o, M, T> Node<'s, 'p, 'o, M, T> {
     fn wrong<E: serde::de::Error>(&self, found: &str) -> E {
         E::custom(format!("expected {}, found {found}", self.expected()))
     }
-}
 
-fn join(path: &str, field: &str) -> String {
-    if path.is_empty() {
-        field.to_string()
-    } else {
-        format!("{path}.{field}")
+    /// Appends `.field` (or `field` at the root) to the path; returns the length to
+    /// go back to.
+    fn push_field(&mut self, field: &str) -> usize {
+        let path = &mut self.context.path;
+        let len = path.len();
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(field);
+        len
     }
 }
 
@@ -452,7 +533,7 @@ where
             return Err(self.wrong("a map"));
         }
         let every_key = self.through(Step::EveryKey);
-        let mut seen: Vec<&str> = Vec::new();
+        let mut seen: [Option<&str>; MAX_PATTERNS] = [None; MAX_PATTERNS];
         while let Some(key) = map.next_key::<Str<'de>>()? {
             if self.root && &*key == "metadata" {
                 if metadata.is_some() {
@@ -462,8 +543,9 @@ where
                 continue;
             }
             if !every_key.is_empty() {
-                let path = join(&self.path, &key);
-                map.next_value_seed(self.child(&every_key, path, true))?;
+                let back = self.push_field(&key);
+                map.next_value_seed(self.child(every_key, true))?;
+                self.context.path.truncate(back);
                 continue;
             }
             let name = self
@@ -477,16 +559,20 @@ where
                 map.next_value::<IgnoredAny>()?;
                 continue;
             };
-            if seen.contains(&name) {
-                return Err(serde::de::Error::custom(format!(
-                    "duplicate field `{}`",
-                    Shown(name)
-                )));
+            match seen.iter_mut().find(|s| s.is_none_or(|seen| seen == name)) {
+                Some(Some(_)) => {
+                    return Err(serde::de::Error::custom(format!(
+                        "duplicate field `{}`",
+                        Shown(name)
+                    )));
+                }
+                Some(slot) => *slot = Some(name),
+                None => {}
             }
-            seen.push(name);
             let through = self.through(Step::Field(name));
-            let path = join(&self.path, name);
-            map.next_value_seed(self.child(&through, path, false))?;
+            let back = self.push_field(name);
+            map.next_value_seed(self.child(through, false))?;
+            self.context.path.truncate(back);
         }
         Ok(metadata)
     }
@@ -496,17 +582,19 @@ where
             return Err(self.wrong("a list"));
         }
         let every_item = self.through(Step::EveryItem);
-        let mut i = 0usize;
-        loop {
-            let path = format!("{}[{i}]", self.path);
-            if seq
-                .next_element_seed(self.child(&every_item, path, true))?
-                .is_none()
-            {
-                return Ok(None);
+        let back = self.context.path.len();
+        for i in 0usize.. {
+            use std::fmt::Write as _;
+            let _ = write!(self.context.path, "[{i}]");
+            let more = seq
+                .next_element_seed(self.child(every_item, true))?
+                .is_some();
+            self.context.path.truncate(back);
+            if !more {
+                break;
             }
-            i += 1;
         }
+        Ok(None)
     }
 
     fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
@@ -587,15 +675,30 @@ mod tests {
 
     fn paths(json: &str, kind: &str) -> Result<Vec<(String, String)>, InputError> {
         let read: Read<IgnoredAny, IgnoredAny> = read(json, pod_kind(kind).unwrap())?;
-        Ok(read.templates().map(|f| (f.path, f.label)).collect())
+        Ok(read
+            .templates()
+            .map(|f| (f.path.clone(), f.label().to_string()))
+            .collect())
     }
 
     #[test]
     fn every_pattern_is_well_formed() {
         for k in POD_KINDS {
             assert!(!k.versions.is_empty(), "{}", k.kind);
-            let all: Vec<Vec<Step>> = k.templates.iter().map(|p| steps(p)).collect();
+            assert!(k.templates.len() <= MAX_PATTERNS, "{}", k.kind);
+            let all: Vec<Vec<Step>> = k
+                .templates
+                .iter()
+                .map(|p| steps(p).as_slice().to_vec())
+                .collect();
             for (pattern, steps) in k.templates.iter().zip(&all) {
+                let parts = pattern.split('.').filter(|p| !p.is_empty()).count();
+                let items = pattern.matches("[*]").count();
+                assert_eq!(
+                    steps.len(),
+                    parts + items,
+                    "{pattern}: over {MAX_STEPS} steps"
+                );
                 // A template is reached by a field, never by a bare wildcard.
                 assert!(
                     pattern.is_empty() || matches!(steps.last(), Some(Step::Field(_))),
