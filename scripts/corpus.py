@@ -82,7 +82,7 @@ def reason(stderr, scratch):
     line = line.replace(scratch, "FILE")
     line = re.sub(r"^error:\s*", "", line)
     if "no workload documents" in line:
-        kinds = re.search(r"\(skipped: ([^)]*)\)", line)
+        kinds = re.search(r"\(skipped: (.*?)\): ", line)
         only = ", ".join(sorted({k.split(" ")[0] for k in kinds.group(1).split(", ")})) if kinds else "nothing"
         return f"no workload in the file (it holds {only})"
     line = re.sub(r"FILE(#\d+)?:\s*", "", line)

@@ -417,8 +417,8 @@ const EXPECTED_FORMS: &str = "expected a Run:ai workload (TrainingWorkload, Inte
      DistributedWorkload, InferenceWorkload), a Run:ai REST API request (with `projectId` and \
      `spec.environmentVariables`), a Kubernetes Pod, Job, CronJob, Deployment, StatefulSet, \
      DaemonSet, ReplicaSet or AdmissionReview, or a pod-template wrapper (RayCluster, RayJob, \
-     RayService, JobSet, LeaderWorkerSet, PyTorchJob, MPIJob, TFJob, XGBoostJob, PaddleJob, \
-     JAXJob)";
+     RayCronJob, RayService, JobSet, LeaderWorkerSet, PyTorchJob, MPIJob, TFJob, XGBoostJob, \
+     PaddleJob, JAXJob)";
 
 /// Deserialises JSON; on failure, says which field was wrong and what was expected.
 pub fn parse_json<'a, T: Deserialize<'a>>(json: &'a str) -> Result<T, InputError> {

@@ -123,6 +123,21 @@ pub const POD_KINDS: &[PodKind] = &[
             ],
         )
     },
+    // A RayJob on a schedule: `spec.jobTemplate` is a RayJob's spec (KubeRay 1.5).
+    PodKind {
+        needs_template: false,
+        ..kind(
+            "RayCronJob",
+            "ray.io",
+            &["v1"],
+            "raycronjobs",
+            &[
+                "spec.jobTemplate.rayClusterSpec.headGroupSpec.template",
+                "spec.jobTemplate.rayClusterSpec.workerGroupSpecs[*].template",
+                "spec.jobTemplate.submitterPodTemplate",
+            ],
+        )
+    },
     kind(
         "RayService",
         "ray.io",

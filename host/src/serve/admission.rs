@@ -448,6 +448,8 @@ mod tests {
             ("ray.io", "v1", "RayCluster", None),
             ("ray.io", "v1alpha1", "RayJob", None),
             ("ray.io", "v1", "RayService", None),
+            ("ray.io", "v1", "RayCronJob", None),
+            ("ray.io", "v1alpha1", "RayCronJob", Some("api-version")),
             ("jobset.x-k8s.io", "v1alpha2", "JobSet", None),
             ("leaderworkerset.x-k8s.io", "v1", "LeaderWorkerSet", None),
             ("kubeflow.org", "v1", "PyTorchJob", None),
