@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Runs `host simulate` on every manifest of a folder, as a new user would point it at
 the files they `kubectl apply`, and reports: files evaluated (exit 0, 1 or 3), the
-documents skipped by kind, the errors (exit 2) by reason, and the findings by code.
+workloads evaluated and the documents skipped by kind, the errors (exit 2) by reason,
+and the findings by code.
 
     scripts/corpus.py FOLDER [--host target/debug/host] [-n runai-team-a]
                       [--policy FILE]... [--keep-namespaces] [--all] [-v]
@@ -113,6 +114,7 @@ def main():
     exits = collections.Counter()
     errors = collections.Counter()
     skipped = collections.Counter()
+    workloads = collections.Counter()
     violations = collections.Counter()
     warnings = collections.Counter()
     credential_files = []
@@ -152,6 +154,7 @@ def main():
                         key += " (" + re.sub(r"`[^`]*`", "`…`", s["reason"]).split(" (")[0] + ")"
                     skipped[key] += 1
                     continue
+                workloads[element["workload"]["kind"]] += 1
                 for v in element["violations"]:
                     violations[v["code"]] += 1
                     found.append(v["code"])
@@ -173,6 +176,7 @@ def main():
     for code, label in ((0, "admitted, would start (0)"), (1, "rejected (1)"), (3, "admitted, would not start (3)")):
         print(f"| {label} | {exits[code]} |")
     print(f"| input error (exit 2) | {counted - evaluated} |\n")
+    table("workloads evaluated, by kind", "kind", workloads)
     table("errors (exit 2) by reason", "reason", errors)
     table("documents skipped, by kind", "kind", skipped)
     table("violations by code", "code", violations)
