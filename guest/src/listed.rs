@@ -12,6 +12,25 @@ pub const LISTED: usize = 200;
 /// The code of the entry that stands for the findings left out.
 pub const MORE: &str = "more-findings";
 
+/// Items a message lists before it says how many more there are.
+pub const IN_MESSAGE: usize = 8;
+
+/// `a, b, c` with at most `IN_MESSAGE` items, then `... and N more`: a policy may hold a
+/// thousand globs, and a message quoting them all would crowd out every other finding
+/// of the answer.
+pub fn some(items: &[String]) -> String {
+    let mut out = items
+        .iter()
+        .take(IN_MESSAGE)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > IN_MESSAGE {
+        out.push_str(&format!(", ... and {} more", items.len() - IN_MESSAGE));
+    }
+    out
+}
+
 pub fn bound_violations(violations: &mut Vec<Violation>) {
     if let Some((field, message)) = cut(violations, |v| &v.code, |v| &v.field) {
         violations.push(Violation {
@@ -64,6 +83,16 @@ fn cut<T>(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_long_list_in_a_message_says_how_many_more() {
+        let items: Vec<String> = (0..1024).map(|i| format!("g{i}")).collect();
+        assert_eq!(
+            super::some(&items),
+            "g0, g1, g2, g3, g4, g5, g6, g7, ... and 1016 more"
+        );
+        assert_eq!(super::some(&items[..2]), "g0, g1");
+    }
+
     use super::*;
 
     fn violation(code: &str, i: usize) -> Violation {

@@ -9,6 +9,7 @@ pub mod documents;
 pub mod field;
 pub mod input;
 pub mod inspect;
+pub mod isolation;
 pub mod live;
 pub mod manifest;
 pub mod plugin;

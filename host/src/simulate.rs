@@ -1,6 +1,7 @@
 //! `host simulate`: find each workload's namespace and project, hand the plugin
 //! that namespace's secrets and policies, and add the hints only the cluster knows.
 
+use crate::cluster::quarantine::Blocked;
 use crate::cluster::{Cluster, SYSTEM_NAMESPACE, load_documents};
 use crate::documents::{self, Entry, Skipped};
 use crate::manifest::Document;
@@ -288,11 +289,19 @@ pub fn evaluate(
         secrets: cluster.catalog(&namespace),
         with_env: request.with_env,
     };
+    let blocked = cluster.quarantine.blocking(&namespace);
     let placed = Placed {
         id,
         namespace,
         project,
     };
+    if !blocked.is_empty() {
+        let decision = quarantined(placed.id.clone(), &blocked);
+        return Ok(Ok(Evaluation::Decided {
+            placed,
+            decision: Box::new(decision),
+        }));
+    }
     match evaluator.evaluate(&submission) {
         Ok(Ok(decision)) => Ok(Ok(Evaluation::Decided {
             placed,
@@ -338,6 +347,25 @@ fn scope(
         _ => {}
     }
     Ok(())
+}
+
+/// The decision for a workload whose namespace is quarantined (a live view's bad
+/// policy or tenancy conflict there, or a bad policy of `runai`): rejected, naming
+/// the objects at fault, whatever the failure policy (a tenant must not escape the
+/// cluster's rules by breaking its own policy).
+fn quarantined(workload: WorkloadId, blocked: &[&Blocked]) -> Decision {
+    let mut decision = undecided(workload, "", String::new(), false);
+    decision.violations = blocked
+        .iter()
+        .map(|b| Violation {
+            code: b.code.clone(),
+            field: String::new(),
+            message: b.message.clone(),
+            policy: b.object.clone(),
+            secret: None,
+        })
+        .collect();
+    decision
 }
 
 /// A contained `Failure` is an answer; any other error is the host's own.
@@ -593,6 +621,13 @@ fn hint(cluster: &Cluster, namespace: &str, secret: &str) -> Option<String> {
             return Some(format!(
                 "secret `{secret}` is cluster-wide, but copies go only to project namespaces and {namespace} \
                  belongs to no project"
+            ));
+        }
+        if cluster.copies == crate::cluster::Copies::Stored {
+            return Some(format!(
+                "secret `{secret}` is cluster-wide in namespace {SYSTEM_NAMESPACE}, but no copy of it exists in \
+                 {namespace}: Run:ai copies cluster-wide secrets into every project namespace, and this copy is \
+                 missing (propagate it again: `runai-adm set secret {secret} --cluster-wide`)"
             ));
         }
     }

@@ -64,6 +64,7 @@ impl From<StateFile> for Cluster {
                 .map(|s| ((s.namespace.clone(), s.name.clone()), s))
                 .collect(),
             policies: f.policies,
+            ..Cluster::default()
         }
     }
 }

@@ -297,6 +297,42 @@ fn the_manifests_fit_together() {
         serde_json::to_value(&m.mutating[0].webhooks.as_ref().unwrap()[0].rules).unwrap(),
         serde_json::to_value(&validating.rules).unwrap()
     );
+    // The objects the view reads go to /validate through a webhook that fails open:
+    // exactly the policy kinds the live view reads, and namespaces.
+    let objects = &m.validating[0].webhooks.as_ref().unwrap()[1];
+    assert_eq!(objects.failure_policy.as_deref(), Some("Ignore"));
+    assert_eq!(
+        objects
+            .client_config
+            .service
+            .as_ref()
+            .unwrap()
+            .path
+            .as_deref(),
+        Some("/validate")
+    );
+    let mut checked: Vec<(String, String)> = objects
+        .rules
+        .as_ref()
+        .unwrap()
+        .iter()
+        .flat_map(|r| {
+            let groups = r.api_groups.clone().unwrap_or_default();
+            let resources = r.resources.clone().unwrap_or_default();
+            groups
+                .into_iter()
+                .flat_map(move |g| resources.clone().into_iter().map(move |r| (g.clone(), r)))
+        })
+        .collect();
+    checked.sort();
+    let mut expected: Vec<(String, String)> = host::live::READ
+        .iter()
+        .filter(|(_, plural)| plural.ends_with("policies"))
+        .map(|(g, p)| (g.to_string(), p.to_string()))
+        .chain([(String::new(), "namespaces".to_string())])
+        .collect();
+    expected.sort();
+    assert_eq!(checked, expected);
 }
 
 #[test]

@@ -102,6 +102,14 @@ fn cluster(api: &FakeApi) {
         &[("token", VALUES[0])],
         json!({"runai/cluster-wide": "true"}),
     ));
+    // Run:ai's copy in team-a's namespace; team-b's is missing (a live view answers
+    // from what exists, never from a derived copy).
+    api.put(&secret(
+        "runai-team-a",
+        "hf-token",
+        &[("token", VALUES[0])],
+        json!({"runai/cluster-wide": "true"}),
+    ));
     let mut own = secret(
         "runai-team-a",
         "my-secret",
@@ -170,7 +178,7 @@ async fn start(api: &FakeApi, dir: &TempDir) -> Live {
         .expect("a client");
     let resources = live::resources(&client).await.expect("discovery");
     assert!(resources.absent.is_empty(), "{:?}", resources.absent);
-    Live::start(client, resources.watched)
+    Live::start(client, live::targets())
 }
 
 fn keys(cluster: &host::cluster::Cluster, namespace: &str) -> Vec<(String, Vec<String>, bool)> {
@@ -189,7 +197,7 @@ fn lists_build_the_view_with_key_names_only() {
     runtime().block_on(async {
         let live = start(&api, &dir).await;
         let status = until(&live, "the first lists", |s| s.synced).await;
-        assert_eq!(store(&status, "secrets").objects, 3, "{status:#?}");
+        assert_eq!(store(&status, "secrets").objects, 4, "{status:#?}");
         let (_, built) = live.build(&[]).expect("synced");
         let built = built.expect("a valid view");
         assert!(built.skipped.is_empty(), "{:?}", built.skipped);
@@ -207,8 +215,9 @@ fn lists_build_the_view_with_key_names_only() {
             cluster.find_project("1002").map(|p| p.name.as_str()),
             Some("team-b")
         );
-        // Key names (data and stringData), type, immutable; the copy of the
-        // cluster-wide secret; the secret of `default` is in no project: not kept.
+        // Key names (data and stringData), type, immutable; Run:ai's copy of the
+        // cluster-wide secret, known as one; the secret of `default` is in no
+        // project: not kept. team-b's copy does not exist: none is derived.
         assert_eq!(
             keys(&cluster, "runai-team-a"),
             [
@@ -224,6 +233,7 @@ fn lists_build_the_view_with_key_names_only() {
                 ),
             ]
         );
+        assert_eq!(keys(&cluster, "team-b-ns"), []);
         let own = &cluster.secrets[&("runai-team-a".to_string(), "my-secret".to_string())];
         assert!(own.immutable);
         assert_eq!(own.secret_type, "Opaque");
@@ -290,7 +300,7 @@ fn watch_events_change_the_view_and_values_never_arrive() {
         json!(null),
     );
     changed["metadata"]["resourceVersion"] = json!("500");
-    let mut deleted = secret("runai", "hf-token", &[], json!(null));
+    let mut deleted = secret("runai-team-a", "hf-token", &[], json!(null));
     deleted["metadata"]["resourceVersion"] = json!("501");
     api.script(
         "Secret",
@@ -317,7 +327,7 @@ fn watch_events_change_the_view_and_values_never_arrive() {
             if keys(&cluster, "runai-team-a").len() == 2
                 && !cluster
                     .secrets
-                    .contains_key(&("runai".to_string(), "hf-token".to_string()))
+                    .contains_key(&("runai-team-a".to_string(), "hf-token".to_string()))
             {
                 break cluster;
             }
@@ -383,7 +393,7 @@ fn a_watch_that_ends_with_410_gone_lists_again() {
             store(s, "secrets").lists == 2 && s.synced
         })
         .await;
-        assert_eq!(store(&status, "secrets").objects, 4);
+        assert_eq!(store(&status, "secrets").objects, 5);
         let (_, built) = live.build(&[]).expect("synced again");
         let cluster = built.unwrap().cluster;
         assert!(
@@ -417,7 +427,7 @@ fn a_watch_that_breaks_at_once_every_time_is_listed_again_with_a_growing_backoff
 }
 
 #[test]
-fn a_connection_cut_in_an_event_lists_again_and_is_not_synced_meanwhile() {
+fn a_connection_cut_in_an_event_lists_again_and_is_stale_meanwhile() {
     let api = FakeApi::start();
     cluster(&api);
     api.script(
@@ -428,16 +438,20 @@ fn a_connection_cut_in_an_event_lists_again_and_is_not_synced_meanwhile() {
     let dir = TempDir::new("live-cut");
     runtime().block_on(async {
         let live = start(&api, &dir).await;
-        // The cut marks the store not synced with the error, until the list after it
-        // (after a backoff) is in.
+        // The cut makes the store stale (not current) with the error, until the list
+        // after it (after a backoff) is in; the view stays synced: it answers from
+        // what it last held.
         let broken = until(&live, "the cut", |s| store(s, "namespaces").error.is_some()).await;
         let error = store(&broken, "namespaces").error.clone().unwrap();
         assert!(error.contains("watch namespaces"), "{error}");
-        assert!(!broken.synced);
+        assert!(broken.synced && !store(&broken, "namespaces").current);
+        assert!(live.stale_since().is_some());
+        assert!(live.build(&[]).is_some());
         until(&live, "the list after the cut", |s| {
-            store(s, "namespaces").lists == 2 && s.synced
+            store(s, "namespaces").lists == 2 && store(s, "namespaces").current
         })
         .await;
+        assert!(live.stale_since().is_none());
     });
     assert_eq!(api.lists("Namespace"), 2);
 }
@@ -545,7 +559,7 @@ fn import_writes_a_state_without_values_that_simulate_uses() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains("5 namespaces, 2 projects, 1 departments, 2 secrets"),
+        stdout.contains("5 namespaces, 2 projects, 1 departments, 3 secrets"),
         "{stdout}"
     );
     let written = std::fs::read_to_string(state.join("state.json")).unwrap();

@@ -44,7 +44,19 @@ fn crd_schema() -> Value {
 /// fails the tests until it is taught here.
 const SELECTOR_VALUES_RULE: &str = "self.operator in ['In', 'NotIn'] ? has(self.values) && size(self.values) > 0 : !has(self.values) || size(self.values) == 0";
 
+const LABEL_KEY: &str = "^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$";
+
+fn label_keys_rule() -> String {
+    format!("self.all(k, size(k) <= 317 && k.matches('{LABEL_KEY}'))")
+}
+
 fn cel(rule: &str, value: &Value) -> bool {
+    if rule == label_keys_rule() {
+        let key = regex_lite::Regex::new(LABEL_KEY).unwrap();
+        return value
+            .as_object()
+            .is_some_and(|m| m.keys().all(|k| k.len() <= 317 && key.is_match(k)));
+    }
     match rule {
         SELECTOR_VALUES_RULE => {
             let values = value
@@ -61,6 +73,9 @@ fn cel(rule: &str, value: &Value) -> bool {
 }
 
 fn cel_as_json_schema(rule: &str) -> Value {
+    if rule == label_keys_rule() {
+        return json!({"propertyNames": {"maxLength": 317, "pattern": LABEL_KEY}});
+    }
     match rule {
         SELECTOR_VALUES_RULE => json!({
             "if": {"properties": {"operator": {"enum": ["In", "NotIn"]}}},
@@ -181,6 +196,32 @@ fn validate(
     ) && !regex_lite::Regex::new(p).unwrap().is_match(s)
     {
         out.push(format!("{at}: does not match {p}"));
+    }
+    if let (Some(max), Some(s)) = (
+        schema.get("maxLength").and_then(Value::as_u64),
+        value.as_str(),
+    ) && (s.chars().count() as u64) > max
+    {
+        out.push(format!("{at}: longer than {max}"));
+    }
+    if let (Some(max), Some(m)) = (
+        schema.get("maxProperties").and_then(Value::as_u64),
+        value.as_object(),
+    ) && (m.len() as u64) > max
+    {
+        out.push(format!("{at}: more than {max} properties"));
+    }
+    if let (Some(names), Some(m)) = (schema.get("propertyNames"), value.as_object()) {
+        for k in m.keys() {
+            validate(
+                names,
+                &json!(k),
+                root,
+                &format!("{at}.{k} (key)"),
+                false,
+                out,
+            );
+        }
     }
     if let Some(n) = value.as_f64() {
         if let Some(min) = schema.get("minimum").and_then(Value::as_f64)
@@ -507,6 +548,52 @@ fn mistakes_are_refused_by_the_schema_and_by_the_plugin_alike() {
             json!({"allowedSecretSelector": {"matchExpressions": [{"key": "t", "operator": "Exists"}]}}),
             true,
         ),
+        // Label keys and values, as the API server takes them.
+        (
+            json!({"allowedSecretSelector": {"matchLabels": {"a b": "c"}}}),
+            false,
+        ),
+        (
+            json!({"allowedSecretSelector": {"matchLabels": {"example.com/tier": "gpu-1"}}}),
+            true,
+        ),
+        (
+            json!({"allowedSecretSelector": {"matchLabels": {"tier": "a b"}}}),
+            false,
+        ),
+        (
+            json!({"allowedSecretSelector": {"matchLabels": {"tier": "x".repeat(64)}}}),
+            false,
+        ),
+        (
+            json!({"allowedSecretSelector": {"matchExpressions": [{"key": "-t", "operator": "Exists"}]}}),
+            false,
+        ),
+        (
+            json!({"allowedSecretSelector": {"matchExpressions": [{"key": "t", "operator": "In", "values": ["a b"]}]}}),
+            false,
+        ),
+        // Sizes: the plugin's bounds, the same in the CRD.
+        (json!({"sensitiveEnvNames": vec!["*X*"; 1024]}), true),
+        (json!({"sensitiveEnvNames": vec!["*X*"; 1025]}), false),
+        (json!({"deniedSecrets": ["x".repeat(257)]}), false),
+        (json!({"allowedSecrets": vec!["a"; 1025]}), false),
+        (
+            json!({"allowedSecretSelector": {"matchLabels": (0..65).map(|i| (format!("k{i}"), json!("v"))).collect::<Map<String, Value>>()}}),
+            false,
+        ),
+        (
+            json!({"allowedSecretSelector": {"matchExpressions": vec![json!({"key": "t", "operator": "Exists"}); 33]}}),
+            false,
+        ),
+        (
+            json!({"allowedSecretSelector": {"matchExpressions": [{"key": "t", "operator": "In", "values": vec!["v"; 65]}]}}),
+            false,
+        ),
+        (
+            json!({"credentialLiterals": {"allowedValues": vec!["sha256:43a979d7d1da0297e0076d9e2b6e20908c96f1f88b1c8848e23aa2d848660fc4"; 1025]}}),
+            false,
+        ),
     ];
     let editor = secretpolicy_json_schema();
     let crd_schema = crd_schema();
@@ -564,4 +651,68 @@ fn every_suite_validates_against_the_suite_schema() {
         json!([{"submit": {"project": "team-a"}, "expext": {"allowed": true}}]),
     );
     assert!(!problems(&schema, &Value::Object(typo), true).is_empty());
+}
+
+/// Every policy mistake the plugin's cases refuse at load (`tests/policies/cases.yaml`),
+/// and who refuses it first in a cluster: the API server, from the SecretPolicy CRD's
+/// schema (`crd`), or only the gateway's validating webhook, which runs the plugin's
+/// checks (`webhook`: Run:ai's V1 CRDs have no strict schema, and no schema sees a
+/// pair of objects); V2 policies are not Kubernetes objects and are checked when the
+/// `--policy` files load (`files`). A new case must be placed here.
+#[test]
+fn which_policy_mistakes_only_the_webhook_catches() {
+    let expected: &[(&str, &str)] = &[
+        (
+            "v2 the same rule set twice in one branch is a conflict",
+            "files",
+        ),
+        ("v2 a department and one of its projects conflict", "files"),
+        ("v2 a default with two sources is refused", "files"),
+        ("a malformed SECRET default is refused at load", "webhook"),
+        ("an unknown rule is refused at load", "webhook"),
+        ("an unknown enforcement mode is refused at load", "crd"),
+        (
+            "two V1 policies of one kind in one namespace conflict",
+            "webhook",
+        ),
+        (
+            "an allowed value that is not a SHA-256 is refused at load",
+            "crd",
+        ),
+        ("an unknown detector is refused at load", "crd"),
+        (
+            "a selector operator without values is refused at load",
+            "crd",
+        ),
+        (
+            "a selector key that is not a label key is refused at load (the API server accepted it before its CRD said so)",
+            "crd",
+        ),
+        (
+            "a policy spec given as a list is refused, not read field by field",
+            "crd",
+        ),
+    ];
+    let schema = crd_schema();
+    let cases: Vec<Value> = serde_yaml_ng::from_str(
+        &std::fs::read_to_string(root().join("tests/policies/cases.yaml")).unwrap(),
+    )
+    .unwrap();
+    let mut found: Vec<(String, &str)> = Vec::new();
+    for case in cases.iter().filter(|c| c.get("load_error").is_some()) {
+        let policies = case["policies"].as_array().cloned().unwrap_or_default();
+        let who = if policies.iter().all(|p| p.get("kind").is_none()) {
+            "files"
+        } else if policies
+            .iter()
+            .any(|p| p["kind"] == "SecretPolicy" && !problems(&schema, p, true).is_empty())
+        {
+            "crd"
+        } else {
+            "webhook"
+        };
+        found.push((case["name"].as_str().unwrap_or("").to_string(), who));
+    }
+    let found: Vec<(&str, &str)> = found.iter().map(|(n, w)| (n.as_str(), *w)).collect();
+    assert_eq!(found, expected);
 }

@@ -153,9 +153,80 @@ enum EnvNameValidationField {
     Relaxed,
 }
 
+/// The size bounds of a SecretPolicy, the same as the CRD's (`maxItems`,
+/// `maxLength`, `maxProperties`): a policy is read and checked with every evaluation
+/// in its scope, so no tenant's policy may cost the others without bound.
+pub const MAX_GLOBS: usize = 1024;
+pub const MAX_GLOB_LENGTH: usize = 256;
+pub const MAX_ALLOWED_VALUES: usize = 1024;
+pub const MAX_MATCH_LABELS: usize = 64;
+pub const MAX_MATCH_EXPRESSIONS: usize = 32;
+pub const MAX_EXPRESSION_VALUES: usize = 64;
+
+fn too_many(field: &str, found: usize, max: usize) -> InputError {
+    InputError::new(
+        field,
+        format!(
+            "{found} entries: at most {max} (a policy is read with every evaluation in its scope)"
+        ),
+    )
+}
+
+fn check_bounds(spec: &Spec) -> Result<(), InputError> {
+    let globs = [
+        (Some(&spec.sensitive_env_names), "spec.sensitiveEnvNames"),
+        (Some(&spec.denied_secrets), "spec.deniedSecrets"),
+        (spec.allowed_secrets.as_ref(), "spec.allowedSecrets"),
+    ];
+    for (list, field) in globs {
+        let Some(list) = list else { continue };
+        if list.len() > MAX_GLOBS {
+            return Err(too_many(field, list.len(), MAX_GLOBS));
+        }
+        if let Some(i) = list
+            .iter()
+            .position(|g| g.chars().count() > MAX_GLOB_LENGTH)
+        {
+            return Err(InputError::new(
+                format!("{field}[{i}]"),
+                format!("longer than {MAX_GLOB_LENGTH} characters"),
+            ));
+        }
+    }
+    if let Some(c) = &spec.credential_literals
+        && c.allowed_values.len() > MAX_ALLOWED_VALUES
+    {
+        let field = "spec.credentialLiterals.allowedValues";
+        return Err(too_many(field, c.allowed_values.len(), MAX_ALLOWED_VALUES));
+    }
+    if let Some(s) = &spec.allowed_secret_selector {
+        let at = "spec.allowedSecretSelector";
+        if s.match_labels.len() > MAX_MATCH_LABELS {
+            let field = format!("{at}.matchLabels");
+            return Err(too_many(&field, s.match_labels.len(), MAX_MATCH_LABELS));
+        }
+        if s.match_expressions.len() > MAX_MATCH_EXPRESSIONS {
+            let field = format!("{at}.matchExpressions");
+            return Err(too_many(
+                &field,
+                s.match_expressions.len(),
+                MAX_MATCH_EXPRESSIONS,
+            ));
+        }
+        for (i, e) in s.match_expressions.iter().enumerate() {
+            if e.values.len() > MAX_EXPRESSION_VALUES {
+                let field = format!("{at}.matchExpressions[{i}].values");
+                return Err(too_many(&field, e.values.len(), MAX_EXPRESSION_VALUES));
+            }
+        }
+    }
+    Ok(())
+}
+
 pub fn parse(json: &str) -> Result<SecretPolicy, InputError> {
     let doc: Document = crate::workload::parse_json(json)?;
     let spec = doc.spec;
+    check_bounds(&spec)?;
     for (list, field) in [
         (&spec.sensitive_env_names, "spec.sensitiveEnvNames"),
         (&spec.denied_secrets, "spec.deniedSecrets"),
@@ -330,14 +401,14 @@ impl SecretPolicy {
         ) {
             (Some(false), None, Some(globs), _) => Some(format!(
                 "secret `{secret}` is not in the allowed list [{}]",
-                globs.join(", ")
+                crate::listed::some(globs)
             )),
             (None, Some(false), _, Some(selector)) => Some(format!(
                 "secret `{secret}` does not have the allowed labels ({selector})"
             )),
             (Some(false), Some(false), Some(globs), Some(selector)) => Some(format!(
                 "secret `{secret}` is neither in the allowed list [{}] nor has the allowed labels ({selector})",
-                globs.join(", ")
+                crate::listed::some(globs)
             )),
             _ => None,
         }

@@ -22,8 +22,8 @@ pub fn snapshot(connection: &Connection, policies: &[PathBuf]) -> Result<(Built,
         let client = connection.client().await?;
         let resources = live::resources(&client).await?;
         let stores = live::snapshot(&client, &resources).await?;
-        let pairs: Vec<_> = stores.iter().map(|(r, o)| (r, o)).collect();
-        let built = live::build(&pairs, &docs)
+        let listings: Vec<_> = stores.iter().map(live::Snapshot::listing).collect();
+        let built = live::build(&listings, &docs)
             .with_context(|| format!("{}: not a valid cluster view", connection.describe()))?;
         anyhow::Ok((built, resources))
     })?;
@@ -37,6 +37,9 @@ pub fn snapshot(connection: &Connection, policies: &[PathBuf]) -> Result<(Built,
             "warning: left out: {}",
             crate::text::escape_controls(skipped, false)
         );
+    }
+    for blocked in built.cluster.quarantine.details() {
+        eprintln!("warning: cannot be read: {blocked}");
     }
     Ok((built, resources))
 }

@@ -54,6 +54,12 @@ pub struct ServeArgs {
     /// Open connections at once; past it a new connection is closed at once.
     #[arg(long, value_name = "N", default_value_t = 1024)]
     max_connections: usize,
+    /// With a live cluster view: how long, in seconds, answers may come from the last
+    /// view while a broken watch is listed again (an API server restart, a CRD
+    /// change); past it, the failure policy answers. 0: only from a view that follows
+    /// the cluster.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    max_staleness_seconds: u64,
     /// Seconds to finish requests in flight after SIGTERM or SIGINT.
     #[arg(long, value_name = "SECONDS", default_value_t = 25)]
     shutdown_grace_seconds: u64,
@@ -107,6 +113,7 @@ pub fn serve(plugin: &PluginArgs, state: Option<PathBuf>, args: ServeArgs) -> Re
         max_connections: args.max_connections,
         grace: Duration::from_secs(args.shutdown_grace_seconds),
         evaluator: args.evaluator,
+        max_staleness: Duration::from_secs(args.max_staleness_seconds),
     };
     serve::run(config, plugin)
 }

@@ -4,11 +4,13 @@
 pub mod files;
 mod load;
 pub mod ops;
+pub mod quarantine;
 pub mod secret;
 
 use crate::plugin::{PolicyDocument, ProjectInfo, SecretMetadata};
 use anyhow::{Result, bail};
 use guest::shown::shown;
+use quarantine::{Blocked, Quarantine};
 use secret::Secret;
 use std::collections::BTreeMap;
 
@@ -18,6 +20,8 @@ pub use load::{POLICY_KINDS, apply_document, load_documents};
 pub const SYSTEM_NAMESPACE: &str = "runai";
 /// Label a namespace carries to say which project it belongs to.
 pub const QUEUE_LABEL: &str = "runai/queue";
+/// The code of a rejection in a namespace whose project cannot be told.
+pub const NAMESPACE_CONFLICT: &str = "namespace-conflict";
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Project {
@@ -51,6 +55,30 @@ pub struct Cluster {
     /// By (namespace, name).
     pub secrets: BTreeMap<(String, String), Secret>,
     pub policies: Vec<Policy>,
+    /// Where a project namespace's copies of cluster-wide secrets come from.
+    pub copies: Copies,
+    /// Scopes whose workloads are rejected undecided (a live view's bad objects).
+    pub quarantine: Quarantine,
+}
+
+/// Copies of cluster-wide secrets in project namespaces.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Copies {
+    /// The simulator propagates: a project namespace sees a copy of every
+    /// cluster-wide secret of `runai`, derived on every read (SPEC §5).
+    #[default]
+    Derived,
+    /// A live cluster: Run:ai made the copies, and only those that exist are there.
+    /// A missing copy is missing.
+    Stored,
+}
+
+/// A namespace whose project cannot be told (two projects claim it, or one project
+/// claims two): the namespaces it involves, and the admin's message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenancyConflict {
+    pub namespaces: Vec<String>,
+    pub message: String,
 }
 
 /// A project's own secret that shadows a cluster-wide one of the same name.
@@ -70,46 +98,113 @@ impl Cluster {
     /// `kube-*` to none, and a project's namespace is claimed by at most one
     /// `runai/queue` label. `extra` is a project about to be added.
     pub fn check_tenancy(&self, extra: Option<&Project>) -> Result<()> {
+        match self.tenancy_conflicts(extra).into_iter().next() {
+            Some(conflict) => bail!("{}", conflict.message),
+            None => Ok(()),
+        }
+    }
+
+    /// Every tenancy conflict, each with the namespaces it involves: the contested
+    /// namespace, and every namespace the projects in it could otherwise run in
+    /// (their `spec.namespace`, the namespaces labelled for them, `runai-<project>`),
+    /// so that no namespace of a confused project is left undecided or misplaced.
+    pub fn tenancy_conflicts(&self, extra: Option<&Project>) -> Vec<TenancyConflict> {
+        let mut conflicts = Vec::new();
         let mut labelled: BTreeMap<&str, &str> = BTreeMap::new();
         for ns in self.namespaces.values() {
             if let Some(project) = ns.labels.get(QUEUE_LABEL)
                 && let Some(other) = labelled.insert(project, &ns.name)
             {
-                bail!(
-                    "namespaces {} and {} are both labelled {QUEUE_LABEL}={}: a project has one namespace",
-                    shown(other),
-                    shown(&ns.name),
-                    shown(project)
-                );
+                conflicts.push(TenancyConflict {
+                    namespaces: self.involved(&[project], &[other, &ns.name]),
+                    message: format!(
+                        "namespaces {} and {} are both labelled {QUEUE_LABEL}={}: a project has one namespace",
+                        shown(other),
+                        shown(&ns.name),
+                        shown(project)
+                    ),
+                });
             }
         }
         let mut owners: BTreeMap<String, &Project> = BTreeMap::new();
         for project in self.projects.values().chain(extra) {
             let namespace = Self::namespace_with(project, &labelled);
             if is_reserved_namespace(&namespace) {
-                bail!(
-                    "project `{}` ({}) would run in namespace {}, which belongs to no project \
-                     ({SYSTEM_NAMESPACE} holds cluster-wide secrets and fallback policies; kube-* are Kubernetes' own)",
-                    shown(&project.name),
-                    shown(&project.source),
-                    shown(&namespace)
-                );
+                conflicts.push(TenancyConflict {
+                    namespaces: self.involved(&[&project.name], &[&namespace]),
+                    message: format!(
+                        "project `{}` ({}) would run in namespace {}, which belongs to no project \
+                         ({SYSTEM_NAMESPACE} holds cluster-wide secrets and fallback policies; kube-* are Kubernetes' own)",
+                        shown(&project.name),
+                        shown(&project.source),
+                        shown(&namespace)
+                    ),
+                });
+                continue;
             }
             if let Some(other) = owners.insert(namespace.clone(), project)
                 && other.name != project.name
             {
-                bail!(
-                    "namespace {} is claimed by project `{}` ({}) and project `{}` ({}): a namespace \
-                     belongs to at most one project, and its secrets only to that project",
-                    shown(&namespace),
-                    shown(&other.name),
-                    shown(&other.source),
-                    shown(&project.name),
-                    shown(&project.source)
+                conflicts.push(TenancyConflict {
+                    namespaces: self.involved(&[&other.name, &project.name], &[&namespace]),
+                    message: format!(
+                        "namespace {} is claimed by project `{}` ({}) and project `{}` ({}): a namespace \
+                         belongs to at most one project, and its secrets only to that project",
+                        shown(&namespace),
+                        shown(&other.name),
+                        shown(&other.source),
+                        shown(&project.name),
+                        shown(&project.source)
+                    ),
+                });
+            }
+        }
+        conflicts
+    }
+
+    /// The namespaces a conflict involves: `contested`, and every namespace the
+    /// `projects` could run in.
+    fn involved(&self, projects: &[&str], contested: &[&str]) -> Vec<String> {
+        let mut out: Vec<String> = contested.iter().map(|ns| ns.to_string()).collect();
+        for name in projects {
+            out.push(format!("runai-{name}"));
+            if let Some(ns) = self.projects.get(*name).and_then(|p| p.namespace.clone()) {
+                out.push(ns);
+            }
+            out.extend(
+                self.namespaces
+                    .values()
+                    .filter(|ns| ns.labels.get(QUEUE_LABEL).map(String::as_str) == Some(*name))
+                    .map(|ns| ns.name.clone()),
+            );
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// A live view does not fail whole on a tenancy conflict: the namespaces involved
+    /// are quarantined (their workloads rejected, naming no one else) and the rest of
+    /// the cluster is decided as usual.
+    pub fn quarantine_tenancy_conflicts(&mut self) {
+        for conflict in self.tenancy_conflicts(None) {
+            for namespace in &conflict.namespaces {
+                self.quarantine.block(
+                    namespace,
+                    Blocked {
+                        code: NAMESPACE_CONFLICT.to_string(),
+                        object: format!("Namespace {}", shown(namespace)),
+                        message: format!(
+                            "the project of namespace {} cannot be told: the namespaces' `{QUEUE_LABEL}` labels \
+                             or the projects' `spec.namespace` give it to more than one project, or its project \
+                             more than one namespace; its workloads are rejected until an admin fixes the labels",
+                            shown(namespace)
+                        ),
+                        detail: conflict.message.clone(),
+                    },
                 );
             }
         }
-        Ok(())
     }
 
     /// Where a Secret may be stored: `runai`, or a project's namespace (`projects`:
@@ -190,10 +285,20 @@ impl Cluster {
             .find(|p| Self::namespace_with(p, &labels) == namespace)
     }
 
+    /// The namespaces the view decides for: `runai` and the projects' namespaces. A
+    /// namespace that belongs to no project (labelled for a project that does not
+    /// exist, or whose project was deleted) holds no secrets the view knows of, so it
+    /// is outside the view, as `default` is: deciding there would say
+    /// `secret-not-found` of secrets that exist.
     pub fn namespace_exists(&self, namespace: &str) -> bool {
-        namespace == SYSTEM_NAMESPACE
-            || self.namespaces.contains_key(namespace)
-            || self.project_of_namespace(namespace).is_some()
+        namespace == SYSTEM_NAMESPACE || self.project_of_namespace(namespace).is_some()
+    }
+
+    /// A secret of `runai` labelled cluster-wide, by name.
+    pub fn is_cluster_wide_source(&self, name: &str) -> bool {
+        self.secrets
+            .get(&(SYSTEM_NAMESPACE.to_string(), name.to_string()))
+            .is_some_and(Secret::is_cluster_wide)
     }
 
     pub fn cluster_wide_sources(&self) -> impl Iterator<Item = &Secret> {
@@ -213,12 +318,19 @@ impl Cluster {
     /// from their source on every call, so projects created later receive them,
     /// updates to the source reach them, and removing the label or the source
     /// removes them; a project's own secret of the same name always wins.
+    ///
+    /// In a live view (`Copies::Stored`) the copies are the Secrets Run:ai made in the
+    /// namespace, nothing is derived, and a copy is one whose source is cluster-wide.
     pub fn catalog(&self, namespace: &str) -> Vec<SecretMetadata> {
+        let stored = self.copies == Copies::Stored && namespace != SYSTEM_NAMESPACE;
         let mut catalog: Vec<SecretMetadata> = self
             .secrets_in(namespace)
-            .map(|s| metadata(s, false))
+            .map(|s| metadata(s, stored && self.is_cluster_wide_source(&s.name)))
             .collect();
-        if namespace != SYSTEM_NAMESPACE && self.project_of_namespace(namespace).is_some() {
+        if self.copies == Copies::Derived
+            && namespace != SYSTEM_NAMESPACE
+            && self.project_of_namespace(namespace).is_some()
+        {
             for source in self.cluster_wide_sources() {
                 if !catalog.iter().any(|own| own.name == source.name) {
                     catalog.push(metadata(source, true));

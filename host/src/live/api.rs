@@ -4,7 +4,7 @@
 //! here, bounded in size and time, and decoded into `Slim` objects, so a Secret's
 //! values are skipped as they are read and no response body is ever logged.
 
-use super::object::Slim;
+use super::object::{Slim, Unreadable};
 use anyhow::{Context, Result, anyhow, bail};
 use futures_util::StreamExt;
 use guest::shown::redact_serde_message;
@@ -12,8 +12,9 @@ use http_body_util::BodyExt;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{APIGroup, APIResourceList};
 use kube::api::{ListParams, WatchParams};
-use kube::core::{ApiResource, Request, Status, WatchEvent};
+use kube::core::{ApiResource, Request, Status};
 use kube::{Client, Config};
+use serde_json::value::RawValue;
 use std::time::Duration;
 
 /// Largest response the host reads (a list page, a discovery document).
@@ -115,6 +116,19 @@ impl std::fmt::Display for Gone {
 
 impl std::error::Error for Gone {}
 
+/// A 404 at a resource's URL: for a custom resource, its CRD was deleted or no longer
+/// serves that version (the caller discovers the kind again).
+#[derive(Debug)]
+pub struct NotFound(String);
+
+impl std::fmt::Display for NotFound {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NotFound {}
+
 /// What a request was for, in messages: `list secrets (v1)`.
 fn what(verb: &str, resource: &ApiResource) -> String {
     let group = if resource.group.is_empty() {
@@ -147,10 +161,10 @@ fn failed(verb: &str, resource: &ApiResource, status: u16, body: &[u8]) -> anyho
             resource.group,
             suffix(&message)
         ),
-        404 => anyhow!(
+        404 => anyhow::Error::new(NotFound(format!(
             "{action}: not found (404){}: is the resource's CustomResourceDefinition installed?",
             suffix(&message)
-        ),
+        ))),
         code => anyhow!(
             "{action}: the API server answered HTTP {code}{}",
             suffix(&message)
@@ -212,11 +226,21 @@ fn transport(e: &dyn std::fmt::Display) -> String {
     crate::text::shown_max(&e.to_string(), 400).into_owned()
 }
 
+/// What one list of a resource holds.
+#[derive(Debug, Default)]
+pub struct Listed {
+    pub objects: Vec<Slim>,
+    /// Objects that could not be read: left out, the rest of the list stands.
+    pub unreadable: Vec<Unreadable>,
+    /// The list's resource version, to watch from.
+    pub version: String,
+}
+
 /// Every object of `resource` in the cluster and the list's resource version, page by
-/// page.
-pub async fn list(client: &Client, resource: &ApiResource) -> Result<(Vec<Slim>, String)> {
+/// page. An object that cannot be read is set aside, never the whole list.
+pub async fn list(client: &Client, resource: &ApiResource) -> Result<Listed> {
     let url = <Slim as kube::core::Resource>::url_path(resource, None);
-    let mut objects = Vec::new();
+    let mut listed = Listed::default();
     let mut token: Option<String> = None;
     for _page in 0..MAX_LIST_PAGES {
         let mut params = ListParams::default().limit(PAGE_SIZE);
@@ -237,10 +261,14 @@ pub async fn list(client: &Client, resource: &ApiResource) -> Result<(Vec<Slim>,
                 redact_serde_message(&e.to_string())
             )
         })?;
-        drop(body);
         let metadata = page.metadata.unwrap_or_default();
-        objects.extend(page.items.unwrap_or_default());
-        if objects.len() > MAX_LIST_OBJECTS {
+        for item in page.items.unwrap_or_default() {
+            match super::object::decode(&resource.kind, item.get()) {
+                Ok(object) => listed.objects.push(object),
+                Err(bad) => listed.unreadable.push(bad),
+            }
+        }
+        if listed.objects.len() + listed.unreadable.len() > MAX_LIST_OBJECTS {
             bail!(
                 "{}: more than {MAX_LIST_OBJECTS} objects: the host reads at most that many of a resource",
                 what("list", resource)
@@ -253,7 +281,8 @@ pub async fn list(client: &Client, resource: &ApiResource) -> Result<(Vec<Slim>,
             ),
             Some(next) => token = Some(next),
             None => {
-                return Ok((objects, metadata.resource_version.unwrap_or_default()));
+                listed.version = metadata.resource_version.unwrap_or_default();
+                return Ok(listed);
             }
         }
     }
@@ -263,15 +292,27 @@ pub async fn list(client: &Client, resource: &ApiResource) -> Result<(Vec<Slim>,
     )
 }
 
-/// A list page: its metadata and items. Other fields are skipped unread (kube's
-/// `ObjectList` flattens them into memory: 100 MB of junk beside `items` took 1.8 GB).
+/// A list page: its metadata and items, each item's text borrowed from the body and
+/// decoded on its own. Other fields are skipped unread (kube's `ObjectList` flattens
+/// them into memory: 100 MB of junk beside `items` took 1.8 GB).
 #[derive(serde::Deserialize)]
-struct Page {
+struct Page<'a> {
     #[serde(default)]
     metadata: Option<ListMeta>,
     /// `null` is no items, as kube reads it.
-    #[serde(default)]
-    items: Option<Vec<Slim>>,
+    #[serde(default, borrow)]
+    items: Option<Vec<&'a RawValue>>,
+}
+
+/// A change a watch reports.
+#[derive(Debug)]
+pub enum Change {
+    /// Added or modified.
+    Put(Box<Slim>),
+    /// Added or modified into something the host cannot read.
+    PutUnreadable(Unreadable),
+    /// Deleted: namespace and name.
+    Delete(String, String),
 }
 
 /// One watch from `version`: calls `event` for each change and returns the resource
@@ -281,7 +322,7 @@ pub async fn watch(
     client: &Client,
     resource: &ApiResource,
     version: &str,
-    mut event: impl FnMut(WatchEvent<Slim>),
+    mut event: impl FnMut(Change),
 ) -> Result<String> {
     let url = <Slim as kube::core::Resource>::url_path(resource, None);
     let params = WatchParams::default().timeout(WATCH_SECONDS);
@@ -338,25 +379,21 @@ pub async fn watch(
             line.extend_from_slice(&rest[..end]);
             rest = &rest[end + 1..];
             if line.iter().any(|b| !b.is_ascii_whitespace()) {
-                let decoded = decode_event(&line, &action)?;
+                let decoded = decode_event(&line, &resource.kind, &action)?;
                 line.clear();
                 match decoded {
-                    WatchEvent::Error(status) if status.code == 410 => {
+                    Event::Error(status) if status.code == 410 => {
                         return Err(anyhow::Error::new(Gone));
                     }
-                    WatchEvent::Error(status) => bail!(
+                    Event::Error(status) => bail!(
                         "{action}: the API server ended the watch with an error ({}){}",
                         status.code,
                         suffix(&crate::text::shown_max(&status.message, 400))
                     ),
-                    WatchEvent::Bookmark(b) => version = b.metadata.resource_version,
-                    change => {
-                        if let WatchEvent::Added(o)
-                        | WatchEvent::Modified(o)
-                        | WatchEvent::Deleted(o) = &change
-                            && let Some(v) = &o.metadata.resource_version
-                        {
-                            version = v.clone();
+                    Event::Bookmark(v) => version = v,
+                    Event::Change(change, v) => {
+                        if let Some(v) = v {
+                            version = v;
                         }
                         event(change);
                     }
@@ -375,12 +412,79 @@ pub async fn watch(
     }
 }
 
-fn decode_event(line: &[u8], action: &str) -> Result<WatchEvent<Slim>> {
-    serde_json::from_slice(line).map_err(|e| {
+/// A watch event as the host reads it: the object is decoded on its own, so one that
+/// cannot be read is a change to an unreadable object, not a broken watch.
+enum Event {
+    /// The change and the resource version it carries.
+    Change(Change, Option<String>),
+    Bookmark(String),
+    Error(Status),
+}
+
+#[derive(serde::Deserialize)]
+struct RawEvent<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    #[serde(borrow)]
+    object: &'a RawValue,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct BookmarkMeta {
+    #[serde(default)]
+    resource_version: String,
+}
+
+#[derive(serde::Deserialize)]
+struct Bookmark {
+    #[serde(default)]
+    metadata: BookmarkMeta,
+}
+
+fn decode_event(line: &[u8], kind: &str, action: &str) -> Result<Event> {
+    let unreadable = |e: serde_json::Error| {
         anyhow!(
             "{action}: a watch event the host cannot read: {}",
             redact_serde_message(&e.to_string())
         )
+    };
+    let raw: RawEvent = serde_json::from_slice(line).map_err(unreadable)?;
+    let object = raw.object.get();
+    let put = || match super::object::decode(kind, object) {
+        Ok(o) => {
+            let version = o.metadata.resource_version.clone();
+            Event::Change(Change::Put(Box::new(o)), version)
+        }
+        Err(bad) => {
+            let version = bad.resource_version.clone();
+            Event::Change(Change::PutUnreadable(bad), version)
+        }
+    };
+    Ok(match raw.kind {
+        "ADDED" | "MODIFIED" => put(),
+        "DELETED" => match super::object::decode(kind, object) {
+            Ok(o) => {
+                let version = o.metadata.resource_version.clone();
+                Event::Change(
+                    Change::Delete(o.namespace().to_string(), o.name().to_string()),
+                    version,
+                )
+            }
+            Err(bad) => Event::Change(
+                Change::Delete(bad.namespace, bad.name),
+                bad.resource_version,
+            ),
+        },
+        "BOOKMARK" => {
+            let b: Bookmark = serde_json::from_str(object).map_err(unreadable)?;
+            Event::Bookmark(b.metadata.resource_version)
+        }
+        "ERROR" => Event::Error(serde_json::from_str(object).map_err(unreadable)?),
+        other => bail!(
+            "{action}: a watch event of an unknown type `{}`",
+            crate::text::shown_max(other, 40)
+        ),
     })
 }
 

@@ -41,6 +41,80 @@ pub struct Slim {
     pub string_data: Vec<String>,
 }
 
+/// An object the host could not read (a field of an unexpected type): left out of
+/// the view, counted, and named where that is allowed. `why` names the field and the
+/// types, never a value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unreadable {
+    pub namespace: String,
+    pub name: String,
+    pub resource_version: Option<String>,
+    pub why: String,
+}
+
+/// The fields of an object other than a Secret: a Secret's `type`, `data` and
+/// `immutable` mean nothing there, and Run:ai's V1 kinds have no strict schema, so a
+/// stray `data: "x"` on a TrainingPolicy must not make it unreadable.
+#[derive(Deserialize)]
+struct Other {
+    #[serde(deserialize_with = "slim_meta", default)]
+    metadata: ObjectMeta,
+    #[serde(default, deserialize_with = "bounded_spec")]
+    spec: Option<Value>,
+}
+
+/// Who an object is, read as leniently as can be, to name one that does not decode.
+#[derive(Deserialize, Default)]
+struct Ident {
+    #[serde(default)]
+    metadata: Option<IdentMeta>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct IdentMeta {
+    #[serde(default, deserialize_with = "lenient_string")]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    namespace: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    resource_version: Option<String>,
+}
+
+/// A string, or nothing when the value is of another type.
+fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::String(s) => Some(s),
+        _ => None,
+    })
+}
+
+/// One object of `kind` from its JSON text: what the view keeps of it, or why it
+/// cannot be read (one bad object never stops the decoding of its list or watch).
+pub fn decode(kind: &str, text: &str) -> Result<Slim, Unreadable> {
+    let decoded = if kind == "Secret" {
+        serde_json::from_str::<Slim>(text)
+    } else {
+        serde_json::from_str::<Other>(text).map(|o| Slim {
+            metadata: o.metadata,
+            spec: o.spec,
+            ..Slim::default()
+        })
+    };
+    decoded.map_err(|e| {
+        let meta = serde_json::from_str::<Ident>(text)
+            .ok()
+            .and_then(|i| i.metadata)
+            .unwrap_or_default();
+        Unreadable {
+            namespace: meta.namespace.unwrap_or_default(),
+            name: meta.name.unwrap_or_default(),
+            resource_version: meta.resource_version,
+            why: guest::shown::redact_serde_message(&e.to_string()),
+        }
+    })
+}
+
 /// The metadata fields kept; everything else (annotations, managed fields, owner
 /// references) is skipped unread.
 #[derive(Deserialize, Serialize, Default)]
@@ -251,6 +325,11 @@ impl Slim {
         self.metadata.namespace.as_deref().unwrap_or("")
     }
 
+    /// The `spec` was past its budget and not read into memory.
+    pub fn spec_not_read(&self) -> bool {
+        self.spec.as_ref().and_then(Value::as_str) == Some(SPEC_TOO_BIG)
+    }
+
     /// The object as a manifest the simulator's loader reads (`cluster::load`), so the
     /// live view is validated as `apply -f` validates files. A Secret's keys appear
     /// under `data` with empty values: the key names are all the view has.
@@ -340,6 +419,42 @@ mod tests {
         assert!(slim.data.is_empty() && slim.string_data.is_empty());
         let slim: Slim = serde_json::from_str(r#"{"metadata":null}"#).expect("decodes");
         assert_eq!(slim.name(), "");
+    }
+
+    #[test]
+    fn secret_fields_of_other_kinds_are_not_read() {
+        // Run:ai's V1 kinds have no strict schema: stray fields are ignored.
+        for stray in [
+            r#""data":"x""#,
+            r#""type":7"#,
+            r#""stringData":[1]"#,
+            r#""immutable":"no""#,
+        ] {
+            let text = format!(
+                r#"{{"metadata":{{"name":"p","namespace":"runai-a"}},{stray},"spec":{{"a":1}}}}"#
+            );
+            let slim = decode("TrainingPolicy", &text).expect("decodes");
+            assert_eq!(slim.spec, Some(json!({"a": 1})), "{stray}");
+            assert!(decode("Secret", &text).is_err(), "{stray}");
+        }
+    }
+
+    #[test]
+    fn an_unreadable_object_is_named_without_its_values() {
+        let text = r#"{"metadata":{"name":"db","namespace":"runai-a","resourceVersion":"9"},
+            "data":"c2VjcmV0","type":"Opaque"}"#;
+        let bad = decode("Secret", text).expect_err("data is not a map");
+        assert_eq!(
+            (bad.namespace.as_str(), bad.name.as_str()),
+            ("runai-a", "db")
+        );
+        assert_eq!(bad.resource_version.as_deref(), Some("9"));
+        assert!(!bad.why.contains("c2VjcmV0"), "{}", bad.why);
+        let nameless = decode("Secret", r#"{"metadata":{"name":7},"data":5}"#).expect_err("bad");
+        assert_eq!(nameless.name, "");
+        let labels = decode("Project", r#"{"metadata":{"name":"p","labels":{"a":1}}}"#)
+            .expect_err("a label value is a string");
+        assert_eq!(labels.name, "p");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use super::evaluate::{self, Answer, Job};
 use super::metrics::Record;
+use super::objects::{self, Checked, Watched};
 use super::{Gateway, Reply};
 use crate::plugin::{Decision, WorkloadForm, WorkloadId};
 use base64::Engine as _;
@@ -70,6 +71,29 @@ pub async fn handle(gw: &Arc<Gateway>, mode: Mode, body: &[u8]) -> (Reply, Recor
     };
     let mut response = AdmissionResponse::from(&request);
     let mut record = Record::new(endpoint, "allowed", 200);
+    if let Some(watched) = checked_object(mode, &request) {
+        let Some(object) = request
+            .object
+            .as_ref()
+            .and_then(|o| serde_json::to_value(o).ok())
+        else {
+            return invalid(format!("{EXPECTED}: `request.object` is missing"));
+        };
+        let checked = objects::check(gw, watched, request.namespace.clone(), object).await;
+        response = respond_checked(gw, response, checked, &mut record);
+        let codes = match record.failure {
+            Some((reason, _)) => reason.to_string(),
+            None => record.violations.join(","),
+        };
+        log(&request, mode, record.verdict, &codes);
+        return match review_json(response) {
+            Some(json) => (Reply::json(200, json), record),
+            None => (
+                Reply::error(500, "the gateway failed to answer (an internal error)"),
+                Record::new(endpoint, "error", 500),
+            ),
+        };
+    }
     match skip_reason(&request) {
         Some(reason) => {
             record.verdict = "skipped";
@@ -153,6 +177,49 @@ fn kind_skip_reason(gvk: &GroupVersionKind) -> Option<&'static str> {
         .then_some("api-version"),
         _ => Some("kind"),
     }
+}
+
+/// A policy or Namespace on `/validate` (CREATE, UPDATE, no subresource): checked as
+/// an object the view reads, not evaluated as a workload.
+fn checked_object(mode: Mode, request: &AdmissionRequest<DynamicObject>) -> Option<Watched> {
+    let plain = request.sub_resource.as_deref().is_none_or(str::is_empty);
+    let writes = matches!(request.operation, Operation::Create | Operation::Update);
+    (mode == Mode::Validate && plain && writes)
+        .then(|| objects::watched_kind(&request.kind))
+        .flatten()
+}
+
+/// The answer to a checked object: admitted, refused with the plugin's (or the
+/// tenancy check's) message, or the failure policy.
+fn respond_checked(
+    gw: &Gateway,
+    mut response: AdmissionResponse,
+    checked: Checked,
+    record: &mut Record,
+) -> AdmissionResponse {
+    match checked {
+        Checked::Admitted => {}
+        Checked::Refused { codes, message } => {
+            record.verdict = "rejected";
+            record.violations = codes;
+            response.allowed = false;
+            response.result =
+                Status::failure(&truncate(&message, MESSAGE_BYTES), "Invalid").with_code(422);
+        }
+        Checked::Failed { reason, message } => {
+            let admit = gw.failure_policy.admits();
+            record.failure = Some((reason, if admit { "admitted" } else { "rejected" }));
+            let message = format!("{reason}: {}", gw.failure_policy.explain(&message));
+            if admit {
+                response.warnings = Some(vec![truncate(&message, WARNING_CHARS)]);
+            } else {
+                record.verdict = "rejected";
+                response.allowed = false;
+                response.result = Status::failure(&message, reason).with_code(500);
+            }
+        }
+    }
+    response
 }
 
 /// Who the workload is, from the request, for answers the plugin did not make.
@@ -256,7 +323,12 @@ fn rejection(outcome: &crate::simulate::Outcome) -> String {
         } else {
             format!(" at {}", v.field)
         };
-        let mut item = format!(" [{}]{at}: {}", v.code, v.message);
+        // One finding cannot crowd out the others: each is cut to a share of the message.
+        let mut item = format!(
+            " [{}]{at}: {}",
+            v.code,
+            truncate(&v.message, MESSAGE_BYTES / 8)
+        );
         if let Some(hint) = v.secret.as_ref().and_then(|s| outcome.hints.get(s)) {
             item.push_str(&format!(" (hint: {hint})"));
         }

@@ -4,6 +4,7 @@
 //! `POST /v1/evaluate`, which answers with the decision object of `simulate -o json`.
 
 use super::metrics::Record;
+use super::view::Freshness;
 use super::workers::PoolError;
 use super::{Gateway, Reply};
 use crate::plugin::{Decision, Startup, WorkloadForm, WorkloadId};
@@ -60,8 +61,10 @@ pub enum Answer {
 
 pub const OVERLOADED: &str = "gateway-overloaded";
 pub const GATEWAY_ERROR: &str = "gateway-error";
-/// A live cluster view that is being listed again (or was never listed).
+/// A live cluster view that has not been listed yet since the start.
 pub const VIEW_NOT_SYNCED: &str = "cluster-view-not-synced";
+/// A live cluster view that has lagged the cluster for longer than its bound.
+pub const VIEW_STALE: &str = "cluster-view-stale";
 
 /// Evaluates a job; the duration covers the queue and the evaluation.
 pub async fn evaluate(gw: &Arc<Gateway>, job: Job) -> (Answer, Duration) {
@@ -75,7 +78,10 @@ pub async fn evaluate(gw: &Arc<Gateway>, job: Job) -> (Answer, Duration) {
     let fallback = job.fallback.clone();
     let namespace = job.namespace.clone().unwrap_or_default();
     let worker_gw = gw.clone();
-    let result = gw.pool.run(move || run(&worker_gw, job)).await;
+    // Namespaces take turns for the workers (a request without one, a REST API
+    // request, is placed by the plugin: those share one lane).
+    let lane = namespace.clone();
+    let result = gw.pool.run(&lane, move || run(&worker_gw, job)).await;
     let answer = match result {
         Ok(answer) => answer,
         Err(PoolError::Overloaded) => Answer::Failed {
@@ -101,12 +107,26 @@ pub async fn evaluate(gw: &Arc<Gateway>, job: Job) -> (Answer, Duration) {
 /// On a worker: the current view, then the shared evaluation path.
 fn run(gw: &Gateway, job: Job) -> Answer {
     let view = gw.views.current();
-    if !view.synced {
-        return Answer::Failed {
-            reason: VIEW_NOT_SYNCED,
-            message: "the gateway's view of the cluster is not synced with the API server \
-                      (being listed, or listed again after a broken watch)"
+    let unfit = match gw.views.freshness(&view) {
+        Freshness::Current(_) => None,
+        Freshness::NotSynced => Some((
+            VIEW_NOT_SYNCED,
+            "the gateway's view of the cluster has not been synced with the API server yet"
                 .to_string(),
+        )),
+        Freshness::Stale(age) => Some((
+            VIEW_STALE,
+            format!(
+                "the gateway's view of the cluster has not followed the API server for {age:.0} s \
+                 (more than its bound of {} s)",
+                gw.views.max_staleness().as_secs()
+            ),
+        )),
+    };
+    if let Some((reason, message)) = unfit {
+        return Answer::Failed {
+            reason,
+            message,
             workload: job.fallback,
             namespace: job.namespace.unwrap_or_default(),
         };

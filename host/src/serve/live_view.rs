@@ -1,14 +1,16 @@
 //! The gateway's cluster view from a live cluster (`--kubeconfig`, `--in-cluster`):
 //! on a thread of its own with its own small async runtime, the reflectors of
 //! `crate::live` keep their stores current; after each change (gathered for
-//! `SETTLE`) the view is rebuilt, its policies checked by the plugin, and swapped in
-//! whole as a file reload would be. While a store is not synced (before the first
-//! list, or between a broken watch and the list that follows) the view is marked not
-//! synced: `/readyz` answers 503 and every evaluation is answered by the failure
-//! policy (`cluster-view-not-synced`), never from a stale view.
+//! `SETTLE`) the view is rebuilt, each namespace's policies checked by the plugin
+//! (`isolation`), and the view swapped in whole as a file reload would be. Until the
+//! first sync nothing is decided (`cluster-view-not-synced`); after it a broken watch
+//! only makes the view stale: answers come from the last view, and the failure
+//! policy answers once it is older than the staleness bound.
 
 use super::metrics::Metrics;
 use super::view::Views;
+use crate::cluster::Cluster;
+use crate::isolation::PolicyChecks;
 use crate::live::{self, Connection, Live};
 use crate::manifest::Document;
 use crate::plugin::Plugin;
@@ -19,40 +21,47 @@ use std::time::Duration;
 
 /// Changes that come within this time of each other make one rebuild.
 const SETTLE: Duration = Duration::from_millis(200);
-/// How often the `--policy` files are looked at for changes.
-const POLICY_POLL: Duration = Duration::from_secs(1);
-/// Retries of a failed discovery, at most this far apart.
-const MAX_RETRY: Duration = Duration::from_secs(30);
+/// How often the `--policy` files are looked at for changes, and the view's age is
+/// published.
+const TICK: Duration = Duration::from_secs(1);
 
-/// A connection made before the gateway listens: a kubeconfig that cannot be used
-/// stops the start, as a bad `--cluster` file does.
+/// A connection made before the gateway listens: a kubeconfig that cannot be used,
+/// or `--policy` files that do not load, stop the start, as a bad `--cluster` file
+/// does.
 pub struct Started {
     runtime: tokio::runtime::Runtime,
     client: kube::Client,
+    policies: Vec<PathBuf>,
+    docs: Vec<Document>,
 }
 
-pub fn connect(connection: &Connection) -> Result<Started> {
+pub fn connect(connection: &Connection, policies: &[PathBuf], plugin: &Plugin) -> Result<Started> {
+    let docs = read_policies(policies, plugin)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the live view's runtime")?;
     let client = runtime.block_on(connection.client())?;
-    Ok(Started { runtime, client })
+    Ok(Started {
+        runtime,
+        client,
+        policies: policies.to_vec(),
+        docs,
+    })
 }
 
 /// Runs the live view on a thread of its own.
-pub fn spawn(
-    started: Started,
-    views: Arc<Views>,
-    policies: Vec<PathBuf>,
-    plugin: Arc<Plugin>,
-    metrics: Arc<Metrics>,
-) {
+pub fn spawn(started: Started, views: Arc<Views>, plugin: Arc<Plugin>, metrics: Arc<Metrics>) {
     let spawned = std::thread::Builder::new()
         .name("live-view".to_string())
         .spawn(move || {
-            let Started { runtime, client } = started;
-            runtime.block_on(run(client, views, policies, plugin, metrics));
+            let Started {
+                runtime,
+                client,
+                policies,
+                docs,
+            } = started;
+            runtime.block_on(run(client, views, policies, docs, plugin, metrics));
         });
     if let Err(e) = spawned {
         tracing::error!(error = %e, "cannot start the live view: the gateway stays not ready");
@@ -63,88 +72,65 @@ async fn run(
     client: kube::Client,
     views: Arc<Views>,
     policies: Vec<PathBuf>,
+    mut docs: Vec<Document>,
     plugin: Arc<Plugin>,
     metrics: Arc<Metrics>,
 ) {
-    let mut retry = Duration::from_millis(500);
-    let resources = loop {
-        match live::resources(&client).await {
-            Ok(r) => break r,
-            Err(e) => {
-                let error = format!("{e:#}");
-                tracing::warn!(error = %error, retry_s = retry.as_secs_f64(),
-                    "cannot discover the cluster's resources: the gateway stays not ready");
-                views.live_failed(error);
-                tokio::time::sleep(retry).await;
-                retry = (retry * 2).min(MAX_RETRY);
-            }
-        }
-    };
-    for kind in &resources.absent {
-        tracing::warn!(kind = %kind,
-            "not served by the API server (CRD not installed): the view has none of them");
-    }
-    let live = Live::start(client, resources.watched);
-    views.set_live(live.clone(), resources.absent);
+    let live = Live::start(client, live::targets());
+    views.set_live(live.clone());
     let mut files = super::reload::fingerprint(&policies);
+    let mut checks = PolicyChecks::default();
     let mut built_from = None;
     loop {
         tokio::select! {
             () = live.changed() => tokio::time::sleep(SETTLE).await,
-            () = tokio::time::sleep(POLICY_POLL) => {
-                let now = super::reload::fingerprint(&policies);
-                if now == files && built_from.is_some() {
-                    continue;
+            () = tokio::time::sleep(TICK) => {}
+        }
+        views.set_stale_since(live.stale_since(), &metrics);
+        let now = super::reload::fingerprint(&policies);
+        if now != files {
+            files = now;
+            match read_policies(&policies, &plugin) {
+                Ok(read) => {
+                    docs = read;
+                    built_from = None;
                 }
-                files = now;
-                built_from = None;
+                // The admin's file: the last good one stays, loudly.
+                Err(e) => views.live_rejected(format!("{e:#}"), &metrics),
             }
         }
-        let status = live.status();
-        if !status.synced {
-            views.not_synced(&metrics);
-            built_from = None;
+        let generation = live.status().generation;
+        if built_from == Some(generation) {
             continue;
         }
-        if built_from == Some(status.generation) {
+        let Some((generation, result)) = live.build(&docs) else {
             continue;
-        }
-        let docs = match read_policies(&policies) {
-            Ok(docs) => docs,
-            Err(e) => {
-                views.live_rejected(format!("{e:#}"), &metrics);
-                built_from = Some(status.generation);
-                continue;
-            }
         };
-        match live.build(&docs) {
-            None => views.not_synced(&metrics),
-            Some((generation, result)) => {
-                built_from = Some(generation);
-                let checked = result.and_then(|built| {
-                    crate::simulate::check_policies(&plugin, &built.cluster)?;
-                    Ok(built)
-                });
-                match checked {
-                    Ok(built) => {
-                        for skipped in &built.skipped {
-                            tracing::warn!(object = %skipped, "left out of the cluster view");
-                        }
-                        views.swap_live(built.cluster, built.skipped, &metrics);
-                    }
-                    Err(e) => views.live_rejected(format!("{e:#}"), &metrics),
+        built_from = Some(generation);
+        match result {
+            Ok(mut built) => {
+                checks.apply(&plugin, &mut built.cluster);
+                for skipped in &built.skipped {
+                    tracing::warn!(object = %skipped, "left out of the cluster view");
                 }
+                views.swap_live(built.cluster, built.skipped, &metrics);
             }
+            Err(e) => views.live_rejected(format!("{e:#}"), &metrics),
         }
     }
 }
 
-fn read_policies(paths: &[PathBuf]) -> Result<Vec<Document>> {
+/// The `--policy` files (V2 policies live in Run:ai's control plane, not in
+/// Kubernetes): re-read when they change, as the file views are; they must load and
+/// pass the plugin's checks on their own, else the last good ones stay.
+fn read_policies(paths: &[PathBuf], plugin: &Plugin) -> Result<Vec<Document>> {
     let mut docs = Vec::new();
     for path in paths {
-        // Re-read when they change: as the file views are (`view::Source::load`).
         crate::input::require_regular_file(path, "policy")?;
         docs.extend(crate::cluster::files::documents(path)?);
     }
+    let mut alone = Cluster::default();
+    crate::cluster::load_documents(&mut alone, &docs)?;
+    crate::simulate::check_policies(plugin, &alone)?;
     Ok(docs)
 }

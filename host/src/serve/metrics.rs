@@ -49,6 +49,11 @@ struct ReloadLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ScopeLabels {
+    scope: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PluginLabels {
     sha256: String,
     contract: &'static str,
@@ -98,6 +103,9 @@ pub struct Metrics {
     reloads: Family<ReloadLabels, Counter>,
     in_flight: Gauge,
     view_generation: Gauge,
+    view_age: Gauge<f64, std::sync::atomic::AtomicU64>,
+    left_out: Gauge,
+    quarantined: Family<ScopeLabels, Gauge>,
     connections_refused: Counter,
 }
 
@@ -166,6 +174,26 @@ impl Metrics {
             "How many cluster views have been loaded (the first is 1)",
             view_generation.clone(),
         );
+        let view_age = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        registry.register(
+            "cluster_view_age_seconds",
+            "How long the live cluster view has not followed the API server (a broken watch \
+             being listed again); 0 while it does",
+            view_age.clone(),
+        );
+        let left_out = Gauge::default();
+        registry.register(
+            "cluster_view_left_out",
+            "Objects of the live cluster left out of the view (unreadable, or not loadable)",
+            left_out.clone(),
+        );
+        let quarantined = Family::<ScopeLabels, Gauge>::default();
+        registry.register(
+            "cluster_view_quarantined",
+            "Scopes whose workloads are rejected undecided because of a bad object: \
+             scope=namespace counts namespaces, scope=everywhere the bad policies of runai",
+            quarantined.clone(),
+        );
         registry.register(
             "plugin",
             "The loaded plugin: SHA-256 of the component, contract version and limits",
@@ -185,6 +213,9 @@ impl Metrics {
             reloads,
             in_flight,
             view_generation,
+            view_age,
+            left_out,
+            quarantined,
             connections_refused,
         }
     }
@@ -230,6 +261,24 @@ impl Metrics {
 
     pub fn view_loaded(&self, generation: u64) {
         self.view_generation.set(generation as i64);
+    }
+
+    pub fn view_age(&self, seconds: f64) {
+        self.view_age.set(seconds);
+    }
+
+    /// What the current view leaves out and quarantines, as counts (no names: metrics
+    /// are readable by anyone who can reach the gateway).
+    pub fn view_contents(&self, left_out: usize, everywhere: usize, namespaces: usize) {
+        self.left_out.set(left_out as i64);
+        self.quarantined
+            .get_or_create(&ScopeLabels {
+                scope: "everywhere",
+            })
+            .set(everywhere as i64);
+        self.quarantined
+            .get_or_create(&ScopeLabels { scope: "namespace" })
+            .set(namespaces as i64);
     }
 
     pub fn connection_refused(&self) {

@@ -9,6 +9,7 @@ mod budget;
 pub mod evaluate;
 mod live_view;
 pub mod metrics;
+mod objects;
 mod reload;
 mod shutdown;
 pub mod tls;
@@ -86,6 +87,8 @@ pub struct Config {
     pub max_connections: usize,
     pub grace: Duration,
     pub evaluator: EvaluatorKind,
+    /// How long a live view may lag the cluster and still decide.
+    pub max_staleness: Duration,
 }
 
 /// What every request handler shares.
@@ -170,7 +173,11 @@ fn init_logging(format: LogFormat) {
 pub fn run(config: Config, plugin: Plugin) -> Result<u8> {
     init_logging(config.log_format);
     let plugin = Arc::new(plugin);
-    let views = Arc::new(Views::load(config.source.clone(), &plugin)?);
+    let views = Arc::new(Views::load(
+        config.source.clone(),
+        &plugin,
+        config.max_staleness,
+    )?);
     let tls = match &config.tls {
         Some(files) => Some(Arc::new(tls::Tls::load(files.clone())?)),
         None => None,
@@ -247,12 +254,15 @@ async fn serve(gw: Arc<Gateway>, config: &Config) -> Result<u8> {
                             Some(tls) => {
                                 let handshake = tls.acceptor().accept(stream);
                                 match tokio::time::timeout(Duration::from_secs(10), handshake).await {
-                                    Ok(Ok(stream)) => connection(gw, stream, watcher).await,
+                                    Ok(Ok(stream)) => {
+                                        let certified = stream.get_ref().1.peer_certificates().is_some_and(|c| !c.is_empty());
+                                        connection(gw, stream, watcher, certified).await
+                                    }
                                     Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
                                     Err(_) => tracing::debug!("TLS handshake timed out"),
                                 }
                             }
-                            None => connection(gw, stream, watcher).await,
+                            None => connection(gw, stream, watcher, false).await,
                         }
                     });
                 }
@@ -279,13 +289,19 @@ async fn serve(gw: Arc<Gateway>, config: &Config) -> Result<u8> {
     Ok(0)
 }
 
-async fn connection<S>(gw: Arc<Gateway>, io: S, watcher: hyper_util::server::graceful::Watcher)
-where
+/// `certified`: the client presented a certificate the `--client-ca` verified (only
+/// then does `/readyz?verbose` name the objects the view leaves out).
+async fn connection<S>(
+    gw: Arc<Gateway>,
+    io: S,
+    watcher: hyper_util::server::graceful::Watcher,
+    certified: bool,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let service = hyper::service::service_fn(move |req| {
         let gw = gw.clone();
-        async move { Ok::<_, std::convert::Infallible>(answer(gw, req).await) }
+        async move { Ok::<_, std::convert::Infallible>(answer(gw, req, certified).await) }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -298,9 +314,13 @@ where
 
 /// Every request: routed, answered, recorded once. A panic in a handler answers 500
 /// and leaves the server running.
-async fn answer(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn answer(
+    gw: Arc<Gateway>,
+    req: Request<Incoming>,
+    certified: bool,
+) -> Response<Full<Bytes>> {
     let _in_flight = gw.metrics.in_flight();
-    let (reply, record) = match CatchUnwind(Box::pin(route(&gw, req))).await {
+    let (reply, record) = match CatchUnwind(Box::pin(route(&gw, req, certified))).await {
         Ok(answered) => answered,
         Err(()) => {
             tracing::error!("a request handler panicked: answered 500");
@@ -320,7 +340,7 @@ async fn answer(gw: Arc<Gateway>, req: Request<Incoming>) -> Response<Full<Bytes
 const EVALUATING: [&str; 3] = ["/validate", "/mutate", "/v1/evaluate"];
 const READING: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 
-async fn route(gw: &Arc<Gateway>, req: Request<Incoming>) -> (Reply, Record) {
+async fn route(gw: &Arc<Gateway>, req: Request<Incoming>, certified: bool) -> (Reply, Record) {
     let path = req.uri().path().to_string();
     let endpoint = EVALUATING
         .iter()
@@ -356,7 +376,11 @@ async fn route(gw: &Arc<Gateway>, req: Request<Incoming>) -> (Reply, Record) {
             Record::new(endpoint, "ok", 200),
         ),
         "/readyz" => {
-            let reply = readyz(gw);
+            let verbose = req
+                .uri()
+                .query()
+                .is_some_and(|q| q.split('&').any(|p| p == "verbose"));
+            let reply = readyz(gw, verbose && certified);
             let verdict = if reply.status == 200 {
                 "ok"
             } else {
@@ -452,27 +476,53 @@ async fn read_body(req: Request<Incoming>, max: usize) -> Result<Bytes, u16> {
     }
 }
 
-fn readyz(gw: &Gateway) -> Reply {
+/// Ready once the view can decide (a live view after its first sync). What anyone
+/// who can reach the gateway reads here says nothing of tenants: no object counts,
+/// no names. The detail (per-resource state, objects left out, quarantined scopes,
+/// the last reload error) is for `?verbose` over a connection whose client
+/// certificate `--client-ca` verified; it also goes to the log.
+fn readyz(gw: &Gateway, verbose: bool) -> Reply {
     let view = gw.views.current();
+    let freshness = gw.views.freshness(&view);
+    let (ready, age, stale) = match freshness {
+        view::Freshness::NotSynced => (false, None, false),
+        view::Freshness::Current(age) => (true, Some(age), false),
+        view::Freshness::Stale(age) => (true, Some(age), true),
+    };
+    let (everywhere, namespaces) = view.cluster.quarantine.counts();
+    let mut cluster_view = serde_json::json!({
+        "source": gw.views.source().describe(),
+        "synced": view.synced,
+        "generation": view.generation,
+        "loadedAt": view.loaded_at,
+        "ageSeconds": age,
+        "maxStalenessSeconds": gw.views.max_staleness().as_secs(),
+        "stale": stale,
+        "quarantinedEverywhere": everywhere > 0,
+        "lastReloadFailed": gw.views.last_error().is_some(),
+    });
+    // A file view's errors are about the admin's files; a live view's may name a
+    // tenant's objects.
+    let live = gw.views.source().live.is_some();
+    if verbose || !live {
+        cluster_view["lastReloadError"] = serde_json::json!(gw.views.last_error());
+    }
+    if verbose {
+        cluster_view["quarantinedNamespaces"] = namespaces.into();
+        cluster_view["live"] = serde_json::json!(gw.views.live_status());
+    }
     let detail = serde_json::json!({
-        "ready": view.synced,
+        "ready": ready,
         "plugin": {
             "sha256": gw.plugin.sha256(),
             "contract": CONTRACT_PACKAGE,
             "limits": gw.plugin.limits().describe(),
             "evaluator": format!("{:?}", gw.evaluator).to_lowercase(),
         },
-        "clusterView": {
-            "source": gw.views.source().describe(),
-            "generation": view.generation,
-            "loadedAt": view.loaded_at,
-            "lastReloadError": gw.views.last_error(),
-            "synced": view.synced,
-            "live": gw.views.live_status(),
-        },
+        "clusterView": cluster_view,
         "tls": gw.tls.as_ref().map(|t| serde_json::json!({ "lastReloadError": t.last_error() })),
     });
-    let status = if view.synced { 200 } else { 503 };
+    let status = if ready { 200 } else { 503 };
     Reply::json(status, detail.to_string().into_bytes())
 }
 

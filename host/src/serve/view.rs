@@ -5,8 +5,9 @@
 //! that does not load (unreadable, invalid manifests, policies the plugin refuses)
 //! keeps the last good view; the failure is logged, counted and shown on `/readyz`.
 //! From a live cluster (`--kubeconfig`, `--in-cluster`), `live_view` swaps views in
-//! the same way, and marks the view not synced while the API server's watches are
-//! being re-listed: a view that is not synced decides nothing.
+//! the same way. Before its first sync a live view decides nothing; after it, answers
+//! come from the last view while a broken watch is listed again, and only a view
+//! older than `--max-staleness-seconds` stops deciding.
 
 use super::live_view;
 use super::metrics::Metrics;
@@ -16,7 +17,7 @@ use crate::plugin::Plugin;
 use anyhow::Result;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Where the view comes from.
 #[derive(Debug, Clone)]
@@ -77,9 +78,20 @@ pub struct View {
     pub generation: u64,
     /// Seconds since the Unix epoch.
     pub loaded_at: u64,
-    /// False while a live view is not synced with the API server: nothing is decided
-    /// on it (always true for files).
+    /// False until a live view has been synced with the API server once: nothing is
+    /// decided on it (always true for files).
     pub synced: bool,
+}
+
+/// How far a view may be trusted now.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Freshness {
+    /// Never synced since the start: decides nothing.
+    NotSynced,
+    /// Following the cluster, or behind it by less than the bound (seconds behind).
+    Current(f64),
+    /// Behind the cluster for longer than `--max-staleness-seconds`.
+    Stale(f64),
 }
 
 /// The last reload that failed, for `/readyz`.
@@ -97,9 +109,13 @@ pub struct Views {
     /// A live source's connection, until `watch` starts its thread.
     live_start: Mutex<Option<live_view::Started>>,
     /// A live source's reflectors, once started.
-    live: std::sync::OnceLock<(crate::live::Live, Vec<String>)>,
+    live: std::sync::OnceLock<crate::live::Live>,
     /// Objects of the live cluster left out of the current view.
     live_skipped: Mutex<Vec<String>>,
+    /// When the live view stopped following the cluster, if it has.
+    stale_since: Mutex<Option<Instant>>,
+    /// How long a live view may lag the cluster and still decide.
+    max_staleness: Duration,
 }
 
 pub fn now() -> u64 {
@@ -110,11 +126,14 @@ pub fn now() -> u64 {
 
 impl Views {
     /// The first view; a failure here stops the gateway before it listens.
-    pub fn load(source: Source, plugin: &Plugin) -> Result<Self> {
-        // A live view starts empty and not synced; a kubeconfig that cannot be used
-        // stops the start here.
+    pub fn load(source: Source, plugin: &Plugin, max_staleness: Duration) -> Result<Self> {
+        // A live view starts empty and not synced; a kubeconfig that cannot be used,
+        // or `--policy` files that do not load, stop the start here.
         let (cluster, live_start) = match &source.live {
-            Some(connection) => (Cluster::default(), Some(live_view::connect(connection)?)),
+            Some(connection) => (
+                Cluster::default(),
+                Some(live_view::connect(connection, &source.policies, plugin)?),
+            ),
             None => (source.load(plugin)?, None),
         };
         Ok(Views {
@@ -129,7 +148,51 @@ impl Views {
             live_start: Mutex::new(live_start),
             live: std::sync::OnceLock::new(),
             live_skipped: Mutex::new(Vec::new()),
+            stale_since: Mutex::new(None),
+            max_staleness,
         })
+    }
+
+    /// How far the current view may be trusted.
+    pub fn freshness(&self, view: &View) -> Freshness {
+        if !view.synced {
+            return Freshness::NotSynced;
+        }
+        let since = self.stale_since.lock().map_or(None, |s| *s);
+        match since.map(|t| t.elapsed()) {
+            Some(age) if age > self.max_staleness => Freshness::Stale(age.as_secs_f64()),
+            Some(age) => Freshness::Current(age.as_secs_f64()),
+            None => Freshness::Current(0.0),
+        }
+    }
+
+    pub fn max_staleness(&self) -> Duration {
+        self.max_staleness
+    }
+
+    /// When the live view stopped following the cluster (`None`: it follows it).
+    pub fn set_stale_since(&self, since: Option<Instant>, metrics: &Metrics) {
+        let changed = match self.stale_since.lock() {
+            Ok(mut s) => {
+                let changed = s.is_some() != since.is_some();
+                *s = since;
+                changed
+            }
+            Err(_) => false,
+        };
+        let age = since.map_or(0.0, |t| t.elapsed().as_secs_f64());
+        metrics.view_age(age);
+        if changed {
+            match since {
+                Some(_) => tracing::warn!(source = %self.source.describe(),
+                    max_staleness_s = self.max_staleness.as_secs(),
+                    "the cluster view stopped following the API server: answering from the last view \
+                     until the watches are listed again, or by the failure policy past the staleness bound"),
+                None => {
+                    tracing::info!(source = %self.source.describe(), "the cluster view follows the API server again")
+                }
+            }
+        }
     }
 
     fn put(&self, view: View) {
@@ -146,10 +209,20 @@ impl Views {
         }
     }
 
-    /// A live view built from synced stores: swapped in whole.
+    /// A live view built from the stores: swapped in whole.
     pub fn swap_live(&self, cluster: Cluster, skipped: Vec<String>, metrics: &Metrics) {
-        let generation = self.current().generation + 1;
+        let current = self.current();
+        let generation = current.generation + 1;
         let objects = cluster.namespaces.len() + cluster.secrets.len() + cluster.projects.len();
+        // Bad objects are loud in the log (the admin's place), named nowhere a tenant
+        // can read: `/readyz` shows them only to a client with a certificate.
+        if cluster.quarantine != current.cluster.quarantine {
+            for line in cluster.quarantine.details() {
+                tracing::error!(blocked = %line, "quarantined: these workloads are rejected until the object is fixed");
+            }
+        }
+        let (everywhere, namespaces) = cluster.quarantine.counts();
+        metrics.view_contents(skipped.len(), everywhere, namespaces);
         self.put(View {
             cluster,
             generation,
@@ -162,55 +235,36 @@ impl Views {
         self.set_error(None);
         metrics.reloaded("cluster", true);
         metrics.view_loaded(generation);
-        tracing::info!(source = %self.source.describe(), generation, objects, "cluster view synced");
+        tracing::info!(source = %self.source.describe(), generation, objects, "cluster view built");
     }
 
-    /// A store is being listed again: the view decides nothing until it is in.
-    pub fn not_synced(&self, metrics: &Metrics) {
-        let current = self.current();
-        if !current.synced {
-            return;
-        }
-        metrics.reloaded("cluster", false);
-        tracing::warn!(source = %self.source.describe(),
-            "cluster view not synced: answering by the failure policy until the watches are listed again");
-        self.put(View {
-            cluster: Cluster::default(),
-            generation: current.generation,
-            loaded_at: now(),
-            synced: false,
-        });
-    }
-
-    /// The live cluster's objects do not make a view (tenancy, policies the plugin
-    /// refuses): not synced, with the error on `/readyz`, until the cluster changes.
+    /// The live cluster's objects do not make a view (the `--policy` files changed
+    /// into ones that do not load): the last view stays, the error is logged and shown
+    /// on `/readyz` to a client with a certificate.
     pub fn live_rejected(&self, error: String, metrics: &Metrics) {
         tracing::error!(source = %self.source.describe(), error = %error,
-            "the live cluster does not make a valid cluster view: answering by the failure policy");
-        self.not_synced(metrics);
+            "the cluster view is not rebuilt: keeping the last one");
+        metrics.reloaded("cluster", false);
         self.set_error(Some(error));
     }
 
-    /// Discovery failed (the API server is unreachable or refuses): shown on `/readyz`.
-    pub fn live_failed(&self, error: String) {
-        self.set_error(Some(error));
+    pub fn set_live(&self, live: crate::live::Live) {
+        let _ = self.live.set(live);
     }
 
-    pub fn set_live(&self, live: crate::live::Live, absent: Vec<String>) {
-        let _ = self.live.set((live, absent));
-    }
-
-    /// The live stores' state, for `/readyz`.
+    /// The live stores' state in detail (counts and names of left-out and quarantined
+    /// objects), for `/readyz?verbose` to a client with a certificate.
     pub fn live_status(&self) -> Option<serde_json::Value> {
         self.source.live.as_ref()?;
         let skipped = self.live_skipped.lock().map_or(Vec::new(), |s| s.clone());
+        let quarantine = self.current().cluster.quarantine.details();
         Some(match self.live.get() {
-            Some((live, absent)) => serde_json::json!({
+            Some(live) => serde_json::json!({
                 "status": live.status(),
-                "notServed": absent,
-                "leftOut": crate::text::some(&skipped),
+                "leftOut": skipped,
+                "quarantined": quarantine,
             }),
-            None => serde_json::json!({ "status": "discovering the cluster's resources" }),
+            None => serde_json::json!({ "status": "starting" }),
         })
     }
 
@@ -267,8 +321,7 @@ impl Views {
     pub fn watch(self: &Arc<Self>, plugin: Arc<Plugin>, metrics: Arc<Metrics>) {
         let started = self.live_start.lock().ok().and_then(|mut s| s.take());
         if let Some(started) = started {
-            let policies = self.source.policies.clone();
-            live_view::spawn(started, self.clone(), policies, plugin, metrics);
+            live_view::spawn(started, self.clone(), plugin, metrics);
             return;
         }
         let views = self.clone();

@@ -55,6 +55,10 @@ struct State {
     held_lists: BTreeSet<String>,
     /// Collection paths whose lists never end: an empty page and the same `continue`.
     endless_lists: BTreeSet<String>,
+    /// Custom kinds served at another version than their default, or not at all.
+    served: BTreeMap<String, Option<String>>,
+    /// The API server is down: every request answers 503.
+    down: bool,
     /// Every request as `METHOD path?query`.
     log: Vec<String>,
     /// The token the kubeconfig carries; another gets 401.
@@ -98,41 +102,127 @@ const COLLECTIONS: &[&str] = &[
     "SecretPolicy",
 ];
 
-fn discovery(path: &str) -> Option<Value> {
+/// The custom kinds the fake serves: kind, group, version, plural, namespaced.
+const CUSTOM: &[(&str, &str, &str, &str, bool)] = &[
+    ("Project", "run.ai", "v2", "projects", false),
+    ("Department", "run.ai", "v2", "departments", false),
+    (
+        "TrainingPolicy",
+        "run.ai",
+        "v2alpha1",
+        "trainingpolicies",
+        true,
+    ),
+    (
+        "InteractivePolicy",
+        "run.ai",
+        "v2alpha1",
+        "interactivepolicies",
+        true,
+    ),
+    (
+        "DistributedPolicy",
+        "run.ai",
+        "v2alpha1",
+        "distributedpolicies",
+        true,
+    ),
+    (
+        "InferencePolicy",
+        "run.ai",
+        "v2alpha1",
+        "inferencepolicies",
+        true,
+    ),
+    (
+        "SecretPolicy",
+        "secrets.policy.run.ai",
+        "v1alpha1",
+        "secretpolicies",
+        true,
+    ),
+];
+
+/// Where a custom kind is served now: its default version, another one (a CRD
+/// updated to serve a new version only), or nowhere (its CRD deleted).
+fn served_at<'a>(
+    kind: &str,
+    default: &'a str,
+    served: &'a BTreeMap<String, Option<String>>,
+) -> Option<&'a str> {
+    match served.get(kind) {
+        Some(version) => version.as_deref(),
+        None => Some(default),
+    }
+}
+
+/// The URL a request for `path` reaches: the storage path of the kind served there.
+fn route(path: &str, served: &BTreeMap<String, Option<String>>) -> Option<&'static str> {
+    for (kind, group, version, plural, _) in CUSTOM {
+        if let Some(v) = served_at(kind, version, served)
+            && path == format!("/apis/{group}/{v}/{plural}")
+        {
+            return Some(collection(kind));
+        }
+    }
+    COLLECTIONS
+        .iter()
+        .map(|k| collection(k))
+        .find(|c| *c == path && c.starts_with("/api/"))
+}
+
+fn discovery(path: &str, served: &BTreeMap<String, Option<String>>) -> Option<Value> {
     let resource = |name: &str, kind: &str, namespaced: bool| {
         json!({"name": name, "singularName": "", "namespaced": namespaced, "kind": kind,
                "verbs": ["get", "list", "watch"]})
     };
-    let group = |name: &str, versions: &[&str]| {
-        let versions: Vec<Value> = versions
-            .iter()
-            .map(|v| json!({"groupVersion": format!("{name}/{v}"), "version": v}))
-            .collect();
-        json!({"kind": "APIGroup", "apiVersion": "v1", "name": name,
-               "versions": versions, "preferredVersion": versions[0]})
-    };
-    Some(match path {
-        "/apis/run.ai" => group("run.ai", &["v2", "v2alpha1"]),
-        "/apis/run.ai/v2" => {
-            json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "run.ai/v2",
-            "resources": [resource("projects", "Project", false), resource("projects/status", "Project", false),
-                          resource("departments", "Department", false)]})
+    let mut parts = path.trim_start_matches("/apis/").splitn(2, '/');
+    let group = parts.next().filter(|_| path.starts_with("/apis/"))?;
+    let now: Vec<(&str, &str, &str, bool)> = CUSTOM
+        .iter()
+        .filter(|(_, g, ..)| *g == group)
+        .filter_map(|(kind, _, version, plural, namespaced)| {
+            Some((
+                *kind,
+                served_at(kind, version, served)?,
+                *plural,
+                *namespaced,
+            ))
+        })
+        .collect();
+    let mut versions: Vec<&str> = Vec::new();
+    for (_, v, _, _) in &now {
+        if !versions.contains(v) {
+            versions.push(v);
         }
-        "/apis/run.ai/v2alpha1" => {
-            json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "run.ai/v2alpha1",
-            "resources": [resource("trainingpolicies", "TrainingPolicy", true),
-                          resource("interactivepolicies", "InteractivePolicy", true),
-                          resource("distributedpolicies", "DistributedPolicy", true),
-                          resource("inferencepolicies", "InferencePolicy", true)]})
+    }
+    match parts.next() {
+        None => {
+            if versions.is_empty() {
+                return None;
+            }
+            let versions: Vec<Value> = versions
+                .iter()
+                .map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v}))
+                .collect();
+            Some(
+                json!({"kind": "APIGroup", "apiVersion": "v1", "name": group,
+                   "versions": versions, "preferredVersion": versions[0]}),
+            )
         }
-        "/apis/secrets.policy.run.ai" => group("secrets.policy.run.ai", &["v1alpha1"]),
-        "/apis/secrets.policy.run.ai/v1alpha1" => {
-            json!({"kind": "APIResourceList", "apiVersion": "v1",
-            "groupVersion": "secrets.policy.run.ai/v1alpha1",
-            "resources": [resource("secretpolicies", "SecretPolicy", true)]})
+        Some(version) if versions.contains(&version) => {
+            let mut resources: Vec<Value> = Vec::new();
+            for (kind, _, plural, namespaced) in now.iter().filter(|(_, v, ..)| *v == version) {
+                resources.push(resource(plural, kind, *namespaced));
+                if *kind == "Project" {
+                    resources.push(resource("projects/status", "Project", false));
+                }
+            }
+            Some(json!({"kind": "APIResourceList", "apiVersion": "v1",
+                   "groupVersion": format!("{group}/{version}"), "resources": resources}))
         }
-        _ => return None,
-    })
+        Some(_) => None,
+    }
 }
 
 fn status(code: u16, reason: &str, message: &str) -> Value {
@@ -287,6 +377,35 @@ impl FakeApi {
         self.with(|s| s.endless_lists.insert(collection(kind).to_string()));
     }
 
+    /// The kind's CRD serves `version` instead of its default (`None`: the CRD is
+    /// deleted and its objects with it); watches held open on it are cut.
+    pub fn serve(&self, kind: &str, version: Option<&str>) {
+        self.with(|s| {
+            if version.is_none() {
+                s.objects.remove(collection(kind));
+            }
+            s.served
+                .insert(kind.to_string(), version.map(str::to_string));
+            s.feeds.remove(collection(kind));
+        });
+    }
+
+    /// The API server goes down (every request answers 503, every watch is cut) or
+    /// comes back.
+    pub fn set_down(&self, down: bool) {
+        self.with(|s| {
+            s.down = down;
+            if down {
+                for feed in s.feeds.values().flatten() {
+                    let _ = feed.try_send(Err(std::io::Error::other(
+                        "the API server went down (test)",
+                    )));
+                }
+                s.feeds.clear();
+            }
+        });
+    }
+
     pub fn release_lists(&self, kind: &str) {
         self.with(|s| s.held_lists.remove(collection(kind)));
     }
@@ -336,17 +455,26 @@ async fn answer(state: &Arc<Mutex<State>>, req: Request<Incoming>) -> Response<B
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let (token, forbidden) = {
+    let (token, down, served) = {
         let mut s = state.lock().unwrap();
         s.log.push(format!("{} {path}?{query}", req.method()));
-        (s.token.clone(), s.forbidden.contains(&path))
+        (s.token.clone(), s.down, s.served.clone())
     };
+    if down {
+        return full(
+            503,
+            &status(503, "ServiceUnavailable", "the API server is down (test)"),
+        );
+    }
     if authorized.as_deref() != Some(&format!("Bearer {token}")) {
         return full(401, &status(401, "Unauthorized", "Unauthorized"));
     }
-    if let Some(doc) = discovery(&path) {
+    if let Some(doc) = discovery(&path, &served) {
         return full(200, &doc);
     }
+    let served_path = route(&path, &served);
+    let forbidden = served_path.is_some_and(|p| state.lock().unwrap().forbidden.contains(p));
+    let path = served_path.unwrap_or("").to_string();
     let Some(kind) = COLLECTIONS.iter().find(|k| collection(k) == path) else {
         return full(
             404,
