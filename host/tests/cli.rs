@@ -556,9 +556,25 @@ fn bench_measures_a_given_workload_on_a_given_cluster() {
         "TrainingPolicy + V2Policy + SecretPolicy"
     );
 
+    // A file as users keep it: its first workload (a RayService after a ServiceAccount
+    // and the Secret it reads, applied first), not its first document.
+    let file = "policies/pod-templates/ray-service-with-service.yaml";
+    let wrapped = bench(&[file]);
+    assert_eq!(wrapped["workload"], format!("{file}#2"));
+    assert_eq!(wrapped["namespace"], "runai-team-a");
+    assert_eq!(scenarios(&wrapped).len(), 5, "{wrapped}");
+
+    let service = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-service.yaml");
+    std::fs::write(
+        &service,
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n",
+    )
+    .expect("write the file");
+    let service = service.display().to_string();
     for (args, needle) in [
         (&["bench", "nope.yaml"][..], "nope.yaml"),
         (&["bench", "--cluster", "nope.yaml"][..], "nope.yaml"),
+        (&["bench", &service][..], "no workload documents in"),
     ] {
         let out = host(args);
         assert_eq!(code(&out), 2, "{args:?}");

@@ -289,7 +289,7 @@ impl<M, T> Read<M, T> {
 
 /// Reads the document in one pass: only the fields on the kind's paths are descended
 /// into, every other value is skipped unread, and each pod template is deserialized
-/// into `T` where it is (a 4 MiB RayCluster of 20,000 worker groups used up the
+/// into `T` where it is (a 3.5 MB RayCluster of 20,000 worker groups used up the
 /// plugin's budget when each level was parsed again from its raw text). A `null`
 /// anywhere on a path is an absent field; any other value of the wrong type is an
 /// error naming its field.
