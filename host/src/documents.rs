@@ -5,7 +5,7 @@
 //! Service, a ConfigMap, a Namespace, a kind or API version the plugin does not read)
 //! is skipped, listed, and changes no exit code.
 
-use crate::cluster::{Cluster, POLICY_KINDS};
+use crate::cluster::{Cluster, POLICY_KINDS, is_v2_policy};
 use crate::manifest::Document;
 use anyhow::{Result, anyhow};
 use guest::workload::{Recognised, recognise};
@@ -39,9 +39,7 @@ pub enum Entry {
 /// (`guest::workload::recognise`); the cluster's loader says what `apply -f` takes.
 pub fn sort(doc: Document) -> Entry {
     let kind = doc.kind();
-    let v2_policy =
-        kind.is_empty() && doc.value.get("meta").is_some() && doc.value.get("policy").is_some();
-    if kind == "Secret" || POLICY_KINDS.contains(&kind) || v2_policy {
+    if kind == "Secret" || POLICY_KINDS.contains(&kind) || is_v2_policy(&doc.value) {
         return Entry::Apply(doc);
     }
     let reason = match recognise(&doc.value.to_string()) {
@@ -69,9 +67,33 @@ fn skipped(doc: &Document, reason: String) -> Skipped {
     }
 }
 
+/// The documents given as one path (a file, a directory, a suite step's `simulate`),
+/// sorted. Nothing to check is not a pass: a path that holds no workload is an error,
+/// as `kubectl apply` says "no objects passed" (a file of a directory may hold only a
+/// Service; the directory may not).
+pub fn sort_path(docs: Vec<Document>, path: &str) -> Result<Vec<Entry>> {
+    let first = docs.first().cloned();
+    let entries: Vec<Entry> = docs.into_iter().map(sort).collect();
+    if entries.iter().any(|e| matches!(e, Entry::Workload(_))) {
+        return Ok(entries);
+    }
+    Err(no_workload(path, &skipped_in(&entries), first.as_ref()))
+}
+
+/// The skipped documents among `entries`.
+pub fn skipped_in(entries: &[Entry]) -> Vec<Skipped> {
+    entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Skip(s) => Some(s.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// For a path that holds no workload: what the plugin makes of its first document
 /// (`unsupported kind ...: expected ...`), so the user learns what it reads.
-pub fn no_workload(path: &str, skipped: &[Skipped], first: Option<&Document>) -> anyhow::Error {
+fn no_workload(path: &str, skipped: &[Skipped], first: Option<&Document>) -> anyhow::Error {
     let Some(doc) = first else {
         return anyhow!(
             "no workload documents in {path}: expected at least one workload (YAML or JSON)"

@@ -70,25 +70,7 @@ pub fn simulate(
         for file in files {
             docs.extend(manifest::read_file(&file)?);
         }
-        let first = docs.first().cloned();
-        let sorted: Vec<Entry> = docs.into_iter().map(documents::sort).collect();
-        // Nothing to check is not a pass: a path that holds no workload must not pass
-        // as admitted (kubectl apply says "no objects passed"), though a file of a
-        // directory may hold only a Service.
-        if !sorted.iter().any(|e| matches!(e, Entry::Workload(_))) {
-            let skipped: Vec<_> = sorted
-                .iter()
-                .filter_map(|e| match e {
-                    Entry::Skip(s) => Some(s.clone()),
-                    _ => None,
-                })
-                .collect();
-            return Err(documents::no_workload(
-                &input::display(&path),
-                &skipped,
-                first.as_ref(),
-            ));
-        }
+        let sorted = documents::sort_path(docs, &input::display(&path))?;
         entries.extend(sorted);
     }
     let (plugin, _, _) = load_plugin(plugin)?;
@@ -272,11 +254,9 @@ pub fn bench(
 /// The first workload of a file, with the Secrets and policies before it applied to
 /// the cluster, as `simulate` would evaluate it.
 fn first_workload(path: &std::path::Path, cluster: &mut Cluster) -> Result<manifest::Document> {
-    let docs = manifest::read_file(path)?;
-    let first = docs.first().cloned();
+    let entries = documents::sort_path(manifest::read_file(path)?, &input::display(path))?;
     let mut applied = Vec::new();
-    let mut skipped = Vec::new();
-    for entry in docs.into_iter().map(documents::sort) {
+    for entry in entries {
         match entry {
             Entry::Workload(doc) => {
                 if !applied.is_empty() {
@@ -285,12 +265,9 @@ fn first_workload(path: &std::path::Path, cluster: &mut Cluster) -> Result<manif
                 return Ok(doc);
             }
             Entry::Apply(doc) => applied.push(doc),
-            Entry::Skip(s) => skipped.push(s),
+            Entry::Skip(_) => {}
         }
     }
-    Err(documents::no_workload(
-        &input::display(path),
-        &skipped,
-        first.as_ref(),
-    ))
+    // `sort_path` refuses a file without a workload.
+    bail!("{}: no workload documents", input::display(path))
 }

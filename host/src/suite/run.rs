@@ -225,8 +225,7 @@ fn evaluate(
         .as_ref()
         .ok_or_else(|| anyhow!("`{at}`: expected `submit` or `simulate`"))?;
     let docs = documents(value, dir, &format!("{at}.simulate"))?;
-    let first = docs.first().cloned();
-    let entries: Vec<Entry> = docs.into_iter().map(documents::sort).collect();
+    let entries = documents::sort_path(docs, &format!("`{at}.simulate`"))?;
     let workloads: Vec<Document> = entries
         .iter()
         .filter_map(|e| match e {
@@ -234,20 +233,9 @@ fn evaluate(
             _ => None,
         })
         .collect();
-    let skipped: Vec<Skipped> = entries
-        .iter()
-        .filter_map(|e| match e {
-            Entry::Skip(s) => Some(s.clone()),
-            _ => None,
-        })
-        .collect();
-    let [document] = <[Document; 1]>::try_from(workloads).map_err(|w| {
-        if w.is_empty() {
-            documents::no_workload(&format!("`{at}.simulate`"), &skipped, first.as_ref())
-        } else {
-            anyhow!("`{at}.simulate`: expected one workload, found {}", w.len())
-        }
-    })?;
+    let skipped = documents::skipped_in(&entries);
+    let [document] = <[Document; 1]>::try_from(workloads)
+        .map_err(|w| anyhow!("`{at}.simulate`: expected one workload, found {}", w.len()))?;
     let reported = simulate_documents(
         plugin,
         cluster,
