@@ -91,6 +91,7 @@ fn submission(cluster: &Cluster, workload: String, namespace: &str) -> Submissio
     let host = host::bench::submission_in(cluster, workload, namespace);
     Submission {
         with_env: true,
+        with_references: false,
         ..host::bench::native::submission(&host)
     }
 }

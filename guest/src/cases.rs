@@ -150,6 +150,7 @@ impl Case {
                 })
                 .collect(),
             with_env: true,
+            with_references: true,
         }
     }
 

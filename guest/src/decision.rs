@@ -52,12 +52,49 @@ pub struct Violation {
     pub secret: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Warning {
     pub code: String,
     pub field: String,
     pub message: String,
     pub secret: Option<String>,
+    /// The policy whose finding it is; empty for built-in warnings.
+    pub policy: String,
+    /// That policy's enforcement is `audit`.
+    pub audit: bool,
+}
+
+/// How a workload uses a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ReferenceKind {
+    Env,
+    EnvFrom,
+    Volume,
+    ImagePull,
+}
+
+impl ReferenceKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ReferenceKind::Env => "env",
+            ReferenceKind::EnvFrom => "envFrom",
+            ReferenceKind::Volume => "volume",
+            ReferenceKind::ImagePull => "imagePull",
+        }
+    }
+}
+
+/// One reference from a workload to a secret of its namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretReference {
+    pub secret: String,
+    /// The key it reads; `None` for every key (envFrom, a whole volume) or none.
+    pub key: Option<String>,
+    pub kind: ReferenceKind,
+    /// Empty for pod-level uses.
+    pub container: String,
+    pub field: String,
+    pub optional: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,6 +163,8 @@ pub struct Decision {
     pub patch: String,
     pub env: Vec<ContainerEnv>,
     pub startup: Startup,
+    /// Every reference to a secret, when asked for.
+    pub references: Vec<SecretReference>,
 }
 
 impl Decision {

@@ -45,6 +45,11 @@ pub fn evaluate(submission: &Submission) -> Result<Decision, InputError> {
         }
     }
     check_workload(&workload, &catalog, &rules, &mut findings);
+    let references = if submission.with_references {
+        crate::references::of(&workload)
+    } else {
+        Vec::new()
+    };
 
     // Sensitivity was decided once per literal during the checks.
     let sensitive = std::mem::take(&mut findings.sensitive_literals);
@@ -88,6 +93,7 @@ pub fn evaluate(submission: &Submission) -> Result<Decision, InputError> {
             Vec::new()
         },
         startup: resolution.startup,
+        references,
     })
 }
 
@@ -163,11 +169,17 @@ impl Findings {
     }
 
     fn warn(&mut self, f: Finding) {
+        self.policy_warning(f, String::new(), false);
+    }
+
+    fn policy_warning(&mut self, f: Finding, policy: String, audit: bool) {
         self.warnings.push(Warning {
             code: f.code.to_string(),
             field: f.field,
             message: f.message,
             secret: f.secret.map(str::to_string),
+            policy,
+            audit,
         });
     }
 
@@ -177,11 +189,11 @@ impl Findings {
             Enforcement::Enforce => self.violation(policy.id(), f),
             Enforcement::Warn => {
                 f.message = format!("{} ({})", f.message, policy.id());
-                self.warn(f)
+                self.policy_warning(f, policy.id(), false)
             }
             Enforcement::Audit => {
                 f.message = format!("audit: {} ({})", f.message, policy.id());
-                self.warn(f)
+                self.policy_warning(f, policy.id(), true)
             }
         }
     }

@@ -57,10 +57,74 @@ impl wit::Guest for Plugin {
                 })
                 .collect(),
             with_env: request.with_env,
+            with_references: request.with_references,
         };
         crate::evaluate(&submission)
             .map(decision)
             .map_err(input_error)
+    }
+
+    fn check_removal(
+        removal: wit::Removal,
+        policies: Vec<wit::PolicyDocument>,
+        users: Vec<wit::SecretUser>,
+    ) -> Result<wit::RemovalDecision, wit::InputError> {
+        let removal = crate::removal::Removal {
+            namespace: removal.namespace,
+            secret: removal.secret,
+            keys: removal.keys,
+            action: removal.action,
+        };
+        let policies: Vec<_> = policies.into_iter().map(policy_document).collect();
+        let users: Vec<_> = users
+            .into_iter()
+            .map(|u| crate::removal::SecretUser {
+                namespace: u.namespace,
+                workload: u.workload,
+                reference: reference_in(u.reference),
+            })
+            .collect();
+        crate::removal::check(&removal, &policies, &users)
+            .map(|d| wit::RemovalDecision {
+                allowed: d.allowed,
+                mode: d.mode.name().to_string(),
+                policy: d.policy,
+                breaks: d.breaks,
+                message: d.message,
+            })
+            .map_err(input_error)
+    }
+}
+
+fn reference_in(r: wit::SecretReference) -> d::SecretReference {
+    d::SecretReference {
+        secret: r.secret,
+        key: r.key,
+        kind: match r.kind {
+            wit::SecretUseKind::Env => d::ReferenceKind::Env,
+            wit::SecretUseKind::EnvFrom => d::ReferenceKind::EnvFrom,
+            wit::SecretUseKind::Volume => d::ReferenceKind::Volume,
+            wit::SecretUseKind::ImagePull => d::ReferenceKind::ImagePull,
+        },
+        container: r.container,
+        field: r.field,
+        optional: r.optional,
+    }
+}
+
+fn reference_out(r: d::SecretReference) -> wit::SecretReference {
+    wit::SecretReference {
+        secret: r.secret,
+        key: r.key,
+        kind: match r.kind {
+            d::ReferenceKind::Env => wit::SecretUseKind::Env,
+            d::ReferenceKind::EnvFrom => wit::SecretUseKind::EnvFrom,
+            d::ReferenceKind::Volume => wit::SecretUseKind::Volume,
+            d::ReferenceKind::ImagePull => wit::SecretUseKind::ImagePull,
+        },
+        container: r.container,
+        field: r.field,
+        optional: r.optional,
     }
 }
 
@@ -124,6 +188,8 @@ fn decision(x: d::Decision) -> wit::Decision {
                 field: w.field,
                 message: w.message,
                 secret: w.secret,
+                policy: w.policy,
+                audit: w.audit,
             })
             .collect(),
         patch: x.patch,
@@ -158,6 +224,7 @@ fn decision(x: d::Decision) -> wit::Decision {
                 })
                 .collect(),
         },
+        references: x.references.into_iter().map(reference_out).collect(),
     }
 }
 

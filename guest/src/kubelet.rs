@@ -218,6 +218,7 @@ fn resolve_container(
                     from.secret
                 ),
                 secret: Some(from.secret.clone()),
+                ..Warning::default()
             });
         }
     }

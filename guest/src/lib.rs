@@ -15,6 +15,8 @@ pub mod listed;
 pub mod names;
 pub mod patch;
 pub mod policy;
+pub mod references;
+pub mod removal;
 pub mod request;
 pub mod secret_ref;
 pub mod selector;

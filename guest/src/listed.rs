@@ -49,7 +49,7 @@ pub fn bound_warnings(warnings: &mut Vec<Warning>) {
             code: MORE.to_string(),
             field,
             message,
-            secret: None,
+            ..Warning::default()
         });
     }
 }

@@ -39,6 +39,8 @@ pub struct Submission {
     pub secrets: Vec<SecretMetadata>,
     /// Return the resolved environment; a gateway deciding admission does not need it.
     pub with_env: bool,
+    /// Return every reference to a secret (for a gateway's index of who uses what).
+    pub with_references: bool,
 }
 
 /// The secrets of one namespace, looked up by name.

@@ -1,6 +1,7 @@
 //! The host: loads the secrets plugin into wasmtime and simulates the Run:ai
 //! cluster around it. `main.rs` is a thin CLI over these modules.
 
+pub mod audit;
 pub mod bench;
 pub mod cli;
 pub mod cluster;
@@ -21,3 +22,4 @@ pub mod submit;
 pub mod suite;
 pub mod text;
 pub mod walk;
+pub mod workloads;

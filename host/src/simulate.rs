@@ -177,6 +177,7 @@ pub fn simulate_in(
         workload_type,
         // The reports show every container's resolved environment.
         with_env: true,
+        with_references: false,
     };
     match evaluate(plugin, cluster, request)? {
         Ok(Evaluation::Decided { placed, decision }) => Ok(Outcome {
@@ -223,6 +224,8 @@ pub struct Request<'a> {
     pub workload_type: Option<&'a str>,
     /// Ask for every container's resolved environment.
     pub with_env: bool,
+    /// Ask for every reference to a secret (the workload index of the audit).
+    pub with_references: bool,
 }
 
 /// Who a workload is and where it lands.
@@ -288,6 +291,7 @@ pub fn evaluate(
         policies: cluster.policies_for(&namespace),
         secrets: cluster.catalog(&namespace),
         with_env: request.with_env,
+        with_references: request.with_references,
     };
     let blocked = cluster.quarantine.blocking(&namespace);
     let placed = Placed {
@@ -581,6 +585,8 @@ pub fn undecided(workload: WorkloadId, code: &str, message: String, admit: bool)
             field: String::new(),
             message,
             secret: None,
+            policy: String::new(),
+            audit: false,
         };
         (Vec::new(), vec![warning])
     } else {
@@ -604,6 +610,7 @@ pub fn undecided(workload: WorkloadId, code: &str, message: String, admit: bool)
             starts: admit,
             containers: Vec::new(),
         },
+        references: Vec::new(),
     }
 }
 

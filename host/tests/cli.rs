@@ -280,7 +280,7 @@ fn inspect_shows_world_imports_size_and_hash() {
     let text = stdout(&out);
     assert!(text.contains("imports: none"), "{text}");
     assert!(
-        text.contains("package runai:secrets-policy@0.4.0"),
+        text.contains("package runai:secrets-policy@0.5.0"),
         "{text}"
     );
     assert!(

@@ -15,6 +15,7 @@ fn submission(workload: &str) -> Submission {
         policies: Vec::new(),
         secrets: Vec::new(),
         with_env: true,
+        with_references: false,
     }
 }
 
@@ -153,6 +154,7 @@ fn a_large_policy_on_a_large_workload_is_evaluated_under_the_default_limits() {
             json: policy,
         }],
         with_env: false,
+        with_references: false,
         ..submission(&workload)
     };
     let decision = Plugin::builtin()

@@ -110,6 +110,7 @@ fn mutated_workloads_and_policies_never_panic() {
         let namespace = doc.str_at("/metadata/namespace").unwrap_or("runai-team-a");
         let base = bench::native::submission(&Submission {
             with_env: true,
+            with_references: false,
             ..bench::submission_in(&cluster, doc.value.to_string(), namespace)
         });
         for round in 0..ROUNDS_PER_DOCUMENT {

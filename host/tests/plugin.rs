@@ -22,6 +22,7 @@ fn to_wit(s: guest::Submission) -> Submission {
         }),
         workload_type: s.workload_type,
         with_env: s.with_env,
+        with_references: s.with_references,
         policies: s
             .policies
             .into_iter()
@@ -195,7 +196,7 @@ fn the_builtin_plugin_imports_nothing() {
         plugin()
             .exports()
             .iter()
-            .any(|e| e == "runai:secrets-policy/evaluator@0.4.0")
+            .any(|e| e == "runai:secrets-policy/evaluator@0.5.0")
     );
 }
 
@@ -291,4 +292,87 @@ fn the_benchmark_refuses_a_plugin_that_decides_otherwise() {
         .expect_err("a plugin deciding otherwise is refused")
         .to_string();
     assert!(err.contains("their workload differ"), "{err}");
+}
+
+/// The removal check of contract 0.5.0 through the component: the same answer as the
+/// logic compiled natively, for the cases of its own table.
+#[test]
+fn a_removal_is_decided_in_the_component_as_natively() {
+    use host::plugin::{Removal, SecretReference, SecretUseKind, SecretUser};
+    let reference = |key: Option<&str>, kind: SecretUseKind, optional: bool| SecretReference {
+        secret: "db".into(),
+        key: key.map(String::from),
+        kind,
+        container: "c".into(),
+        field: "f".into(),
+        optional,
+    };
+    let users = vec![
+        SecretUser {
+            namespace: "runai-team-a".into(),
+            workload: "Pod train-7".into(),
+            reference: reference(Some("password"), SecretUseKind::Env, false),
+        },
+        SecretUser {
+            namespace: "runai-team-a".into(),
+            workload: "Pod opt".into(),
+            reference: reference(Some("password"), SecretUseKind::Env, true),
+        },
+    ];
+    let deny = PolicyDocument {
+        source: "guard".into(),
+        json: r#"{"apiVersion":"secrets.policy.run.ai/v1alpha1","kind":"SecretPolicy",
+                 "metadata":{"name":"guard","namespace":"runai"},"spec":{"secretRemoval":"deny"}}"#
+            .into(),
+    };
+    for (keys, policies, allowed, breaks) in [
+        (vec![], vec![], true, 1),
+        (vec!["password".to_string()], vec![deny.clone()], false, 1),
+        (vec!["user".to_string()], vec![deny.clone()], true, 0),
+    ] {
+        let removal = Removal {
+            namespace: "runai-team-a".into(),
+            secret: "db".into(),
+            keys: keys.clone(),
+            action: "deleting".into(),
+        };
+        let d = plugin()
+            .check_removal(&removal, &policies, &users)
+            .expect("runs")
+            .expect("decides");
+        assert_eq!(
+            (d.allowed, d.breaks.len()),
+            (allowed, breaks),
+            "{keys:?}: {}",
+            d.message
+        );
+        let native = guest::removal::check(
+            &guest::removal::Removal {
+                namespace: removal.namespace.clone(),
+                secret: removal.secret.clone(),
+                keys,
+                action: removal.action.clone(),
+            },
+            &policies
+                .iter()
+                .map(|p| guest::PolicyDocument {
+                    source: p.source.clone(),
+                    json: p.json.clone(),
+                })
+                .collect::<Vec<_>>(),
+            &users
+                .iter()
+                .map(|u| guest::removal::SecretUser {
+                    namespace: u.namespace.clone(),
+                    workload: u.workload.clone(),
+                    reference: host::bench::native::reference(&u.reference),
+                })
+                .collect::<Vec<_>>(),
+        )
+        .expect("decides");
+        assert_eq!(
+            (native.allowed, native.message.as_str(), native.mode.name()),
+            (d.allowed, d.message.as_str(), d.mode.as_str())
+        );
+    }
 }

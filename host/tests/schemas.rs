@@ -499,7 +499,7 @@ fn mistakes_are_refused_by_the_schema_and_by_the_plugin_alike() {
     // (spec, accepted) — every field the schema knows, valid and not.
     let full = json!({"enforcement": "warn", "sensitiveEnvNames": ["*TOKEN*"], "allowedSecrets": ["a-*"], "deniedSecrets": ["b"],
                 "requireExistingReferences": true, "allowOptionalReferences": false, "allowEnvFrom": false,
-                "allowSecretsInArgs": false, "envNameValidation": "strict",
+                "allowSecretsInArgs": false, "envNameValidation": "strict", "secretRemoval": "deny",
                 "allowedSecretUses": ["env", "envFrom", "volume", "imagePull"],
                 "allowedSecretSelector": {"matchLabels": {"team": "a"}, "matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["dev"]}]},
                 "credentialLiterals": {"detectors": ["jwt", "high-entropy"], "entropy": {"minLength": 40, "minBitsPerChar": 4.2},
@@ -507,6 +507,7 @@ fn mistakes_are_refused_by_the_schema_and_by_the_plugin_alike() {
     let cases = [
         (full.clone(), true),
         (json!({"enforcement": "block"}), false),
+        (json!({"secretRemoval": "refuse"}), false),
         (json!({"sensitiveEnvName": ["*"]}), false),
         (json!({"allowedSecretUses": ["files"]}), false),
         (json!({"allowEnvFrom": "no"}), false),

@@ -51,6 +51,30 @@ pub struct SecretPolicy {
     pub allow_secrets_in_args: Option<bool>,
     /// Off when `None`.
     pub credential_literals: Option<CredentialLiterals>,
+    /// What removing a secret or key in use does; `None`: the policy does not say.
+    pub secret_removal: Option<RemovalMode>,
+}
+
+/// What taking a secret or key away from running workloads does (`secretRemoval`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RemovalMode {
+    /// Let it happen silently.
+    Allow,
+    /// Let it happen with a warning naming what breaks (the default).
+    Warn,
+    /// Refuse it while workloads would break.
+    Deny,
+}
+
+impl RemovalMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            RemovalMode::Allow => "allow",
+            RemovalMode::Warn => "warn",
+            RemovalMode::Deny => "deny",
+        }
+    }
 }
 
 /// Where a workload uses a secret (`allowedSecretUses`).
@@ -144,6 +168,8 @@ struct Spec {
     allow_secrets_in_args: Option<bool>,
     #[serde(default, deserialize_with = "crate::workload::map_only::opt")]
     credential_literals: Option<CredentialLiteralsField>,
+    #[serde(default)]
+    secret_removal: Option<RemovalMode>,
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -252,6 +278,7 @@ pub fn parse(json: &str) -> Result<SecretPolicy, InputError> {
         .map(credential_literals)
         .transpose()?;
     Ok(SecretPolicy {
+        secret_removal: spec.secret_removal,
         allowed_uses: spec.allowed_secret_uses,
         allowed_selector: spec.allowed_secret_selector,
         allow_secrets_in_args: spec.allow_secrets_in_args,

@@ -268,6 +268,7 @@ pub fn submission_in(cluster: &Cluster, workload: String, namespace: &str) -> Su
         policies: cluster.policies_for(namespace),
         secrets: cluster.catalog(namespace),
         with_env: false,
+        with_references: false,
     }
 }
 

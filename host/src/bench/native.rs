@@ -4,8 +4,10 @@
 
 use crate::plugin::{
     ContainerEnv, ContainerStartup, Decision, EnvSource, EnvVar, InputError, KeyRef, SecretKeyRef,
-    Startup, Submission, Violation, Warning, WorkloadForm, WorkloadId,
+    SecretReference, SecretUseKind, Startup, Submission, Violation, Warning, WorkloadForm,
+    WorkloadId,
 };
+use guest::decision::ReferenceKind;
 
 /// The same submission for the plugin's logic compiled natively.
 pub fn submission(s: &Submission) -> guest::Submission {
@@ -39,6 +41,7 @@ pub fn submission(s: &Submission) -> guest::Submission {
             })
             .collect(),
         with_env: s.with_env,
+        with_references: s.with_references,
     }
 }
 
@@ -53,6 +56,7 @@ pub fn first_difference(a: &guest::Decision, b: &guest::Decision) -> Option<&'st
         ("patch", a.patch == b.patch),
         ("environment", a.env == b.env),
         ("startup", a.startup == b.startup),
+        ("references", a.references == b.references),
     ]
     .into_iter()
     .find_map(|(part, same)| (!same).then_some(part))
@@ -68,6 +72,41 @@ pub fn decision(d: &Decision) -> guest::Decision {
         patch: d.patch.clone(),
         env: d.env.iter().map(container_env).collect(),
         startup: startup(&d.startup),
+        references: d.references.iter().map(reference).collect(),
+    }
+}
+
+/// A reference in the logic's types.
+pub fn reference(r: &SecretReference) -> guest::decision::SecretReference {
+    guest::decision::SecretReference {
+        secret: r.secret.clone(),
+        key: r.key.clone(),
+        kind: match r.kind {
+            SecretUseKind::Env => ReferenceKind::Env,
+            SecretUseKind::EnvFrom => ReferenceKind::EnvFrom,
+            SecretUseKind::Volume => ReferenceKind::Volume,
+            SecretUseKind::ImagePull => ReferenceKind::ImagePull,
+        },
+        container: r.container.clone(),
+        field: r.field.clone(),
+        optional: r.optional,
+    }
+}
+
+/// A reference in the component's types.
+pub fn from_reference(r: guest::decision::SecretReference) -> SecretReference {
+    SecretReference {
+        secret: r.secret,
+        key: r.key,
+        kind: match r.kind {
+            ReferenceKind::Env => SecretUseKind::Env,
+            ReferenceKind::EnvFrom => SecretUseKind::EnvFrom,
+            ReferenceKind::Volume => SecretUseKind::Volume,
+            ReferenceKind::ImagePull => SecretUseKind::ImagePull,
+        },
+        container: r.container,
+        field: r.field,
+        optional: r.optional,
     }
 }
 
@@ -102,6 +141,8 @@ fn warning(w: &Warning) -> guest::decision::Warning {
         field: w.field.clone(),
         message: w.message.clone(),
         secret: w.secret.clone(),
+        policy: w.policy.clone(),
+        audit: w.audit,
     }
 }
 
@@ -219,6 +260,8 @@ fn from_decision(d: guest::Decision) -> Decision {
                 field: w.field,
                 message: w.message,
                 secret: w.secret,
+                policy: w.policy,
+                audit: w.audit,
             })
             .collect(),
         patch: d.patch,
@@ -245,6 +288,7 @@ fn from_decision(d: guest::Decision) -> Decision {
                 })
                 .collect(),
         },
+        references: d.references.into_iter().map(from_reference).collect(),
     }
 }
 
@@ -293,6 +337,7 @@ mod tests {
             patch: "[]".into(),
             env: Vec::new(),
             startup: Startup::default(),
+            references: Vec::new(),
         }
     }
 
@@ -309,10 +354,10 @@ mod tests {
             code: "c".into(),
             field: "f".into(),
             message: "m".into(),
-            secret: None,
+            ..Warning::default()
         };
         type Change = fn(&mut guest::Decision);
-        let changes: [(&str, Change); 7] = [
+        let changes: [(&str, Change); 8] = [
             ("workload", |d| d.workload.name = "v".into()),
             ("verdict", |d| d.allowed = false),
             ("violations", |d| d.violations.clear()),
@@ -320,6 +365,16 @@ mod tests {
             ("patch", |d| d.patch = "[{}]".into()),
             ("environment", |d| d.env.clear()),
             ("startup", |d| d.startup.starts = true),
+            ("references", |d| {
+                d.references.push(guest::decision::SecretReference {
+                    secret: "s".into(),
+                    key: None,
+                    kind: guest::decision::ReferenceKind::ImagePull,
+                    container: String::new(),
+                    field: "f".into(),
+                    optional: false,
+                })
+            }),
         ];
         let mut base = decision();
         base.violations.push(violation);

@@ -23,15 +23,16 @@ wasmtime::component::bindgen!({
 
 pub use exports::runai::secrets_policy::evaluator::{
     ContainerEnv, ContainerStartup, Decision, Diagnostic, EnvSource, EnvVar, InputError, KeyRef,
-    PolicyDocument, ProjectInfo, SecretKeyRef, SecretMetadata, Startup, Submission, Violation,
-    Warning, WorkloadForm, WorkloadId,
+    PolicyDocument, ProjectInfo, Removal, RemovalDecision, SecretKeyRef, SecretMetadata,
+    SecretReference, SecretUseKind, SecretUser, Startup, Submission, Violation, Warning,
+    WorkloadForm, WorkloadId,
 };
 
 /// The plugin built from `guest/`, embedded so the binary runs with no set-up.
 pub const BUILTIN: &[u8] = include_bytes!(env!("GUEST_WASM"));
 
 /// The contract's package. Its world imports nothing, so neither may a plugin.
-pub const CONTRACT_PACKAGE: &str = "runai:secrets-policy@0.4.0";
+pub const CONTRACT_PACKAGE: &str = "runai:secrets-policy@0.5.0";
 
 /// How a plugin is loaded.
 #[derive(Debug, Clone, Default)]
@@ -233,6 +234,20 @@ impl Plugin {
         self.check_size("the workload document", submission.workload.len())?;
         Ok(self.instance()?.evaluate(submission)?)
     }
+
+    /// In a fresh instance: who breaks when a secret or some of its keys go, and what
+    /// the policies say. `Err` is a host error or a contained `Failure`.
+    pub fn check_removal(
+        &self,
+        removal: &Removal,
+        policies: &[PolicyDocument],
+        users: &[SecretUser],
+    ) -> Result<Result<RemovalDecision, InputError>> {
+        for p in policies {
+            self.check_size(&p.source, p.json.len())?;
+        }
+        Ok(self.instance()?.check_removal(removal, policies, users)?)
+    }
 }
 
 /// One instance of the plugin. `Plugin`'s methods use a fresh one per call; a
@@ -269,6 +284,18 @@ impl Instance<'_> {
         self.run("checking policies", |store, b| {
             b.runai_secrets_policy_evaluator()
                 .call_check_policies(store, policies, projects)
+        })
+    }
+
+    pub fn check_removal(
+        &mut self,
+        removal: &Removal,
+        policies: &[PolicyDocument],
+        users: &[SecretUser],
+    ) -> Result<Result<RemovalDecision, InputError>, Failure> {
+        self.run("deciding on a secret's removal", |store, b| {
+            b.runai_secrets_policy_evaluator()
+                .call_check_removal(store, removal, policies, users)
         })
     }
 
@@ -313,7 +340,7 @@ fn decision_size(d: &Decision) -> usize {
     let warnings: usize = d
         .warnings
         .iter()
-        .map(|w| w.code.len() + w.field.len() + w.message.len())
+        .map(|w| w.code.len() + w.field.len() + w.message.len() + w.policy.len())
         .sum();
     let env: usize = d
         .env
@@ -326,7 +353,17 @@ fn decision_size(d: &Decision) -> usize {
         .iter()
         .map(|c| c.name.len() + c.state.len() + c.reason.len() + c.message.len())
         .sum();
-    findings + warnings + env + startup + d.patch.len()
+    let references: usize = d
+        .references
+        .iter()
+        .map(|r| {
+            r.secret.len()
+                + r.key.as_ref().map_or(0, String::len)
+                + r.container.len()
+                + r.field.len()
+        })
+        .sum();
+    findings + warnings + env + startup + references + d.patch.len()
 }
 
 fn env_var_size(e: &EnvVar) -> usize {

@@ -580,6 +580,8 @@ mod tests {
                     field: format!("spec.containers[0].env[{i}]"),
                     message: long.clone(),
                     secret: None,
+                    policy: String::new(),
+                    audit: false,
                 })
                 .collect(),
             patch: "[]".into(),
@@ -588,6 +590,7 @@ mod tests {
                 starts: true,
                 containers: Vec::new(),
             },
+            references: Vec::new(),
         };
         let kept = warnings(&decision).unwrap();
         assert!(kept.iter().all(|w| w.chars().count() <= WARNING_CHARS));

@@ -138,6 +138,7 @@ fn run(gw: &Gateway, job: Job) -> Answer {
         project: None,
         workload_type: job.workload_type.as_deref(),
         with_env: job.with_env,
+        with_references: false,
     };
     let evaluator: &dyn simulate::Evaluator = match gw.evaluator {
         EvaluatorKind::Native => &crate::bench::native::Native,
@@ -213,6 +214,7 @@ fn admitted_unevaluated(job: Job) -> Outcome {
                 starts: true,
                 containers: Vec::new(),
             },
+            references: Vec::new(),
         },
         hints: BTreeMap::new(),
     }

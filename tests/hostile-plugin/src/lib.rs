@@ -40,6 +40,8 @@ mod export {
                     field: String::new(),
                     message,
                     secret: None,
+                    policy: String::new(),
+                    audit: false,
                 }],
                 patch: "[]".into(),
                 env: Vec::new(),
@@ -47,6 +49,22 @@ mod export {
                     starts: true,
                     containers: Vec::new(),
                 },
+                references: Vec::new(),
+            })
+        }
+
+        fn check_removal(
+            removal: wit::Removal,
+            _: Vec<wit::PolicyDocument>,
+            _: Vec<wit::SecretUser>,
+        ) -> Result<wit::RemovalDecision, wit::InputError> {
+            let message = misbehave(&removal.secret);
+            Ok(wit::RemovalDecision {
+                allowed: true,
+                mode: "warn".into(),
+                policy: String::new(),
+                breaks: Vec::new(),
+                message,
             })
         }
     }

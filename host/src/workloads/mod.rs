@@ -1,0 +1,194 @@
+//! The workloads that exist (SPEC §11): what the audit and the secret removal guard
+//! need of each, and nothing more. A record holds the workload's identity, its owner
+//! (a Pod owned by a controller is reported once, on its owner, as Kyverno does), each
+//! reference to a secret and the last decision's findings: never an env value, never
+//! the object. The index answers "who references this secret (or key)" without a
+//! scan, for a Secret DELETE review and for re-auditing only what a change touches.
+
+pub mod record;
+
+pub use record::{Finding, Key, Outcome, Record, Reference};
+
+use crate::plugin::SecretUser;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Every recorded workload, and who references which secret.
+#[derive(Debug, Default, Clone)]
+pub struct Index {
+    records: BTreeMap<Key, Record>,
+    /// (namespace, secret) -> the workloads that reference it.
+    users: HashMap<(String, String), BTreeSet<Key>>,
+}
+
+impl Index {
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Adds or replaces a workload's record.
+    pub fn upsert(&mut self, record: Record) {
+        self.remove(&record.key.clone());
+        for secret in record.secrets() {
+            self.users
+                .entry((record.key.namespace.clone(), secret.to_string()))
+                .or_default()
+                .insert(record.key.clone());
+        }
+        self.records.insert(record.key.clone(), record);
+    }
+
+    pub fn remove(&mut self, key: &Key) -> Option<Record> {
+        let old = self.records.remove(key)?;
+        for secret in old.secrets() {
+            let slot = (key.namespace.clone(), secret.to_string());
+            if let Some(set) = self.users.get_mut(&slot) {
+                set.remove(key);
+                if set.is_empty() {
+                    self.users.remove(&slot);
+                }
+            }
+        }
+        Some(old)
+    }
+
+    pub fn get(&self, key: &Key) -> Option<&Record> {
+        self.records.get(key)
+    }
+
+    pub fn records(&self) -> impl Iterator<Item = &Record> {
+        self.records.values()
+    }
+
+    pub fn in_namespace<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = &'a Record> + 'a {
+        self.records
+            .values()
+            .filter(move |r| r.key.namespace == namespace)
+    }
+
+    /// The workloads of `namespace` that reference `secret`.
+    pub fn users_of<'a>(
+        &'a self,
+        namespace: &str,
+        secret: &str,
+    ) -> impl Iterator<Item = &'a Record> + 'a {
+        self.users
+            .get(&(namespace.to_string(), secret.to_string()))
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.records.get(k))
+    }
+
+    /// Every reference to `secret` in `namespaces`, as the plugin's `check-removal`
+    /// takes them: one per reference, the workload as `Kind name`.
+    pub fn secret_users<'a>(
+        &self,
+        namespaces: impl IntoIterator<Item = &'a str>,
+        secret: &str,
+    ) -> Vec<SecretUser> {
+        let mut out = Vec::new();
+        for namespace in namespaces {
+            for record in self.users_of(namespace, secret) {
+                for r in record.references.iter().filter(|r| r.secret == secret) {
+                    out.push(SecretUser {
+                        namespace: record.key.namespace.clone(),
+                        workload: record.key.shown(),
+                        reference: r.to_wit(),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// The workloads of a namespace that reference any of `secrets` (after a change
+    /// of those secrets, only these need evaluating again).
+    pub fn touched_by<'a>(
+        &self,
+        namespace: &str,
+        secrets: impl IntoIterator<Item = &'a str>,
+    ) -> BTreeSet<Key> {
+        secrets
+            .into_iter()
+            .flat_map(|s| {
+                self.users
+                    .get(&(namespace.to_string(), s.to_string()))
+                    .into_iter()
+                    .flatten()
+                    .cloned()
+            })
+            .collect()
+    }
+
+    /// Records by namespace, for one report per namespace.
+    pub fn by_namespace(&self) -> BTreeMap<&str, Vec<&Record>> {
+        let mut out: BTreeMap<&str, Vec<&Record>> = BTreeMap::new();
+        for r in self.records.values() {
+            out.entry(r.key.namespace.as_str()).or_default().push(r);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use record::Use;
+
+    fn record(ns: &str, name: &str, refs: &[(&str, Option<&str>)]) -> Record {
+        Record {
+            key: Key::new("Pod", ns, name),
+            owner: None,
+            references: refs
+                .iter()
+                .map(|(secret, key)| Reference {
+                    secret: secret.to_string(),
+                    key: key.map(String::from),
+                    kind: if key.is_some() {
+                        Use::Env
+                    } else {
+                        Use::EnvFrom
+                    },
+                    container: "c".into(),
+                    field: "f".into(),
+                    optional: false,
+                })
+                .collect(),
+            findings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_index_follows_upserts_and_removals() {
+        let mut index = Index::default();
+        index.upsert(record(
+            "a",
+            "p1",
+            &[("db", Some("password")), ("db", Some("user"))],
+        ));
+        index.upsert(record("a", "p2", &[("db", None), ("hf", Some("token"))]));
+        index.upsert(record("b", "p3", &[("db", Some("password"))]));
+        let users = |index: &Index, ns: &str, s: &str| -> Vec<String> {
+            index.users_of(ns, s).map(|r| r.key.name.clone()).collect()
+        };
+        assert_eq!(users(&index, "a", "db"), ["p1", "p2"]);
+        assert_eq!(users(&index, "b", "db"), ["p3"]);
+        assert_eq!(index.secret_users(["a"], "db").len(), 3);
+        // Replaced without the old references; removed without a trace.
+        index.upsert(record("a", "p1", &[("hf", Some("token"))]));
+        assert_eq!(users(&index, "a", "db"), ["p2"]);
+        assert_eq!(users(&index, "a", "hf"), ["p1", "p2"]);
+        index.remove(&Key::new("Pod", "a", "p2"));
+        assert_eq!(users(&index, "a", "db"), Vec::<String>::new());
+        assert_eq!(index.touched_by("a", ["hf", "db"]).len(), 1);
+        assert!(
+            !index
+                .users
+                .contains_key(&("a".to_string(), "db".to_string()))
+        );
+        assert_eq!(index.len(), 2);
+    }
+}
