@@ -1263,3 +1263,52 @@ fn bodies_in_memory_and_connections_are_capped() {
         ) >= 1.0
     );
 }
+
+/// One project floods the gateway with reviews that each run to the plugin's deadline
+/// (1 s: the hostile plugin loops on `hostile-loop`), four at a time; another
+/// project's reviews are still taken by a worker within the queue timeout (500 ms):
+/// namespaces take turns, and a heavy lane keeps one of the two workers free. With
+/// one shared queue, they waited behind the flood and most were `gateway-overloaded`
+/// (16 of 20 in the hostile probe of issue 20).
+#[test]
+fn one_projects_expensive_reviews_leave_a_worker_to_the_others() {
+    let gw = https(
+        "fair",
+        &["--plugin", HOSTILE, "--fuel", "0", "--deadline-ms", "1000"],
+        &["--workers", "2", "--queue-timeout-ms", "500"],
+    );
+    let flood = hostile_review("hostile-loop");
+    // Its cost is known once one has run.
+    let first = gw.review("/validate", &flood);
+    assert_eq!(first["status"]["reason"], "plugin-timeout", "{first}");
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let outcome = std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = gw.conn().and_then(|mut c| {
+                        c.request("POST", "/validate", flood.to_string().as_bytes())
+                    });
+                }
+            });
+        }
+        std::thread::sleep(Duration::from_millis(1500));
+        let mut other = workload("Pod", "clean", json!([]));
+        other["metadata"]["namespace"] = json!("runai-team-b");
+        let answers: Vec<Value> = (0..20)
+            .map(|i| gw.review("/validate", &review(&format!("b{i}"), "CREATE", &other)))
+            .collect();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        answers
+    });
+    let overloaded: Vec<&Value> = outcome
+        .iter()
+        .filter(|a| a["status"]["reason"] == "gateway-overloaded")
+        .collect();
+    assert!(
+        overloaded.is_empty(),
+        "{} of 20 overloaded: {:?}",
+        overloaded.len(),
+        overloaded.first()
+    );
+}

@@ -6,6 +6,7 @@
 //! field, the Rego policy on every fixture and on the workload measured): a benchmark of
 //! logic that decides differently proves nothing.
 
+pub mod audit;
 pub mod native;
 pub mod rego;
 

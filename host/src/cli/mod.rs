@@ -128,6 +128,10 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Measure the audit instead (issue 22's targets) with this many workloads on a
+        /// made-up cluster of 100 project namespaces with 100 secrets each.
+        #[arg(long, value_name = "WORKLOADS", conflicts_with = "workload", value_parser = clap::value_parser!(u32).range(100..=1_000_000))]
+        audit: Option<u32>,
     },
     /// Show the plugin's WIT world, imports, size and SHA-256.
     Inspect,
@@ -330,10 +334,25 @@ fn run(cli: Cli) -> Result<u8> {
         ),
         Command::Serve(args) => serve::serve(&plugin, cli.state, *args),
         Command::Bench {
+            audit: Some(workloads),
+            json,
+            ..
+        } => {
+            let (plugin, _, _) = evaluate::load_plugin(&plugin)?;
+            let report = crate::bench::audit::run(&plugin, workloads as usize)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                crate::bench::audit::print(&report);
+            }
+            Ok(0)
+        }
+        Command::Bench {
             workload,
             cluster,
             seconds,
             json,
+            audit: None,
         } => evaluate::bench(
             &plugin,
             cli.state.as_ref(),

@@ -60,6 +60,14 @@ pub struct ServeArgs {
     /// the cluster.
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     max_staleness_seconds: u64,
+    /// With a live cluster view: how often, in seconds, every workload that exists is
+    /// listed and evaluated again (besides at start and after every change).
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(10..=604_800))]
+    audit_interval_seconds: u64,
+    /// With a live cluster view: no audit of what runs (no workloads read, no reports,
+    /// no removal guard).
+    #[arg(long)]
+    no_audit: bool,
     /// Seconds to finish requests in flight after SIGTERM or SIGINT.
     #[arg(long, value_name = "SECONDS", default_value_t = 25)]
     shutdown_grace_seconds: u64,
@@ -114,6 +122,10 @@ pub fn serve(plugin: &PluginArgs, state: Option<PathBuf>, args: ServeArgs) -> Re
         grace: Duration::from_secs(args.shutdown_grace_seconds),
         evaluator: args.evaluator,
         max_staleness: Duration::from_secs(args.max_staleness_seconds),
+        audit: (!args.no_audit).then(|| serve::audit::Config {
+            interval: Duration::from_secs(args.audit_interval_seconds),
+            reports: None,
+        }),
     };
     serve::run(config, plugin)
 }

@@ -239,9 +239,28 @@ pub struct Listed {
 /// Every object of `resource` in the cluster and the list's resource version, page by
 /// page. An object that cannot be read is set aside, never the whole list.
 pub async fn list(client: &Client, resource: &ApiResource) -> Result<Listed> {
-    let url = <Slim as kube::core::Resource>::url_path(resource, None);
     let mut listed = Listed::default();
+    let kind = resource.kind.as_str();
+    let decode = |text: &str| super::object::decode(kind, text);
+    listed.version = list_each(client, resource, decode, |item| match item {
+        Ok(object) => listed.objects.push(object),
+        Err(bad) => listed.unreadable.push(bad),
+    })
+    .await?;
+    Ok(listed)
+}
+
+/// Every object of `resource`, each handed to `each` as its page is read (a page's
+/// body is dropped before the next is asked for), and the list's resource version.
+pub async fn list_each<T>(
+    client: &Client,
+    resource: &ApiResource,
+    decode: impl Fn(&str) -> Result<T, Unreadable>,
+    mut each: impl FnMut(Result<T, Unreadable>),
+) -> Result<String> {
+    let url = <Slim as kube::core::Resource>::url_path(resource, None);
     let mut token: Option<String> = None;
+    let mut count = 0usize;
     for _page in 0..MAX_LIST_PAGES {
         let mut params = ListParams::default().limit(PAGE_SIZE);
         if let Some(t) = &token {
@@ -263,12 +282,10 @@ pub async fn list(client: &Client, resource: &ApiResource) -> Result<Listed> {
         })?;
         let metadata = page.metadata.unwrap_or_default();
         for item in page.items.unwrap_or_default() {
-            match super::object::decode(&resource.kind, item.get()) {
-                Ok(object) => listed.objects.push(object),
-                Err(bad) => listed.unreadable.push(bad),
-            }
+            count += 1;
+            each(decode(item.get()));
         }
-        if listed.objects.len() + listed.unreadable.len() > MAX_LIST_OBJECTS {
+        if count > MAX_LIST_OBJECTS {
             bail!(
                 "{}: more than {MAX_LIST_OBJECTS} objects: the host reads at most that many of a resource",
                 what("list", resource)
@@ -280,10 +297,7 @@ pub async fn list(client: &Client, resource: &ApiResource) -> Result<Listed> {
                 what("list", resource)
             ),
             Some(next) => token = Some(next),
-            None => {
-                listed.version = metadata.resource_version.unwrap_or_default();
-                return Ok(listed);
-            }
+            None => return Ok(metadata.resource_version.unwrap_or_default()),
         }
     }
     bail!(
@@ -306,9 +320,9 @@ struct Page<'a> {
 
 /// A change a watch reports.
 #[derive(Debug)]
-pub enum Change {
+pub enum Change<T = Slim> {
     /// Added or modified.
-    Put(Box<Slim>),
+    Put(Box<T>),
     /// Added or modified into something the host cannot read.
     PutUnreadable(Unreadable),
     /// Deleted: namespace and name.
@@ -322,7 +336,26 @@ pub async fn watch(
     client: &Client,
     resource: &ApiResource,
     version: &str,
-    mut event: impl FnMut(Change),
+    event: impl FnMut(Change),
+) -> Result<String> {
+    let kind = resource.kind.as_str();
+    watch_each(
+        client,
+        resource,
+        version,
+        |text| super::object::decode(kind, text),
+        event,
+    )
+    .await
+}
+
+/// `watch`, each object decoded by `decode`.
+pub async fn watch_each<T: Versioned>(
+    client: &Client,
+    resource: &ApiResource,
+    version: &str,
+    decode: impl Fn(&str) -> Result<T, Unreadable>,
+    mut event: impl FnMut(Change<T>),
 ) -> Result<String> {
     let url = <Slim as kube::core::Resource>::url_path(resource, None);
     let params = WatchParams::default().timeout(WATCH_SECONDS);
@@ -379,7 +412,7 @@ pub async fn watch(
             line.extend_from_slice(&rest[..end]);
             rest = &rest[end + 1..];
             if line.iter().any(|b| !b.is_ascii_whitespace()) {
-                let decoded = decode_event(&line, &resource.kind, &action)?;
+                let decoded = decode_event(&line, &action, &decode)?;
                 line.clear();
                 match decoded {
                     Event::Error(status) if status.code == 410 => {
@@ -414,11 +447,30 @@ pub async fn watch(
 
 /// A watch event as the host reads it: the object is decoded on its own, so one that
 /// cannot be read is a change to an unreadable object, not a broken watch.
-enum Event {
+enum Event<T> {
     /// The change and the resource version it carries.
-    Change(Change, Option<String>),
+    Change(Change<T>, Option<String>),
     Bookmark(String),
     Error(Status),
+}
+
+/// What a watch needs of a decoded object: where it is and its resource version.
+pub trait Versioned {
+    fn namespace(&self) -> &str;
+    fn name(&self) -> &str;
+    fn resource_version(&self) -> Option<&str>;
+}
+
+impl Versioned for Slim {
+    fn namespace(&self) -> &str {
+        Slim::namespace(self)
+    }
+    fn name(&self) -> &str {
+        Slim::name(self)
+    }
+    fn resource_version(&self) -> Option<&str> {
+        self.metadata.resource_version.as_deref()
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -442,7 +494,11 @@ struct Bookmark {
     metadata: BookmarkMeta,
 }
 
-fn decode_event(line: &[u8], kind: &str, action: &str) -> Result<Event> {
+fn decode_event<T: Versioned>(
+    line: &[u8],
+    action: &str,
+    decode: &impl Fn(&str) -> Result<T, Unreadable>,
+) -> Result<Event<T>> {
     let unreadable = |e: serde_json::Error| {
         anyhow!(
             "{action}: a watch event the host cannot read: {}",
@@ -451,21 +507,20 @@ fn decode_event(line: &[u8], kind: &str, action: &str) -> Result<Event> {
     };
     let raw: RawEvent = serde_json::from_slice(line).map_err(unreadable)?;
     let object = raw.object.get();
-    let put = || match super::object::decode(kind, object) {
-        Ok(o) => {
-            let version = o.metadata.resource_version.clone();
-            Event::Change(Change::Put(Box::new(o)), version)
-        }
-        Err(bad) => {
-            let version = bad.resource_version.clone();
-            Event::Change(Change::PutUnreadable(bad), version)
-        }
-    };
     Ok(match raw.kind {
-        "ADDED" | "MODIFIED" => put(),
-        "DELETED" => match super::object::decode(kind, object) {
+        "ADDED" | "MODIFIED" => match decode(object) {
             Ok(o) => {
-                let version = o.metadata.resource_version.clone();
+                let version = o.resource_version().map(str::to_string);
+                Event::Change(Change::Put(Box::new(o)), version)
+            }
+            Err(bad) => {
+                let version = bad.resource_version.clone();
+                Event::Change(Change::PutUnreadable(bad), version)
+            }
+        },
+        "DELETED" => match decode(object) {
+            Ok(o) => {
+                let version = o.resource_version().map(str::to_string);
                 Event::Change(
                     Change::Delete(o.namespace().to_string(), o.name().to_string()),
                     version,
@@ -575,4 +630,33 @@ pub fn core(kind: &str, plural: &str) -> ApiResource {
         kind: kind.to_string(),
         plural: plural.to_string(),
     }
+}
+
+/// One object of `resource` by namespace and name, decoded by `decode`; `None` when it
+/// does not exist (any more).
+pub async fn get_one<T>(
+    client: &Client,
+    resource: &ApiResource,
+    namespace: &str,
+    name: &str,
+    decode: impl Fn(&str) -> Result<T, Unreadable>,
+) -> Result<Option<Result<T, Unreadable>>> {
+    let url = format!(
+        "{}/{}",
+        <Slim as kube::core::Resource>::url_path(resource, Some(namespace)),
+        name
+    );
+    let request = hyper::Request::get(url)
+        .body(Vec::new())
+        .context("cannot build a get request")?;
+    let (status, body) = get(client, request, "get", resource).await?;
+    if status == 404 {
+        return Ok(None);
+    }
+    if !(200..300).contains(&status) {
+        return Err(failed("get", resource, status, &body));
+    }
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| anyhow!("{}: the answer is not UTF-8", what("get", resource)))?;
+    Ok(Some(decode(text)))
 }

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod object;
 mod reflect;
+pub mod workload;
 
 pub use api::Connection;
 pub use reflect::{Listing, Live, ResourceStatus, Status};

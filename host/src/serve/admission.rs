@@ -13,6 +13,7 @@ use kube_core::DynamicObject;
 use kube_core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview, Operation};
 use kube_core::gvk::GroupVersionKind;
 use kube_core::response::Status;
+use serde_json::Value;
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,27 +73,33 @@ pub async fn handle(gw: &Arc<Gateway>, mode: Mode, body: &[u8]) -> (Reply, Recor
     let mut response = AdmissionResponse::from(&request);
     let mut record = Record::new(endpoint, "allowed", 200);
     if let Some(watched) = checked_object(mode, &request) {
-        let Some(object) = request
-            .object
-            .as_ref()
-            .and_then(|o| serde_json::to_value(o).ok())
-        else {
-            return invalid(format!("{EXPECTED}: `request.object` is missing"));
+        let (object, taken) = if watched == Watched::Secret {
+            // A Secret's values are in the review: only its key names are read.
+            match super::removal::taken(&request) {
+                Some(taken) => (Value::Null, taken),
+                None => {
+                    log(&request, mode, "allowed", "");
+                    return answered(endpoint, response, record);
+                }
+            }
+        } else {
+            match request
+                .object
+                .as_ref()
+                .and_then(|o| serde_json::to_value(o).ok())
+            {
+                Some(object) => (object, Default::default()),
+                None => return invalid(format!("{EXPECTED}: `request.object` is missing")),
+            }
         };
-        let checked = objects::check(gw, watched, request.namespace.clone(), object).await;
+        let checked = objects::check(gw, watched, request.namespace.clone(), object, taken).await;
         response = respond_checked(gw, response, checked, &mut record);
         let codes = match record.failure {
             Some((reason, _)) => reason.to_string(),
             None => record.violations.join(","),
         };
         log(&request, mode, record.verdict, &codes);
-        return match review_json(response) {
-            Some(json) => (Reply::json(200, json), record),
-            None => (
-                Reply::error(500, "the gateway failed to answer (an internal error)"),
-                Record::new(endpoint, "error", 500),
-            ),
-        };
+        return answered(endpoint, response, record);
     }
     match skip_reason(&request) {
         Some(reason) => {
@@ -179,14 +186,31 @@ fn kind_skip_reason(gvk: &GroupVersionKind) -> Option<&'static str> {
     }
 }
 
-/// A policy or Namespace on `/validate` (CREATE, UPDATE, no subresource): checked as
-/// an object the view reads, not evaluated as a workload.
+fn answered(
+    endpoint: &'static str,
+    response: AdmissionResponse,
+    record: Record,
+) -> (Reply, Record) {
+    match review_json(response) {
+        Some(json) => (Reply::json(200, json), record),
+        None => (
+            Reply::error(500, "the gateway failed to answer (an internal error)"),
+            Record::new(endpoint, "error", 500),
+        ),
+    }
+}
+
+/// A policy or Namespace (CREATE, UPDATE) or a Secret (UPDATE, DELETE) on `/validate`,
+/// without a subresource: checked as an object the view reads, not evaluated as a
+/// workload.
 fn checked_object(mode: Mode, request: &AdmissionRequest<DynamicObject>) -> Option<Watched> {
     let plain = request.sub_resource.as_deref().is_none_or(str::is_empty);
-    let writes = matches!(request.operation, Operation::Create | Operation::Update);
-    (mode == Mode::Validate && plain && writes)
-        .then(|| objects::watched_kind(&request.kind))
-        .flatten()
+    let watched = objects::watched_kind(&request.kind)?;
+    let operation = match watched {
+        Watched::Secret => matches!(request.operation, Operation::Update | Operation::Delete),
+        _ => matches!(request.operation, Operation::Create | Operation::Update),
+    };
+    (mode == Mode::Validate && plain && operation).then_some(watched)
 }
 
 /// The answer to a checked object: admitted, refused with the plugin's (or the
@@ -199,6 +223,19 @@ fn respond_checked(
 ) -> AdmissionResponse {
     match checked {
         Checked::Admitted => {}
+        Checked::Warned(lines) => {
+            record.violations = vec!["secret-in-use".to_string()];
+            let mut kept = Vec::new();
+            let mut bytes = 0;
+            for line in lines {
+                if bytes + line.len() > WARNINGS_BYTES {
+                    break;
+                }
+                bytes += line.len();
+                kept.push(line);
+            }
+            response.warnings = Some(kept);
+        }
         Checked::Refused { codes, message } => {
             record.verdict = "rejected";
             record.violations = codes;

@@ -54,6 +54,25 @@ struct ScopeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TriggerLabels {
+    trigger: &'static str,
+}
+
+/// The audit's findings: the namespace is the operator's to see (the metrics of an
+/// audit are read by the cluster's operators, as Kyverno's are).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
+pub struct FindingLabels {
+    pub namespace: String,
+    pub code: String,
+    pub severity: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PluginLabels {
     sha256: String,
     contract: &'static str,
@@ -106,6 +125,11 @@ pub struct Metrics {
     view_age: Gauge<f64, std::sync::atomic::AtomicU64>,
     left_out: Gauge,
     quarantined: Family<ScopeLabels, Gauge>,
+    audit_evaluations: Family<TriggerLabels, Counter>,
+    audit_duration: Histogram,
+    audit_workloads: Gauge,
+    audit_findings: Family<FindingLabels, Gauge>,
+    reports_written: Family<ResultLabels, Counter>,
     connections_refused: Counter,
 }
 
@@ -194,6 +218,38 @@ impl Metrics {
              scope=namespace counts namespaces, scope=everywhere the bad policies of runai",
             quarantined.clone(),
         );
+        let audit_evaluations = Family::<TriggerLabels, Counter>::default();
+        registry.register(
+            "audit_evaluations",
+            "Workloads the audit evaluated, by trigger (list, watch, secret-change, policy-change)",
+            audit_evaluations.clone(),
+        );
+        let audit_duration = Histogram::new(
+            prometheus_client::metrics::histogram::exponential_buckets(0.01, 2.0, 16),
+        );
+        registry.register(
+            "audit_list_duration_seconds",
+            "Time to list one workload kind and hand every object to the audit",
+            audit_duration.clone(),
+        );
+        let audit_workloads = Gauge::default();
+        registry.register(
+            "audit_workloads",
+            "Workloads in the audit's index",
+            audit_workloads.clone(),
+        );
+        let audit_findings = Family::<FindingLabels, Gauge>::default();
+        registry.register(
+            "audit_findings",
+            "Findings of the workloads that exist, by namespace, code and severity (high: fail, medium: warn)",
+            audit_findings.clone(),
+        );
+        let reports_written = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "audit_reports_written",
+            "PolicyReports written by this replica (the leader), by result",
+            reports_written.clone(),
+        );
         registry.register(
             "plugin",
             "The loaded plugin: SHA-256 of the component, contract version and limits",
@@ -216,6 +272,11 @@ impl Metrics {
             view_age,
             left_out,
             quarantined,
+            audit_evaluations,
+            audit_duration,
+            audit_workloads,
+            audit_findings,
+            reports_written,
             connections_refused,
         }
     }
@@ -279,6 +340,40 @@ impl Metrics {
         self.quarantined
             .get_or_create(&ScopeLabels { scope: "namespace" })
             .set(namespaces as i64);
+    }
+
+    pub fn audit_evaluated(&self, trigger: &'static str) {
+        self.audit_evaluations
+            .get_or_create(&TriggerLabels { trigger })
+            .inc();
+    }
+
+    pub fn audit_listed(&self, took: Duration) {
+        self.audit_duration.observe(took.as_secs_f64());
+    }
+
+    pub fn audit_workloads(&self, count: usize) {
+        self.audit_workloads.set(count as i64);
+    }
+
+    /// Sets the findings of one namespace: `previous` are the label sets it had (set
+    /// to nothing now unless in `now`).
+    pub fn audit_findings(&self, previous: &[FindingLabels], now: &[(FindingLabels, i64)]) {
+        for old in previous {
+            if !now.iter().any(|(l, _)| l == old) {
+                self.audit_findings.remove(old);
+            }
+        }
+        for (labels, count) in now {
+            self.audit_findings.get_or_create(labels).set(*count);
+        }
+    }
+
+    pub fn report_written(&self, ok: bool) {
+        let result = if ok { "ok" } else { "error" };
+        self.reports_written
+            .get_or_create(&ResultLabels { result })
+            .inc();
     }
 
     pub fn connection_refused(&self) {

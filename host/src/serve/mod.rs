@@ -5,12 +5,14 @@
 //! record and, when it is a decision, one log line without values.
 
 pub mod admission;
+pub mod audit;
 mod budget;
 pub mod evaluate;
 mod live_view;
 pub mod metrics;
 mod objects;
 mod reload;
+mod removal;
 mod shutdown;
 pub mod tls;
 pub mod view;
@@ -89,6 +91,8 @@ pub struct Config {
     pub evaluator: EvaluatorKind,
     /// How long a live view may lag the cluster and still decide.
     pub max_staleness: Duration,
+    /// With a live view: the audit of what runs (`None`: off).
+    pub audit: Option<audit::Config>,
 }
 
 /// What every request handler shares.
@@ -104,6 +108,8 @@ pub struct Gateway {
     pub max_body: usize,
     pub budget: budget::Budget,
     pub tls: Option<Arc<tls::Tls>>,
+    /// The live audit and its workload index (with a live view).
+    pub audit: Option<Arc<audit::Audit>>,
 }
 
 /// An HTTP answer before it is framed.
@@ -194,6 +200,19 @@ pub fn run(config: Config, plugin: Plugin) -> Result<u8> {
     }
     let pool = workers::Pool::start(config.workers, config.queue, config.queue_timeout)
         .context("cannot start the worker threads")?;
+    let audit = match (&config.source.live, &config.audit) {
+        (Some(connection), Some(audit_config)) => Some(
+            audit::start(
+                connection.clone(),
+                views.clone(),
+                plugin.clone(),
+                metrics.clone(),
+                audit_config.clone(),
+            )
+            .context("cannot start the audit")?,
+        ),
+        _ => None,
+    };
     let gateway = Arc::new(Gateway {
         plugin,
         evaluator: config.evaluator,
@@ -206,6 +225,7 @@ pub fn run(config: Config, plugin: Plugin) -> Result<u8> {
         max_body: config.max_body,
         budget: budget::Budget::new(config.max_inflight_bytes, config.max_connections),
         tls,
+        audit,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.workers.max(1))

@@ -24,6 +24,9 @@ use std::sync::Arc;
 pub enum Watched {
     Policy,
     Namespace,
+    /// UPDATE and DELETE: a secret, a key or a cluster-wide label taken from
+    /// workloads that use it (the removal guard).
+    Secret,
 }
 
 pub fn watched_kind(gvk: &GroupVersionKind) -> Option<Watched> {
@@ -37,6 +40,7 @@ pub fn watched_kind(gvk: &GroupVersionKind) -> Option<Watched> {
             Some(Watched::Policy)
         }
         ("", "Namespace") => Some(Watched::Namespace),
+        ("", "Secret") => Some(Watched::Secret),
         _ => None,
     }
 }
@@ -44,6 +48,8 @@ pub fn watched_kind(gvk: &GroupVersionKind) -> Option<Watched> {
 /// The check's outcome: nothing against it, or the refusal (codes and message).
 pub enum Checked {
     Admitted,
+    /// Admitted, with these warnings (what breaks when a secret goes).
+    Warned(Vec<String>),
     Refused {
         codes: Vec<String>,
         message: String,
@@ -63,6 +69,7 @@ pub async fn check(
     watched: Watched,
     namespace: Option<String>,
     object: Value,
+    removal: super::removal::Taken,
 ) -> Checked {
     let lane = namespace.clone().unwrap_or_default();
     let worker_gw = gw.clone();
@@ -89,6 +96,9 @@ pub async fn check(
             match watched {
                 Watched::Policy => policy(&worker_gw, &view.cluster, namespace, object),
                 Watched::Namespace => namespace_labels(&view.cluster, &object),
+                Watched::Secret => {
+                    super::removal::check(&worker_gw, &view.cluster, namespace, &removal)
+                }
             }
         })
         .await;

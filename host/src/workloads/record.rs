@@ -200,6 +200,39 @@ impl Record {
         self.findings.iter().any(|f| f.outcome == Outcome::Fail)
     }
 
+    /// The bytes the record holds, its own struct and what its strings and lists
+    /// hold (the index's maps add a little more per record).
+    pub fn heap_bytes(&self) -> usize {
+        let key = |k: &Key| k.kind.capacity() + k.namespace.capacity() + k.name.capacity();
+        let refs: usize = self
+            .references
+            .iter()
+            .map(|r| {
+                std::mem::size_of::<Reference>()
+                    + r.secret.capacity()
+                    + r.key.as_ref().map_or(0, String::capacity)
+                    + r.container.capacity()
+                    + r.field.capacity()
+            })
+            .sum();
+        let findings: usize = self
+            .findings
+            .iter()
+            .map(|f| {
+                std::mem::size_of::<Finding>()
+                    + f.code.capacity()
+                    + f.field.capacity()
+                    + f.message.capacity()
+                    + f.policy.capacity()
+            })
+            .sum();
+        std::mem::size_of::<Record>()
+            + key(&self.key)
+            + self.owner.as_ref().map_or(0, key)
+            + refs
+            + findings
+    }
+
     /// Who the report names: the owner when there is one.
     pub fn reported_as(&self) -> &Key {
         self.owner.as_ref().unwrap_or(&self.key)

@@ -86,6 +86,17 @@ pub fn collection(kind: &str) -> &'static str {
         "DistributedPolicy" => "/apis/run.ai/v2alpha1/distributedpolicies",
         "InferencePolicy" => "/apis/run.ai/v2alpha1/inferencepolicies",
         "SecretPolicy" => "/apis/secrets.policy.run.ai/v1alpha1/secretpolicies",
+        "Pod" => "/api/v1/pods",
+        "Job" => "/apis/batch/v1/jobs",
+        "CronJob" => "/apis/batch/v1/cronjobs",
+        "Deployment" => "/apis/apps/v1/deployments",
+        "StatefulSet" => "/apis/apps/v1/statefulsets",
+        "DaemonSet" => "/apis/apps/v1/daemonsets",
+        "ReplicaSet" => "/apis/apps/v1/replicasets",
+        "TrainingWorkload" => "/apis/run.ai/v2alpha1/trainingworkloads",
+        "InteractiveWorkload" => "/apis/run.ai/v2alpha1/interactiveworkloads",
+        "DistributedWorkload" => "/apis/run.ai/v2alpha1/distributedworkloads",
+        "InferenceWorkload" => "/apis/run.ai/v2alpha1/inferenceworkloads",
         other => panic!("the fake serves no {other}"),
     }
 }
@@ -100,6 +111,17 @@ const COLLECTIONS: &[&str] = &[
     "DistributedPolicy",
     "InferencePolicy",
     "SecretPolicy",
+    "Pod",
+    "Job",
+    "CronJob",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "TrainingWorkload",
+    "InteractiveWorkload",
+    "DistributedWorkload",
+    "InferenceWorkload",
 ];
 
 /// The custom kinds the fake serves: kind, group, version, plural, namespaced.
@@ -135,6 +157,34 @@ const CUSTOM: &[(&str, &str, &str, &str, bool)] = &[
         true,
     ),
     (
+        "TrainingWorkload",
+        "run.ai",
+        "v2alpha1",
+        "trainingworkloads",
+        true,
+    ),
+    (
+        "InteractiveWorkload",
+        "run.ai",
+        "v2alpha1",
+        "interactiveworkloads",
+        true,
+    ),
+    (
+        "DistributedWorkload",
+        "run.ai",
+        "v2alpha1",
+        "distributedworkloads",
+        true,
+    ),
+    (
+        "InferenceWorkload",
+        "run.ai",
+        "v2alpha1",
+        "inferenceworkloads",
+        true,
+    ),
+    (
         "SecretPolicy",
         "secrets.policy.run.ai",
         "v1alpha1",
@@ -167,8 +217,27 @@ fn route(path: &str, served: &BTreeMap<String, Option<String>>) -> Option<&'stat
     }
     COLLECTIONS
         .iter()
+        .filter(|k| !CUSTOM.iter().any(|(c, ..)| c == *k))
         .map(|k| collection(k))
-        .find(|c| *c == path && c.starts_with("/api/"))
+        .find(|c| *c == path)
+}
+
+/// A namespaced path (`/api/v1/namespaces/NS/pods[/NAME]`) as the cluster-wide
+/// collection, the namespace and the name.
+fn unnamespaced(path: &str) -> (String, Option<String>, Option<String>) {
+    let parts: Vec<&str> = path.split('/').collect();
+    match parts.iter().position(|p| *p == "namespaces") {
+        Some(at) if parts.len() > at + 2 => {
+            let mut collection: Vec<&str> = parts[..at].to_vec();
+            collection.push(parts[at + 2]);
+            (
+                collection.join("/"),
+                Some(parts[at + 1].to_string()),
+                parts.get(at + 3).map(|n| n.to_string()),
+            )
+        }
+        _ => (path.to_string(), None, None),
+    }
 }
 
 fn discovery(path: &str, served: &BTreeMap<String, Option<String>>) -> Option<Value> {
@@ -472,6 +541,7 @@ async fn answer(state: &Arc<Mutex<State>>, req: Request<Incoming>) -> Response<B
     if let Some(doc) = discovery(&path, &served) {
         return full(200, &doc);
     }
+    let (path, in_namespace, named) = unnamespaced(&path);
     let served_path = route(&path, &served);
     let forbidden = served_path.is_some_and(|p| state.lock().unwrap().forbidden.contains(p));
     let path = served_path.unwrap_or("").to_string();
@@ -519,6 +589,16 @@ async fn answer(state: &Arc<Mutex<State>>, req: Request<Incoming>) -> Response<B
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let s = state.lock().unwrap();
+    if let (Some(ns), Some(name)) = (&in_namespace, &named) {
+        return match s
+            .objects
+            .get(&path)
+            .and_then(|o| o.get(&format!("{ns}/{name}")))
+        {
+            Some(object) => full(200, object),
+            None => full(404, &status(404, "NotFound", "not found")),
+        };
+    }
     if s.endless_lists.contains(&path) {
         let metadata = json!({"resourceVersion": "1", "continue": "again"});
         return full(200, &json!({"metadata": metadata, "items": []}));
@@ -526,7 +606,16 @@ async fn answer(state: &Arc<Mutex<State>>, req: Request<Incoming>) -> Response<B
     let items: Vec<Value> = s
         .objects
         .get(&path)
-        .map(|o| o.values().cloned().collect())
+        .map(|o| {
+            o.values()
+                .filter(|v| {
+                    in_namespace
+                        .as_deref()
+                        .is_none_or(|ns| v["metadata"]["namespace"] == ns)
+                })
+                .cloned()
+                .collect()
+        })
         .unwrap_or_default();
     // Pages of `limit`, the continue token is the offset.
     let limit: usize = params
