@@ -110,24 +110,27 @@ pub fn decoder(api_version: &str, kind: &str, text: &str) -> Result<RawWorkload,
     })
 }
 
-/// The workload kinds the audit reads: those the plugin evaluates.
+/// The workload kinds the audit reads: those the plugin evaluates. (Not yet the
+/// pod-template wrappers of the plugin's table: their CRDs may serve versions whose
+/// layout the plugin does not read, so they need a discovery that picks a version
+/// the table lists, and the role to read them.)
 pub fn targets() -> Vec<Target> {
-    let mut out: Vec<Target> = guest::workload::KUBERNETES_KINDS
+    let mut out: Vec<Target> = guest::workload::templates::POD_KINDS
         .iter()
-        .map(|(kind, api_version)| {
-            let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-            let plural = format!("{}s", kind.to_lowercase());
-            Target {
-                group: group.to_string(),
-                kind: kind.to_string(),
+        .filter(|k| k.is_builtin())
+        .filter_map(|k| {
+            let version = k.versions.first()?;
+            Some(Target {
+                group: k.group.to_string(),
+                kind: k.kind.to_string(),
                 fixed: Some(ApiResource {
-                    group: group.to_string(),
+                    group: k.group.to_string(),
                     version: version.to_string(),
-                    api_version: api_version.to_string(),
-                    kind: kind.to_string(),
-                    plural,
+                    api_version: k.api_version(version),
+                    kind: k.kind.to_string(),
+                    plural: k.resource.to_string(),
                 }),
-            }
+            })
         })
         .collect();
     for kind in [
