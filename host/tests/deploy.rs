@@ -509,6 +509,42 @@ fn the_webhooks_point_at_the_service_and_fail_closed_only_for_validation() {
     ] {
         assert!(resources.iter().any(|r| r == resource), "{resource}");
     }
+    // Exactly what the gateway evaluates: every kind of the plugin's table of pod
+    // templates (Pods, pod controllers, Ray, JobSet, LeaderWorkerSet, Kubeflow jobs) at
+    // the versions it reads, Pods' ephemeral containers, and the Run:ai workload CRDs;
+    // on CREATE and UPDATE.
+    let mut covered = BTreeSet::new();
+    for rule in validating.rules.as_deref().unwrap() {
+        assert_eq!(
+            rule.operations.as_deref(),
+            Some(&["CREATE".to_string(), "UPDATE".to_string()][..])
+        );
+        for group in rule.api_groups.as_deref().unwrap() {
+            for version in rule.api_versions.as_deref().unwrap() {
+                for resource in rule.resources.as_deref().unwrap() {
+                    covered.insert((group.clone(), version.clone(), resource.clone()));
+                }
+            }
+        }
+    }
+    let mut evaluated = BTreeSet::new();
+    for kind in guest::workload::templates::POD_KINDS {
+        for version in kind.versions {
+            evaluated.insert((kind.group.into(), version.to_string(), kind.resource.into()));
+        }
+    }
+    evaluated.insert(("".into(), "v1".into(), "pods/ephemeralcontainers".into()));
+    for resource in [
+        "trainingworkloads",
+        "interactiveworkloads",
+        "distributedworkloads",
+        "inferenceworkloads",
+    ] {
+        for version in ["v2alpha1", "v1alpha1"] {
+            evaluated.insert(("run.ai".into(), version.into(), resource.into()));
+        }
+    }
+    assert_eq!(covered, evaluated);
     assert_eq!(
         serde_json::to_value(&mutating.rules).unwrap(),
         serde_json::to_value(&validating.rules).unwrap()

@@ -272,7 +272,7 @@ pub fn grants(
     let manage = args.manage.settings(connection.clone())?;
     if connection.is_some() && !files && !args.no_audit {
         // The audit: every workload kind read, and its reports written by the leader.
-        for (group, resource) in crate::live::workload::READ {
+        for (group, resource) in crate::live::workload::reads() {
             for verb in ["get", "list", "watch"] {
                 grants.push(Grant::new(None, group, resource, verb, None));
             }

@@ -92,9 +92,10 @@ pub fn targets() -> Vec<Target> {
 /// Whether the host's role grants reading `plural` of `group`: the view's kinds and
 /// the audit's workload kinds.
 pub fn granted(group: &str, plural: &str) -> bool {
-    READ.iter()
-        .chain(workload::READ)
-        .any(|(g, p)| *g == group && *p == plural)
+    READ.iter().any(|(g, p)| *g == group && *p == plural)
+        || workload::reads()
+            .iter()
+            .any(|(g, p)| *g == group && *p == plural)
 }
 
 /// The resource a discovered kind is served at now: `None` when the API server does
