@@ -240,6 +240,9 @@ impl<'a> Finding<'a> {
 }
 
 fn check_workload(workload: &Workload, catalog: &Catalog, rules: &Rules, out: &mut Findings) {
+    if let Some((field, why)) = &workload.name_problem {
+        out.builtin(finding("invalid-name", field.as_str(), why.clone()));
+    }
     for secret_use in &workload.secret_uses {
         check_secret_use(secret_use, catalog, rules, out);
     }

@@ -75,8 +75,9 @@ pub fn resolve(
         secrets_in_args: Vec::new(),
         expanded: Vec::new(),
     };
-    // Volumes are mounted before any container starts: a failed mount holds them all.
-    let mount_failure = mount_failure(secret_uses, catalog);
+    // A pod's volumes are mounted before any of its containers starts: a failed mount
+    // holds them all (and only them: a Ray worker group's volume is its own).
+    let mount_failures = mount_failures(secret_uses, &containers, catalog);
     for (i, mut container) in containers.into_iter().enumerate() {
         let env = std::mem::take(&mut container.env);
         let Resolved {
@@ -122,7 +123,7 @@ pub fn resolve(
             vars,
         });
         let name = container.name;
-        let failure = match &mount_failure {
+        let failure = match mount_failures.get(container.pod).and_then(Option::as_ref) {
             Some((message, secret)) => {
                 Some((REASON_CONTAINER_CREATING, message.clone(), secret.clone()))
             }
@@ -372,27 +373,42 @@ fn expand_container(
         .collect()
 }
 
-/// The first secret volume the kubelet could not mount: (message, secret).
-fn mount_failure(secret_uses: &[SecretUse], catalog: &Catalog) -> Option<(String, String)> {
-    secret_uses.iter().find_map(|u| {
-        let UseKind::Volume(volume) = &u.kind else {
-            return None;
-        };
-        if u.optional {
-            return None;
+/// Per pod, the first secret volume the kubelet could not mount: (message, secret).
+fn mount_failures(
+    secret_uses: &[SecretUse],
+    containers: &[Container],
+    catalog: &Catalog,
+) -> Vec<Option<(String, String)>> {
+    let pods = containers.iter().map(|c| c.pod + 1).max().unwrap_or(0);
+    let mut failures = vec![None; pods];
+    for u in secret_uses {
+        if let Some(slot) = failures.get_mut(u.pod)
+            && slot.is_none()
+        {
+            *slot = mount_failure(u, catalog);
         }
-        let problem = match catalog.get(&u.secret) {
-            None => not_found(&u.secret),
-            Some(s) => {
-                let (key, _) = u.keys.iter().find(|(k, _)| !s.has_key(k))?;
-                format!("references non-existent secret key: {key}")
-            }
-        };
-        Some((
-            format!("MountVolume.SetUp failed for volume \"{volume}\" : {problem}"),
-            u.secret.clone(),
-        ))
-    })
+    }
+    failures
+}
+
+fn mount_failure(u: &SecretUse, catalog: &Catalog) -> Option<(String, String)> {
+    let UseKind::Volume(volume) = &u.kind else {
+        return None;
+    };
+    if u.optional {
+        return None;
+    }
+    let problem = match catalog.get(&u.secret) {
+        None => not_found(&u.secret),
+        Some(s) => {
+            let (key, _) = u.keys.iter().find(|(k, _)| !s.has_key(k))?;
+            format!("references non-existent secret key: {key}")
+        }
+    };
+    Some((
+        format!("MountVolume.SetUp failed for volume \"{volume}\" : {problem}"),
+        u.secret.clone(),
+    ))
 }
 
 fn not_found(secret: &str) -> String {

@@ -32,6 +32,18 @@ pub fn is_secret_key(key: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
 }
 
+/// Whether a name holds a template placeholder (`rayjob-${JOB_ID}`, `{{ .Release.Name }}`):
+/// the file is an envsubst or Helm template, filled in before it is applied. Such a name
+/// is a finding (`invalid-name`) rather than an input error, so the rest of the template
+/// is still checked.
+pub fn has_placeholder(name: &str) -> bool {
+    let closed = |open: &str, close: &str| {
+        name.find(open)
+            .is_some_and(|at| name[at + open.len()..].contains(close))
+    };
+    closed("${", "}") || closed("{{", "}}")
+}
+
 /// Why the API server would refuse `name` for an object of `kind`, if it would. Run:ai
 /// workloads name the pods, services and labels made for them, so their names are
 /// DNS-1123 labels; a Job's name becomes a label value (63); a CronJob's gets an
@@ -114,6 +126,21 @@ mod tests {
         }
         for bad in ["", "My", "-a", "a-", "a..b", "a_b", ".a", &"a".repeat(254)] {
             assert!(!is_dns1123_subdomain(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn template_placeholders() {
+        for name in [
+            "rayjob-${JOB_ID}",
+            "${NAME:-vllm}",
+            "{{ .Release.Name }}-worker",
+            "a-{{x}}",
+        ] {
+            assert!(has_placeholder(name), "{name}");
+        }
+        for name in ["Bad_Name!", "train-$JOB_ID", "a-${open", "x}}{{y", "web-1"] {
+            assert!(!has_placeholder(name), "{name}");
         }
     }
 

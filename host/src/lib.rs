@@ -6,6 +6,7 @@ pub mod bench;
 pub mod cli;
 pub mod cluster;
 pub mod demo;
+pub mod documents;
 pub mod field;
 pub mod input;
 pub mod inspect;

@@ -1,8 +1,9 @@
 //! Rendering outcomes: the JSON shape scripts and suites depend on, YAML of the
 //! same, and a readable text form. Exit codes per SPEC §7.
 
+use crate::documents::Skipped;
 use crate::plugin::{EnvSource, WorkloadForm};
-use crate::simulate::{Outcome, SECRET_NOT_FOUND};
+use crate::simulate::{Outcome, Reported, SECRET_NOT_FOUND};
 use crate::text::{shown, shown_max};
 use anyhow::Result;
 use serde::Serialize;
@@ -242,27 +243,58 @@ impl Report {
 }
 
 /// 1 when any workload is rejected, else 3 when any would not start, else 0.
-pub fn exit_code(outcomes: &[Outcome]) -> u8 {
-    if outcomes.iter().any(|o| !o.decision.allowed) {
+/// Skipped documents change nothing.
+pub fn exit_code<'a>(outcomes: impl IntoIterator<Item = &'a Outcome> + Clone) -> u8 {
+    if outcomes.clone().into_iter().any(|o| !o.decision.allowed) {
         EXIT_REJECTED
-    } else if outcomes.iter().any(|o| !o.decision.startup.starts) {
+    } else if outcomes.into_iter().any(|o| !o.decision.startup.starts) {
         EXIT_WOULD_NOT_START
     } else {
         EXIT_ADMITTED
     }
 }
 
-pub fn render(outcomes: &[Outcome], format: Format) -> Result<String> {
-    let reports = outcomes
+/// One element of the JSON and YAML output: a decision, or a skipped document.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Element<'a> {
+    Evaluated(Box<Report>),
+    Skipped { skipped: &'a Skipped },
+}
+
+pub fn render(reported: &[Reported], format: Format) -> Result<String> {
+    let elements = reported
         .iter()
-        .map(Report::from_outcome)
+        .map(|r| match r {
+            Reported::Evaluated(o) => {
+                Report::from_outcome(o).map(|r| Element::Evaluated(Box::new(r)))
+            }
+            Reported::Skipped(skipped) => Ok(Element::Skipped { skipped }),
+        })
         .collect::<Result<Vec<_>>>()?;
     Ok(match format {
-        Format::Json => serde_json::to_string_pretty(&reports)? + "\n",
+        Format::Json => serde_json::to_string_pretty(&elements)? + "\n",
         // Through a JSON value, so enums stay maps (`secret: {...}`) rather than YAML tags.
-        Format::Yaml => serde_yaml_ng::to_string(&serde_json::to_value(&reports)?)?,
-        Format::Text => reports.iter().map(text).collect::<Vec<_>>().join("\n"),
+        Format::Yaml => serde_yaml_ng::to_string(&serde_json::to_value(&elements)?)?,
+        Format::Text => elements
+            .iter()
+            .map(|e| match e {
+                Element::Evaluated(r) => text(r),
+                Element::Skipped { skipped } => skipped_text(skipped),
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
     })
+}
+
+/// `Service web (deploy.yaml#1)` and why it was not evaluated.
+fn skipped_text(s: &Skipped) -> String {
+    format!(
+        "{} ({})\n  SKIPPED: {}\n",
+        shown(&crate::documents::describe(s)),
+        shown_max(&s.file, MESSAGE_CHARS),
+        shown_max(&s.reason, MESSAGE_CHARS)
+    )
 }
 
 /// The text form. Every string that came from an input or from the plugin is shown

@@ -2,7 +2,8 @@
 //! that namespace's secrets and policies, and add the hints only the cluster knows.
 
 use crate::cluster::quarantine::Blocked;
-use crate::cluster::{Cluster, SYSTEM_NAMESPACE};
+use crate::cluster::{Cluster, SYSTEM_NAMESPACE, load_documents};
+use crate::documents::{self, Entry, Skipped};
 use crate::manifest::Document;
 use crate::plugin::{
     Decision, Failure, InputError, Plugin, Startup, Submission, Violation, Warning, WorkloadForm,
@@ -39,6 +40,78 @@ pub fn simulate(
         .iter()
         .map(|doc| simulate_in(plugin, cluster, doc, workload_type, scope))
         .collect()
+}
+
+/// One document of the input as reported: evaluated, or skipped (not a workload).
+#[derive(Debug, Clone)]
+pub enum Reported {
+    Evaluated(Box<Outcome>),
+    Skipped(Skipped),
+}
+
+impl Reported {
+    pub fn outcome(&self) -> Option<&Outcome> {
+        match self {
+            Reported::Evaluated(o) => Some(o),
+            Reported::Skipped(_) => None,
+        }
+    }
+}
+
+/// The documents of workload files in order (`documents::sort`): each workload
+/// evaluated against the cluster with the Secrets and policies before it applied (a
+/// copy: `cluster` is not changed), the rest listed. Any input error stops the run,
+/// a Secret or policy that does not load too (as `host apply -f` refuses it).
+pub fn simulate_documents(
+    plugin: &Plugin,
+    cluster: &Cluster,
+    entries: Vec<Entry>,
+    workload_type: Option<&str>,
+    scope: &Scope,
+) -> Result<Vec<Reported>> {
+    check_policies(plugin, cluster)?;
+    let namespace = documents::scope_namespace(cluster, scope);
+    let mut applied: Option<Cluster> = None;
+    let mut pending: Vec<Document> = Vec::new();
+    let mut reported = Vec::with_capacity(entries.len());
+    for entry in entries {
+        match entry {
+            Entry::Apply(doc) => pending.push(documents::place(doc, namespace.as_deref())?),
+            Entry::Skip(skipped) => reported.push(Reported::Skipped(skipped)),
+            Entry::Workload(doc) => {
+                apply_pending(plugin, cluster, &mut applied, &mut pending)?;
+                let current = applied.as_ref().unwrap_or(cluster);
+                let outcome = simulate_in(plugin, current, &doc, workload_type, scope)?;
+                reported.push(Reported::Evaluated(Box::new(outcome)));
+            }
+        }
+    }
+    // Those after the last workload change nothing evaluated, but one that does not
+    // load is still an error in the file.
+    apply_pending(plugin, cluster, &mut applied, &mut pending)?;
+    Ok(reported)
+}
+
+/// Applies the Secrets and policies read since the last workload to a copy of the
+/// cluster, as `host apply -f` would (tenancy, where Secrets may live, the plugin's
+/// check of the policies).
+fn apply_pending(
+    plugin: &Plugin,
+    cluster: &Cluster,
+    applied: &mut Option<Cluster>,
+    pending: &mut Vec<Document>,
+) -> Result<()> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let mut next = applied.take().unwrap_or_else(|| cluster.clone());
+    load_documents(&mut next, pending)?;
+    if pending.iter().any(|d| d.kind() != "Secret") {
+        check_policies(plugin, &next)?;
+    }
+    pending.clear();
+    *applied = Some(next);
+    Ok(())
 }
 
 /// Policies are checked once, when loaded: a bad one is an input error (exit 2).

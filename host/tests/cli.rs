@@ -559,9 +559,25 @@ fn bench_measures_a_given_workload_on_a_given_cluster() {
         "TrainingPolicy + V2Policy + SecretPolicy"
     );
 
+    // A file as users keep it: its first workload (a RayService after a ServiceAccount
+    // and the Secret it reads, applied first), not its first document.
+    let file = "policies/pod-templates/ray-service-with-service.yaml";
+    let wrapped = bench(&[file]);
+    assert_eq!(wrapped["workload"], format!("{file}#2"));
+    assert_eq!(wrapped["namespace"], "runai-team-a");
+    assert_eq!(scenarios(&wrapped).len(), 5, "{wrapped}");
+
+    let service = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-service.yaml");
+    std::fs::write(
+        &service,
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n",
+    )
+    .expect("write the file");
+    let service = service.display().to_string();
     for (args, needle) in [
         (&["bench", "nope.yaml"][..], "nope.yaml"),
         (&["bench", "--cluster", "nope.yaml"][..], "nope.yaml"),
+        (&["bench", &service][..], "no workload documents in"),
     ] {
         let out = host(args);
         assert_eq!(code(&out), 2, "{args:?}");
@@ -685,6 +701,192 @@ fn kubectl_like_inputs_namespace_project_and_directories() {
             for text in want {
                 assert!(stderr(&out).contains(text), "{args:?}: {}", stderr(&out));
             }
+        }
+    }
+}
+
+/// What each element of `simulate -o json` is: `kind name verdict` or `kind name
+/// skipped: reason`.
+fn elements(reports: &Value) -> Vec<String> {
+    reports
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|r| match r.get("skipped") {
+            Some(s) => format!(
+                "{} {} skipped: {}",
+                s["kind"].as_str().unwrap(),
+                s["name"].as_str().unwrap(),
+                s["reason"].as_str().unwrap()
+            ),
+            None => format!(
+                "{} {} {}",
+                r["workload"]["kind"].as_str().unwrap(),
+                r["workload"]["name"].as_str().unwrap(),
+                if r["allowed"] == true {
+                    "admitted"
+                } else {
+                    "rejected"
+                }
+            ),
+        })
+        .collect()
+}
+
+#[test]
+fn files_as_users_keep_them_evaluate_their_workloads_and_list_the_rest() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("files-as-they-are");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("app")).unwrap();
+    let deployment = |name: &str, secret: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}}}\nspec:\n  template:\n    spec:\n      \
+             containers:\n      - name: c\n        env: [{{name: TOKEN, valueFrom: {{secretKeyRef: {{name: {secret}, key: token}}}}}}]\n"
+        )
+    };
+    let service =
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n";
+    let secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: app-creds}\nstringData: {token: s3cr3t-app-token-value}\n";
+    let write =
+        |name: &str, docs: &[&str]| std::fs::write(dir.join(name), docs.join("---\n")).unwrap();
+    write(
+        "app.yaml",
+        &[
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: llm}\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {a: b}\n",
+            secret,
+            &deployment("web", "app-creds"),
+            service,
+            "apiVersion: ray.io/v2\nkind: RayCluster\nmetadata: {name: future}\nspec: {}\n",
+        ],
+    );
+    // A Secret after the workload is not there yet when the workload is admitted,
+    // as with `kubectl apply -f`.
+    write("late.yaml", &[&deployment("early", "app-creds"), secret]);
+    write("service.yaml", &[service]);
+    write(
+        "bad-secret.yaml",
+        &[
+            "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {k: not-base64!}\n",
+            &deployment("web", "app-creds"),
+        ],
+    );
+    // A SecretPolicy in the file governs the workloads after it.
+    write(
+        "policy.yaml",
+        &[
+            "apiVersion: secrets.policy.run.ai/v1alpha1\nkind: SecretPolicy\nmetadata: {name: files-only}\n\
+             spec: {allowedSecretUses: [volume]}\n",
+            secret,
+            &deployment("web", "app-creds"),
+        ],
+    );
+    write(
+        "other-namespace.yaml",
+        &[
+            "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: runai-team-b}\n",
+            &deployment("web", "s"),
+        ],
+    );
+    write(
+        "app/deployment.yaml",
+        &[&deployment("in-dir", "team-token")],
+    );
+    write(
+        "app/secret.yaml",
+        &[
+            "apiVersion: v1\nkind: Secret\nmetadata: {name: team-token}\nstringData: {token: t0ken-in-a-dir}\n",
+        ],
+    );
+    write("app/service.yaml", &[service]);
+    let d = |p: &str| dir.join(p).to_string_lossy().into_owned();
+    let ns = ["-n", "runai-team-a"];
+
+    let file = d("app.yaml");
+    let (exit, reports) = json(&["simulate", &file, ns[0], ns[1]]);
+    assert_eq!(exit, 0, "{reports}");
+    assert_eq!(
+        elements(&reports),
+        [
+            "Namespace llm skipped: not a workload",
+            "ConfigMap cfg skipped: not a workload",
+            "Deployment web admitted",
+            "Service web skipped: not a workload",
+            "RayCluster future skipped: apiVersion `ray.io/v2` of RayCluster is not one the plugin reads (it reads ray.io/v1 or ray.io/v1alpha1)",
+        ]
+    );
+    // Every format lists them.
+    let text = stdout(&host(&["simulate", &file, ns[0], ns[1]]));
+    assert!(
+        text.contains("Service web (") && text.contains("SKIPPED: not a workload"),
+        "{text}"
+    );
+    let yaml = stdout(&host(&["simulate", &file, ns[0], ns[1], "-o", "yaml"]));
+    assert!(yaml.contains("skipped:\n    kind: Service"), "{yaml}");
+    assert!(!text.contains("s3cr3t") && !yaml.contains("s3cr3t"));
+
+    let (exit, reports) = json(&["simulate", &d("late.yaml"), ns[0], ns[1]]);
+    assert_eq!(exit, 1, "{reports}");
+    assert_eq!(
+        codes(&reports[0], "violations"),
+        [(
+            "secret-not-found".to_string(),
+            "spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef.name".to_string()
+        )]
+    );
+    let (exit, reports) = json(&["simulate", &d("policy.yaml"), ns[0], ns[1]]);
+    assert_eq!(exit, 1, "{reports}");
+    assert_eq!(codes(&reports[0], "violations")[0].0, "secret-use-denied");
+    // A directory: a file of it may hold only a Service. Its files are applied in
+    // order, as `kubectl apply -f DIR` does: secret.yaml comes after deployment.yaml.
+    let (exit, reports) = json(&["simulate", &d("app"), ns[0], ns[1]]);
+    assert_eq!(exit, 1, "{reports}");
+    assert_eq!(
+        elements(&reports),
+        [
+            "Deployment in-dir rejected",
+            "Service web skipped: not a workload"
+        ]
+    );
+
+    // Nothing to check is not a pass; a Secret `host apply -f` refuses is refused here.
+    for (args, needles) in [
+        (
+            vec![d("service.yaml")],
+            vec![
+                "no workload documents in",
+                "(skipped: Service web)",
+                "unsupported kind `Service`",
+            ],
+        ),
+        (
+            vec![d("bad-secret.yaml"), "-n".into(), "runai-team-a".into()],
+            vec!["bad-secret.yaml#0", "base64"],
+        ),
+        (
+            vec![
+                d("other-namespace.yaml"),
+                "-n".into(),
+                "runai-team-a".into(),
+            ],
+            vec![
+                "other-namespace.yaml#0: the namespace of the document (runai-team-b) does not match \
+                 the namespace it is submitted to (runai-team-a)",
+            ],
+        ),
+    ] {
+        let mut all = vec!["simulate".to_string()];
+        all.extend(args.clone());
+        let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+        let out = host(&refs);
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        assert!(stdout(&out).is_empty());
+        for needle in needles {
+            assert!(
+                stderr(&out).contains(needle),
+                "{needle:?}: {}",
+                stderr(&out)
+            );
         }
     }
 }

@@ -509,6 +509,42 @@ fn the_webhooks_point_at_the_service_and_fail_closed_only_for_validation() {
     ] {
         assert!(resources.iter().any(|r| r == resource), "{resource}");
     }
+    // Exactly what the gateway evaluates: every kind of the plugin's table of pod
+    // templates (Pods, pod controllers, Ray, JobSet, LeaderWorkerSet, Kubeflow jobs) at
+    // the versions it reads, Pods' ephemeral containers, and the Run:ai workload CRDs;
+    // on CREATE and UPDATE.
+    let mut covered = BTreeSet::new();
+    for rule in validating.rules.as_deref().unwrap() {
+        assert_eq!(
+            rule.operations.as_deref(),
+            Some(&["CREATE".to_string(), "UPDATE".to_string()][..])
+        );
+        for group in rule.api_groups.as_deref().unwrap() {
+            for version in rule.api_versions.as_deref().unwrap() {
+                for resource in rule.resources.as_deref().unwrap() {
+                    covered.insert((group.clone(), version.clone(), resource.clone()));
+                }
+            }
+        }
+    }
+    let mut evaluated = BTreeSet::new();
+    for kind in guest::workload::templates::POD_KINDS {
+        for version in kind.versions {
+            evaluated.insert((kind.group.into(), version.to_string(), kind.resource.into()));
+        }
+    }
+    evaluated.insert(("".into(), "v1".into(), "pods/ephemeralcontainers".into()));
+    for resource in [
+        "trainingworkloads",
+        "interactiveworkloads",
+        "distributedworkloads",
+        "inferenceworkloads",
+    ] {
+        for version in ["v2alpha1", "v1alpha1"] {
+            evaluated.insert(("run.ai".into(), version.into(), resource.into()));
+        }
+    }
+    assert_eq!(covered, evaluated);
     assert_eq!(
         serde_json::to_value(&mutating.rules).unwrap(),
         serde_json::to_value(&validating.rules).unwrap()
@@ -543,7 +579,10 @@ fn the_webhooks_point_at_the_service_and_fail_closed_only_for_validation() {
         .iter()
         .filter(|(_, plural)| plural.ends_with("policies"))
         .map(|(g, p)| (g.to_string(), p.to_string()))
-        .chain([(String::new(), "namespaces".to_string())])
+        .chain([
+            (String::new(), "namespaces".to_string()),
+            (String::new(), "secrets".to_string()),
+        ])
         .collect();
     expected.sort();
     assert_eq!(checked, expected);
@@ -706,4 +745,55 @@ fn uninstalling_deletes_the_webhooks_the_gateway_registers() {
             assert_eq!(reference["name"], owner);
         }
     }
+}
+
+/// `deploy/reports/`: the PolicyReport CRDs for a cluster that has none round-trip
+/// through their API type, and every field of what the audit writes is in their schema
+/// (an unknown field would be pruned by the API server).
+#[test]
+fn the_report_crds_take_what_the_audit_writes() {
+    use host::workloads::{Finding, Key, Outcome, Record};
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let path = root().join("deploy/reports/policyreports.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let docs = host::manifest::parse(&text, "deploy/reports/policyreports.yaml").unwrap();
+    assert_eq!(docs.len(), 2);
+    let crd: CustomResourceDefinition = round_trip(&docs[0].value, "policyreports");
+    assert_eq!(crd.spec.names.kind, "PolicyReport");
+    let _: CustomResourceDefinition = round_trip(&docs[1].value, "clusterpolicyreports");
+    let schema = &docs[0].value["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
+    let record = Record {
+        key: Key::new("Pod", "runai-a", "p"),
+        owner: None,
+        references: Vec::new(),
+        findings: vec![Finding {
+            code: "secret-not-found".into(),
+            outcome: Outcome::Fail,
+            field: "spec.containers[0].env[0]".into(),
+            message: "m".into(),
+            policy: "SecretPolicy runai/baseline".into(),
+        }],
+    };
+    let report = host::audit::policy_report::namespace_report("runai-a", &[&record], 1);
+    for field in report.as_object().unwrap().keys() {
+        assert!(
+            schema["properties"].get(field).is_some(),
+            "{field} not in the CRD"
+        );
+    }
+    for field in report["results"][0].as_object().unwrap().keys() {
+        assert!(
+            schema["properties"]["results"]["items"]["properties"]
+                .get(field)
+                .is_some(),
+            "results[].{field} not in the CRD"
+        );
+    }
+    let severity = &schema["properties"]["results"]["items"]["properties"]["severity"]["enum"];
+    assert!(
+        severity
+            .as_array()
+            .unwrap()
+            .contains(&report["results"][0]["severity"])
+    );
 }

@@ -346,6 +346,136 @@ fn kinds_and_operations_not_evaluated_are_admitted_and_counted() {
     assert_eq!(gw.review("/validate", &dry)["allowed"], false);
 }
 
+/// A pod-template wrapper in runai-team-a with `env` in one of its templates and
+/// `clean` in the others.
+fn wrapper(kind: &str, name: &str, env: Value, clean: Value) -> Value {
+    let meta = json!({"name": name, "namespace": "runai-team-a"});
+    match kind {
+        // The literal in the submitter; the cluster's head is clean.
+        "RayJob" => json!({"apiVersion": "ray.io/v1", "kind": "RayJob", "metadata": meta,
+            "spec": {"entrypoint": "python train.py",
+                "rayClusterSpec": {"headGroupSpec": {"template": template(clean.clone())},
+                    "workerGroupSpecs": [{"groupName": "w", "template": template(clean)}]},
+                "submitterPodTemplate": template(env)}}),
+        // The literal in the second replicated job.
+        "JobSet" => {
+            json!({"apiVersion": "jobset.x-k8s.io/v1alpha2", "kind": "JobSet", "metadata": meta,
+            "spec": {"replicatedJobs": [
+                {"name": "driver", "template": {"spec": {"template": template(clean)}}},
+                {"name": "workers", "replicas": 2, "template": {"spec": {"template": template(env)}}}]}})
+        }
+        // The literal in the workers.
+        "PyTorchJob" => {
+            json!({"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob", "metadata": meta,
+            "spec": {"pytorchReplicaSpecs": {
+                "Master": {"replicas": 1, "template": template(clean)},
+                "Worker": {"replicas": 4, "template": template(env)}}}})
+        }
+        _ => panic!("{kind}"),
+    }
+}
+
+#[test]
+fn pod_template_wrappers_are_decided_at_their_own_admission() {
+    let gw = https("wrappers", &[], &[]);
+    let literal = json!([{"name": "DB_PASSWORD", "value": "hunter2-in-a-wrapper"}]);
+    let good = json!([{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "my-secret", "key": "password"}}}]);
+    let cases = [
+        (
+            "RayJob",
+            "spec.submitterPodTemplate.spec.containers[0].env[0].value",
+        ),
+        (
+            "JobSet",
+            "spec.replicatedJobs[1].template.spec.template.spec.containers[0].env[0].value",
+        ),
+        (
+            "PyTorchJob",
+            "spec.pytorchReplicaSpecs.Worker.template.spec.containers[0].env[0].value",
+        ),
+    ];
+    let mut evaluated = 0.0;
+    for (kind, field) in cases {
+        let bad = wrapper(kind, "bad", literal.clone(), good.clone());
+        let clean = wrapper(kind, "ok", good.clone(), good.clone());
+        for path in ["/validate", "/mutate"] {
+            // The literal password is rejected at the wrapper's own admission, naming
+            // the field in the wrapper, never the value.
+            let response = gw.review(path, &review("bad", "CREATE", &bad));
+            let case = format!("{kind} {path}: {response}");
+            assert_eq!(response["allowed"], false, "{case}");
+            assert_eq!(response["status"]["code"], 403, "{case}");
+            let message = response["status"]["message"].as_str().unwrap();
+            assert!(
+                message.contains(&format!("[sensitive-literal] at {field}")),
+                "{case}"
+            );
+            assert!(!response.to_string().contains("hunter2"), "{case}");
+            // Clean templates are admitted, with no patch (Run:ai policies do not
+            // govern Kubernetes objects).
+            let response = gw.review(path, &review("ok", "UPDATE", &clean));
+            assert_eq!(response["allowed"], true, "{kind} {path}: {response}");
+            assert!(response.get("patch").is_none());
+            evaluated += 2.0;
+        }
+    }
+    // The pods their controllers create are still evaluated as they come: a Pod from
+    // the RayJob's submitter template with the literal is rejected as a Pod.
+    let submitter = wrapper("RayJob", "bad", literal.clone(), good.clone())["spec"]
+        ["submitterPodTemplate"]["spec"]
+        .clone();
+    let pod = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"generateName": "bad-", "namespace": "runai-team-a"}, "spec": submitter});
+    let mut created = review("pod", "CREATE", &pod);
+    created["request"]["name"] = json!("");
+    let response = gw.review("/validate", &created);
+    assert_eq!(response["allowed"], false, "{response}");
+    assert!(
+        response["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("[sensitive-literal] at spec.containers[0].env[0].value")
+    );
+    evaluated += 1.0;
+    // A wrapper at an API version whose layout the plugin does not know is admitted
+    // unevaluated and counted apart, never read as a known version.
+    let mut future = wrapper("RayJob", "future", literal.clone(), good.clone());
+    future["apiVersion"] = json!("ray.io/v2");
+    let response = gw.review("/validate", &review("future", "CREATE", &future));
+    assert_eq!(response["allowed"], true, "{response}");
+    // A thousand worker groups are read to the last.
+    let groups: Vec<Value> = (0..1000)
+        .map(|i| json!({"groupName": format!("g{i}"), "template": template(if i == 999 { literal.clone() } else { good.clone() })}))
+        .collect();
+    let big = json!({"apiVersion": "ray.io/v1", "kind": "RayCluster",
+        "metadata": {"name": "big", "namespace": "runai-team-a"},
+        "spec": {"headGroupSpec": {"template": template(good.clone())}, "workerGroupSpecs": groups}});
+    let response = gw.review("/validate", &review("big", "CREATE", &big));
+    assert_eq!(response["allowed"], false, "{response}");
+    assert!(response["status"]["message"].as_str().unwrap().contains(
+        "[sensitive-literal] at spec.workerGroupSpecs[999].template.spec.containers[0].env[0].value"
+    ));
+    evaluated += 1.0;
+    let metrics = gw.metrics();
+    assert_eq!(
+        metric(
+            &metrics,
+            "secrets_gateway_skipped_total",
+            &[("reason", "api-version")]
+        ),
+        1.0,
+        "{metrics}"
+    );
+    assert_eq!(
+        metric(
+            &metrics,
+            "secrets_gateway_evaluation_duration_seconds_count",
+            &[]
+        ),
+        evaluated
+    );
+}
+
 #[test]
 fn malformed_and_oversized_bodies_are_refused_with_what_was_expected() {
     let gw = https("malformed", &[], &["--max-body-bytes", "65536"]);

@@ -57,6 +57,21 @@ fn pod(namespace: &str, name: &str, env: &str) -> String {
     )
 }
 
+/// A RayCluster in runai-team-a with `groups` worker groups, the last one's container
+/// getting `env`.
+fn ray_cluster(groups: usize, env: &str) -> String {
+    let mut text = "apiVersion: ray.io/v1\nkind: RayCluster\nmetadata: {name: rc, namespace: runai-team-a}\n\
+                    spec:\n  headGroupSpec: {template: {spec: {containers: [{name: head}]}}}\n  workerGroupSpecs:\n"
+        .to_string();
+    for i in 0..groups {
+        let env = if i + 1 == groups { env } else { "[]" };
+        text += &format!(
+            "  - {{groupName: g{i}, template: {{spec: {{containers: [{{name: worker, env: {env}}}]}}}}}}\n"
+        );
+    }
+    text
+}
+
 fn cases() -> Vec<Case> {
     let many_projects: String = (0..10_000)
         .map(|i| format!("---\napiVersion: run.ai/v2\nkind: Project\nmetadata: {{name: p{i}}}\n"))
@@ -160,6 +175,21 @@ fn cases() -> Vec<Case> {
         case("adm set on 10,000 projects", &["adm", "set", "secret", "shared", "--cluster-wide", "--state", "s"], 0, "and 9990 more")
             .file("many.yaml", many_projects)
             .at_most(1000),
+        // 12. Pod-template wrappers (issue 23).
+        case("a RayCluster with 1,000 worker groups", &["simulate", "w.yaml"], 1, "sensitive-literal at spec.workerGroupSpecs[999].template.spec.containers[0].env[0].value")
+            .file("w.yaml", ray_cluster(1000, &format!("[{{name: DB_PASSWORD, value: {MARKER}}}]"))),
+        case("a wrapper's pod template that is not an object", &["simulate", "w.yaml"], 2, "`spec.workerGroupSpecs[0].template`: expected a map (a pod template), found a string")
+            .file("w.yaml", format!(
+                "apiVersion: ray.io/v1\nkind: RayCluster\nmetadata: {{name: rc, namespace: runai-team-a}}\n\
+                 spec: {{workerGroupSpecs: [{{template: \"{MARKER}\"}}]}}\n"
+            )),
+        case("a wrapper at an API version the plugin does not read", &["simulate", "w.yaml"], 0, "SKIPPED: apiVersion `ray.io/v2` of RayCluster is not one the plugin reads")
+            .file("w.yaml", ray_cluster(1, &format!("[{{name: DB_PASSWORD, value: {MARKER}}}]")).replace("ray.io/v1", "ray.io/v2")
+                + "---\n" + &pod("runai-team-a", "p", "[]")),
+        case("only a wrapper at an API version the plugin does not read", &["simulate", "w.yaml"], 2, "no workload documents in w.yaml (skipped: RayCluster rc)")
+            .file("w.yaml", ray_cluster(1, "[]").replace("ray.io/v1", "ray.io/v2")),
+        case("a template's name placeholder", &["simulate", "w.yaml"], 1, "invalid-name at metadata.name")
+            .file("w.yaml", pod("runai-team-a", "\"train-${JOB_ID}\"", "[]")),
         // 11. The pasted Run:ai example.
         case("the Secret as the Run:ai page prints it", &["apply", "-f", "s.yaml", "--state", "s"], 2, "`name` and `namespace` belong under `metadata:`")
             .file("s.yaml", "apiVersion: v1\nkind: Secret\n  name: my-secret\n  namespace: runai-team-a\n  username: aHVudGVyMi1zM2NyM3QtdjR sdWU=\n  password: hunter2-s3cr3t-v4lue\n"),

@@ -1,6 +1,8 @@
-//! Form C: Kubernetes objects that carry a pod spec (Pod, Job, CronJob, Deployment,
-//! StatefulSet, DaemonSet, ReplicaSet). Every container list, env, envFrom, secret
-//! volumes, projected secrets and imagePullSecrets.
+//! Form C: Kubernetes objects that carry pod templates: Pods, the pod controllers
+//! (Job, CronJob, Deployment, StatefulSet, DaemonSet, ReplicaSet) and the wrappers of
+//! `templates::POD_KINDS` (Ray, JobSet, LeaderWorkerSet, Kubeflow training jobs). Every
+//! container list, env, envFrom, secret volumes, projected secrets and
+//! imagePullSecrets of every template.
 //!
 //! The structs below mirror the Kubernetes API field names (as in k8s-openapi) but
 //! only the fields that can reference a secret, and borrow strings from the input.
@@ -8,32 +10,13 @@
 //! compilation take 1.2 s per load in a release host, for fields we never read.
 
 use super::map_entries::{MapEntries, Str};
+use super::templates::{self, PodKind};
 use super::{
     Arg, Container, EnvEntry, EnvFrom, EnvLayout, EnvValue, Loc, SecretRef, SecretUse, UseKind,
     Workload,
 };
 use crate::decision::{InputError, WorkloadForm, WorkloadId};
 use serde::Deserialize;
-
-/// The kinds this form covers, with their apiVersion.
-pub const KINDS: &[(&str, &str)] = &[
-    ("Pod", "v1"),
-    ("Job", "batch/v1"),
-    ("CronJob", "batch/v1"),
-    ("Deployment", "apps/v1"),
-    ("StatefulSet", "apps/v1"),
-    ("DaemonSet", "apps/v1"),
-    ("ReplicaSet", "apps/v1"),
-];
-
-#[derive(Deserialize)]
-#[serde(bound(deserialize = "S: Deserialize<'de>, 'de: 'a"))]
-struct Object<'a, S> {
-    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
-    metadata: Option<ObjectMeta<'a>>,
-    #[serde(default, deserialize_with = "super::map_only::opt")]
-    spec: Option<S>,
-}
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -48,30 +31,12 @@ struct ObjectMeta<'a> {
     labels: Option<MapEntries<'a, Str<'a>>>,
 }
 
-/// `spec.template` of Job, Deployment, StatefulSet, DaemonSet, ReplicaSet.
-#[derive(Deserialize)]
-struct WithTemplate<'a> {
-    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
-    template: Option<Template<'a>>,
-}
-
+/// A PodTemplateSpec, or a Pod, for its `spec` (a template's own metadata holds no
+/// secret and is skipped unread).
 #[derive(Deserialize)]
 struct Template<'a> {
     #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
     spec: Option<PodSpec<'a>>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CronJobSpec<'a> {
-    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
-    job_template: Option<JobTemplate<'a>>,
-}
-
-#[derive(Deserialize)]
-struct JobTemplate<'a> {
-    #[serde(borrow, default, deserialize_with = "super::map_only::opt")]
-    spec: Option<WithTemplate<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -223,43 +188,25 @@ struct KeyToPath<'a> {
     key: Str<'a>,
 }
 
-const TEMPLATE: &str = "spec.template.spec";
-
-pub fn parse(json: &str, kind: &str) -> Result<Workload, InputError> {
-    let (metadata, spec, path) = match kind {
-        "Pod" => {
-            let o: Object<PodSpec> = super::parse_json(json)?;
-            (o.metadata, o.spec, "spec")
-        }
-        "CronJob" => {
-            let o: Object<CronJobSpec> = super::parse_json(json)?;
-            let spec = o
-                .spec
-                .and_then(|s| s.job_template)
-                .and_then(|t| t.spec)
-                .and_then(|s| s.template)
-                .and_then(|t| t.spec);
-            (o.metadata, spec, "spec.jobTemplate.spec.template.spec")
-        }
-        _ => {
-            let o: Object<WithTemplate> = super::parse_json(json)?;
-            let spec = o.spec.and_then(|s| s.template).and_then(|t| t.spec);
-            (o.metadata, spec, TEMPLATE)
-        }
-    };
-    let spec =
-        spec.ok_or_else(|| InputError::new(path, format!("missing: a {kind} needs a pod spec")))?;
-    let metadata = metadata.unwrap_or_default();
+pub fn parse(json: &str, kind: &PodKind) -> Result<Workload, InputError> {
+    let mut read: templates::Read<ObjectMeta, Template> = templates::read(json, kind)?;
+    if read.is_empty() && kind.needs_template {
+        return Err(no_template(kind));
+    }
+    let metadata = read.metadata.take().unwrap_or_default();
     // A controller's pods carry `generateName` (a prefix the API server completes).
-    let (name, problem) = match (metadata.name, metadata.generate_name) {
+    let kind_name = kind.kind;
+    let (name, name_problem) = match (metadata.name, metadata.generate_name) {
         (Some(name), _) if !name.is_empty() => {
-            let problem =
-                crate::names::object_name_problem(kind, &name).map(|p| ("metadata.name", p));
+            let problem = super::check_name(kind_name, &name, "metadata.name")?;
             (name, problem)
         }
         (_, Some(prefix)) => {
-            let problem = crate::names::object_name_problem(kind, &format!("{}x", &*prefix))
-                .map(|p| ("metadata.generateName", p));
+            let problem = super::check_name(
+                kind_name,
+                &format!("{}x", &*prefix),
+                "metadata.generateName",
+            )?;
             (prefix, problem)
         }
         _ => {
@@ -269,8 +216,20 @@ pub fn parse(json: &str, kind: &str) -> Result<Workload, InputError> {
             ));
         }
     };
-    if let Some((field, problem)) = problem {
-        return Err(InputError::new(field, problem));
+    let several = kind.has_several_pods();
+    let mut containers = Vec::new();
+    let mut secret_uses = Vec::new();
+    for (pod, mut template) in read.templates().enumerate() {
+        let spec_path = join(&template.path, "spec");
+        let spec = template.template.spec.take().ok_or_else(|| {
+            InputError::new(
+                &spec_path,
+                format!("missing: a {kind_name} needs a pod spec"),
+            )
+        })?;
+        secret_uses.extend(self::secret_uses(&spec, &spec_path, pod));
+        let pod_label = several.then_some(template.label());
+        containers.extend(self::containers(spec, &spec_path, pod, pod_label));
     }
     let project = metadata
         .labels
@@ -280,19 +239,54 @@ pub fn parse(json: &str, kind: &str) -> Result<Workload, InputError> {
         layout: EnvLayout::Kubernetes,
         id: WorkloadId {
             form: WorkloadForm::Kubernetes,
-            kind: kind.to_string(),
+            kind: kind_name.to_string(),
             name: name.to_string(),
             namespace: metadata.namespace.map(|n| n.to_string()),
             project,
             workload_type: None,
         },
-        secret_uses: secret_uses(&spec, path),
-        containers: containers(spec, path),
+        secret_uses,
+        containers,
+        name_problem,
     })
 }
 
-/// In the kubelet's order: init containers, containers, ephemeral containers.
-fn containers(spec: PodSpec, path: &str) -> Vec<Container> {
+/// A kind that needs a pod template, without one: the field where the first one
+/// would be (up to a varying part).
+fn no_template(kind: &PodKind) -> InputError {
+    let first = kind.templates.first().copied().unwrap_or_default();
+    if !kind.has_several_pods() {
+        return InputError::new(
+            join(first, "spec"),
+            format!("missing: a {} needs a pod spec", kind.kind),
+        );
+    }
+    let fixed = first
+        .split(['*', '['])
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('.');
+    InputError::new(
+        fixed,
+        format!(
+            "missing: a {} needs a pod template (at {})",
+            kind.kind,
+            kind.templates.join(" or ")
+        ),
+    )
+}
+
+fn join(path: &str, field: &str) -> String {
+    match (path.is_empty(), field.is_empty()) {
+        (true, _) => field.to_string(),
+        (_, true) => path.to_string(),
+        _ => format!("{path}.{field}"),
+    }
+}
+
+/// In the kubelet's order: init containers, containers, ephemeral containers. In a
+/// kind with several pods a container is named after its pod's template too.
+fn containers(spec: PodSpec, path: &str, pod: usize, pod_label: Option<&str>) -> Vec<Container> {
     let lists = [
         ("initContainers", spec.init_containers),
         ("containers", spec.containers),
@@ -301,7 +295,12 @@ fn containers(spec: PodSpec, path: &str) -> Vec<Container> {
     let mut out = Vec::new();
     for (list, containers) in lists {
         for (i, c) in containers.into_iter().flatten().enumerate() {
-            out.push(container(c, &format!("{path}.{list}[{i}]")));
+            let mut container = container(c, &format!("{path}.{list}[{i}]"));
+            container.pod = pod;
+            if let Some(label) = pod_label {
+                container.name = format!("{label}/{}", container.name);
+            }
+            out.push(container);
         }
     }
     out
@@ -324,6 +323,7 @@ fn container(c: K8sContainer, path: &str) -> Container {
         .collect();
     Container {
         name: c.name.to_string(),
+        pod: 0,
         args,
         env_from: c
             .env_from
@@ -406,7 +406,7 @@ fn env_entry(var: K8sEnvVar, loc: Loc) -> EnvEntry {
     }
 }
 
-fn secret_uses(spec: &PodSpec, path: &str) -> Vec<SecretUse> {
+fn secret_uses(spec: &PodSpec, path: &str, pod: usize) -> Vec<SecretUse> {
     let mut uses = Vec::new();
     for (i, volume) in spec.volumes.iter().flatten().enumerate() {
         let field = format!("{path}.volumes[{i}]");
@@ -414,6 +414,7 @@ fn secret_uses(spec: &PodSpec, path: &str) -> Vec<SecretUse> {
             let at = format!("{field}.secret");
             uses.push(SecretUse {
                 kind: UseKind::Volume(volume.name.to_string()),
+                pod,
                 secret: s.secret_name.to_string(),
                 field: format!("{at}.secretName"),
                 optional: s.optional.unwrap_or(false),
@@ -429,6 +430,7 @@ fn secret_uses(spec: &PodSpec, path: &str) -> Vec<SecretUse> {
                 let at = format!("{field}.projected.sources[{m}].secret");
                 uses.push(SecretUse {
                     kind: UseKind::Volume(volume.name.to_string()),
+                    pod,
                     secret: s.name.to_string(),
                     field: format!("{at}.name"),
                     optional: s.optional.unwrap_or(false),
@@ -440,6 +442,7 @@ fn secret_uses(spec: &PodSpec, path: &str) -> Vec<SecretUse> {
     for (i, pull) in spec.image_pull_secrets.iter().flatten().enumerate() {
         uses.push(SecretUse {
             kind: UseKind::ImagePull,
+            pod,
             secret: pull.name.to_string(),
             field: format!("{path}.imagePullSecrets[{i}].name"),
             optional: false,

@@ -3,17 +3,17 @@
 //! the submitted document so violations can point at it.
 
 mod kubernetes;
-/// The Kubernetes kinds the plugin reads, with their apiVersion (a gateway routes by them).
-pub use kubernetes::KINDS as KUBERNETES_KINDS;
 mod map_entries;
 pub(crate) mod map_only;
 mod runai_api;
 pub mod runai_crd;
+pub mod templates;
 
 use crate::decision::{InputError, WorkloadId};
 use crate::shown::Shown;
 use serde::Deserialize;
-use serde::de::IgnoredAny;
+use serde::de::{DeserializeSeed, IgnoredAny};
+use std::marker::PhantomData;
 
 pub use map_entries::{MapEntries, Str};
 
@@ -25,6 +25,28 @@ pub struct Workload {
     pub containers: Vec<Container>,
     /// Pod-level references: secret volumes, projected secrets, imagePullSecrets.
     pub secret_uses: Vec<SecretUse>,
+    /// A name the API server would refuse that holds a template placeholder: (field,
+    /// why). Any other invalid name is an input error.
+    pub name_problem: Option<(String, String)>,
+}
+
+/// A name the API server would refuse: an input error, or a finding when the name is a
+/// template placeholder (`names::has_placeholder`).
+pub(crate) fn check_name(
+    kind: &str,
+    name: &str,
+    field: &str,
+) -> Result<Option<(String, String)>, InputError> {
+    let Some(problem) = crate::names::object_name_problem(kind, name) else {
+        return Ok(None);
+    };
+    if !crate::names::has_placeholder(name) {
+        return Err(InputError::new(field, problem));
+    }
+    Ok(Some((
+        field.to_string(),
+        format!("{problem}; it holds a template placeholder: fill it in before applying the file"),
+    )))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +67,8 @@ pub enum EnvLayout {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretUse {
     pub kind: UseKind,
+    /// The pod it is in (the index of its pod template in the document).
+    pub pod: usize,
     pub secret: String,
     /// Path of the secret's name.
     pub field: String,
@@ -63,6 +87,9 @@ pub enum UseKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Container {
     pub name: String,
+    /// The pod it runs in: the index of its pod template in the document (a Ray
+    /// worker group, a Kubeflow replica type); 0 where there is one pod.
+    pub pod: usize,
     pub env_from: Vec<EnvFrom>,
     pub env: Vec<EnvEntry>,
     /// `command` and `args` items of a pod's container (`command` and `arguments` of a
@@ -226,6 +253,51 @@ pub fn is_runai_api_version(api_version: &str) -> bool {
     matches!(api_version, "run.ai/v2alpha1" | "run.ai/v1alpha1")
 }
 
+/// What a document is to the plugin, from its `apiVersion` and `kind` (and, without
+/// a kind, its shape): the host evaluates workloads and lists the rest as skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recognised {
+    /// A form the plugin reads; the document may still be invalid (`parse` says why).
+    Workload,
+    /// A kind the plugin does not read (a Service, a ConfigMap), or no `kind` and not
+    /// a Run:ai REST API request.
+    NotAWorkload,
+    /// A pod-template wrapper (a custom resource) at an API version whose layout the
+    /// plugin does not know: never read as if it were a known one.
+    UnknownVersion { expected: String },
+}
+
+pub fn recognise(json: &str) -> Recognised {
+    // A head that cannot be read is a workload document gone wrong: `parse` says how.
+    let Ok(head) = parse_json::<Head>(json) else {
+        return Recognised::Workload;
+    };
+    let Some(kind) = head.kind.as_deref() else {
+        let rest_api = head.project_id.is_some()
+            || head
+                .spec
+                .as_ref()
+                .is_some_and(|s| s.environment_variables.is_some());
+        return if rest_api {
+            Recognised::Workload
+        } else {
+            Recognised::NotAWorkload
+        };
+    };
+    if runai_workload_type(kind).is_some() || kind == "AdmissionReview" {
+        return Recognised::Workload;
+    }
+    match templates::pod_kind(kind) {
+        // Kubernetes' own kinds have one version: another is a mistake `parse` names.
+        Some(k) if k.is_builtin() => Recognised::Workload,
+        Some(k) if head.api_version.as_deref().is_some_and(|v| k.reads(v)) => Recognised::Workload,
+        Some(k) => Recognised::UnknownVersion {
+            expected: k.expected(),
+        },
+        None => Recognised::NotAWorkload,
+    }
+}
+
 /// Recognises the form of a document and normalises it.
 pub fn parse(json: &str) -> Result<Workload, InputError> {
     if let Some(workload) = runai_crd::try_parse(json) {
@@ -260,18 +332,19 @@ pub fn parse(json: &str) -> Result<Workload, InputError> {
         }
         return runai_crd::parse(json);
     }
-    if let Some((_, expected)) = kubernetes::KINDS.iter().find(|(k, _)| *k == kind) {
-        if api_version != *expected {
+    if let Some(pod_kind) = templates::pod_kind(kind) {
+        if !pod_kind.reads(api_version) {
             return Err(InputError::new(
                 "apiVersion",
                 format!(
-                    "`{}` for kind {}: expected {expected}",
+                    "`{}` for kind {}: expected {}",
                     Shown(api_version),
-                    Shown(kind)
+                    Shown(kind),
+                    pod_kind.expected()
                 ),
             ));
         }
-        return kubernetes::parse(json, kind);
+        return kubernetes::parse(json, pod_kind);
     }
     if kind == "AdmissionReview" {
         return admission_review(json, api_version);
@@ -342,37 +415,54 @@ fn admission_review(json: &str, api_version: &str) -> Result<Workload, InputErro
 
 const EXPECTED_FORMS: &str = "expected a Run:ai workload (TrainingWorkload, InteractiveWorkload, \
      DistributedWorkload, InferenceWorkload), a Run:ai REST API request (with `projectId` and \
-     `spec.environmentVariables`), or a Kubernetes Pod, Job, CronJob, Deployment, StatefulSet, \
-     DaemonSet, ReplicaSet or AdmissionReview";
+     `spec.environmentVariables`), a Kubernetes Pod, Job, CronJob, Deployment, StatefulSet, \
+     DaemonSet, ReplicaSet or AdmissionReview, or a pod-template wrapper (RayCluster, RayJob, \
+     RayCronJob, RayService, JobSet, LeaderWorkerSet, PyTorchJob, MPIJob, TFJob, XGBoostJob, \
+     PaddleJob, JAXJob)";
 
 /// Deserialises JSON; on failure, says which field was wrong and what was expected.
 pub fn parse_json<'a, T: Deserialize<'a>>(json: &'a str) -> Result<T, InputError> {
-    serde_json::from_str::<map_only::MapOnly<T>>(json)
-        .map(|m| m.0)
-        .map_err(|_| {
-            // Re-run with path tracking only on the error path: it costs on every call.
-            let de = &mut serde_json::Deserializer::from_str(json);
-            match serde_path_to_error::deserialize::<_, map_only::MapOnly<T>>(de) {
-                Ok(_) => InputError::new("", "the document could not be read"),
-                Err(err) => {
-                    let path = err.path().to_string();
-                    let message = crate::shown::redact_serde_message(&without_position(
-                        &err.into_inner().to_string(),
-                    ));
-                    // serde reports a missing field at its parent: name the field itself.
-                    let missing = message
-                        .strip_prefix("missing field `")
-                        .and_then(|rest| rest.strip_suffix('`'));
-                    let field = match (path.as_str(), missing) {
-                        (".", Some(name)) => name.to_string(),
-                        (".", None) => String::new(),
-                        (_, Some(name)) => format!("{path}.{name}"),
-                        (_, None) => path,
-                    };
-                    InputError::new(field, message)
-                }
-            }
-        })
+    let seed = PhantomData::<map_only::MapOnly<T>>;
+    match try_seed(json, seed) {
+        Some(m) => Ok(m.0),
+        None => Err(seed_error(json, seed)),
+    }
+}
+
+/// Deserialises JSON with a seed (a reader that keeps state as it goes, as
+/// `templates::read`); `None` when it fails: `seed_error` says why.
+pub(crate) fn try_seed<'a, S: DeserializeSeed<'a>>(json: &'a str, seed: S) -> Option<S::Value> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    let value = seed.deserialize(&mut de).ok()?;
+    de.end().ok().map(|()| value)
+}
+
+/// Why a document does not deserialise: the field and what was expected. A second
+/// pass, with path tracking, on the error path only: it costs on every call.
+pub(crate) fn seed_error<'a, S: DeserializeSeed<'a>>(json: &'a str, seed: S) -> InputError {
+    let mut de = serde_json::Deserializer::from_str(json);
+    let mut track = serde_path_to_error::Track::new();
+    let tracked = serde_path_to_error::Deserializer::new(&mut de, &mut track);
+    let err = match seed.deserialize(tracked) {
+        Ok(_) => match de.end() {
+            Ok(()) => return InputError::new("", "the document could not be read"),
+            Err(e) => e,
+        },
+        Err(err) => err,
+    };
+    let path = track.path().to_string();
+    let message = crate::shown::redact_serde_message(&without_position(&err.to_string()));
+    // serde reports a missing field at its parent: name the field itself.
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'));
+    let field = match (path.as_str(), missing) {
+        (".", Some(name)) => name.to_string(),
+        (".", None) => String::new(),
+        (_, Some(name)) => format!("{path}.{name}"),
+        (_, None) => path,
+    };
+    InputError::new(field, message)
 }
 
 /// serde_json appends "at line L column C" of the JSON text, which is not the user's

@@ -78,9 +78,7 @@ pub fn parse(json: &str) -> Result<Workload, InputError> {
         .name
         .map(|n| n.to_string())
         .ok_or_else(|| InputError::new("name", "missing: the workload request needs a `name`"))?;
-    if let Some(problem) = crate::names::object_name_problem(KIND, &name) {
-        return Err(InputError::new("name", problem));
-    }
+    let name_problem = super::check_name(KIND, &name, "name")?;
     let layout = EnvLayout::RunaiApi {
         has_spec: request.spec.is_some(),
         has_list: request
@@ -122,11 +120,13 @@ pub fn parse(json: &str) -> Result<Workload, InputError> {
         },
         containers: vec![Container {
             name,
+            pod: 0,
             env_from: Vec::new(),
             env,
             args,
         }],
         secret_uses: Vec::new(),
+        name_problem,
     })
 }
 

@@ -118,9 +118,7 @@ fn from_crd(crd: Crd) -> Result<Workload, InputError> {
             ));
         }
     };
-    if let Some(problem) = crate::names::object_name_problem(&crd.kind, name) {
-        return Err(InputError::new(field, problem));
-    }
+    let name_problem = super::check_name(&crd.kind, name, field)?;
     let name = name.to_string();
     let project = crd
         .metadata
@@ -131,6 +129,7 @@ fn from_crd(crd: Crd) -> Result<Workload, InputError> {
         .map(|(_, v)| v.to_string());
     let mut containers = vec![Container {
         name: name.clone(),
+        pod: 0,
         env: items(spec.environment, Loc::CrdItem),
         args: args("spec", spec.command, spec.arguments),
         env_from: Vec::new(),
@@ -141,6 +140,7 @@ fn from_crd(crd: Crd) -> Result<Workload, InputError> {
         if let Some(part) = part {
             containers.push(Container {
                 name: format!("{name}-{role}"),
+                pod: 0,
                 env: items(part.environment, Loc::CrdRoleItem { role }),
                 args: args(&format!("spec.{role}"), part.command, part.arguments),
                 env_from: Vec::new(),
@@ -159,6 +159,7 @@ fn from_crd(crd: Crd) -> Result<Workload, InputError> {
         },
         containers,
         secret_uses: Vec::new(),
+        name_problem,
     })
 }
 

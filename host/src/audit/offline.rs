@@ -522,34 +522,37 @@ fn recheck_references(
     cluster: &Cluster,
     stored: &Stored,
 ) -> Result<std::result::Result<(Vec<Finding>, bool), String>> {
-    let pod = skeleton::pod(stored);
-    let request = Request {
-        workload: pod.document.to_string(),
-        namespace: Some(&stored.record.key.namespace),
-        project: None,
-        workload_type: None,
-        with_env: false,
-        with_references: false,
-    };
-    Ok(match simulate::evaluate(evaluator, cluster, request)? {
-        Ok(Evaluation::Decided { decision, .. }) => {
-            let record = Record::from_decision(stored.record.key.clone(), None, &decision);
-            let findings = record
-                .findings
-                .into_iter()
-                .map(|mut f| {
+    let mut findings = Vec::new();
+    let mut allowed = true;
+    for pod in skeleton::pods(stored) {
+        let request = Request {
+            workload: pod.document.to_string(),
+            namespace: Some(&stored.record.key.namespace),
+            project: None,
+            workload_type: None,
+            with_env: false,
+            with_references: false,
+        };
+        match simulate::evaluate(evaluator, cluster, request)? {
+            Ok(Evaluation::Decided { decision, .. }) => {
+                let record = Record::from_decision(stored.record.key.clone(), None, &decision);
+                findings.extend(record.findings.into_iter().map(|mut f| {
                     f.field = pod.original_field(&f.field);
                     f
-                })
-                .collect();
-            Ok((findings, decision.allowed))
+                }));
+                allowed &= decision.allowed;
+            }
+            Ok(Evaluation::Failed { failure, .. }) => {
+                return Ok(Err(format!(
+                    "the plugin did not decide: {}",
+                    failure.message
+                )));
+            }
+            Err(Refusal::Input(e)) => return Ok(Err(e.message)),
+            Err(Refusal::Placement(e)) => return Ok(Err(e.describe(cluster))),
         }
-        Ok(Evaluation::Failed { failure, .. }) => {
-            Err(format!("the plugin did not decide: {}", failure.message))
-        }
-        Err(Refusal::Input(e)) => Err(e.message),
-        Err(Refusal::Placement(e)) => Err(e.describe(cluster)),
-    })
+    }
+    Ok(Ok((findings, allowed)))
 }
 
 /// A recorded workload re-checked against `cluster`: its references decided now,

@@ -21,21 +21,19 @@ pub const PASS_POLICY: &str = "runai-secrets";
 /// all of them.
 pub const MAX_RESULTS: usize = 2000;
 
-/// The apiVersion/kind of a workload kind, for a report's resource reference.
-fn api_version(kind: &str) -> &'static str {
-    match kind {
-        "Pod" => "v1",
-        "Job" | "CronJob" => "batch/v1",
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => "apps/v1",
-        k if guest::workload::runai_workload_type(k).is_some() => "run.ai/v2alpha1",
-        _ => "",
+/// The apiVersion of a workload kind, for a report's resource reference: the one the
+/// plugin's table of pod templates prefers (Pods, pod controllers, Ray, JobSet,
+/// LeaderWorkerSet, Kubeflow jobs), or the Run:ai CRDs'.
+fn api_version(kind: &str) -> Option<String> {
+    if let Some(k) = guest::workload::templates::pod_kind(kind) {
+        return k.versions.first().map(|v| k.api_version(v));
     }
+    guest::workload::runai_workload_type(kind).map(|_| "run.ai/v2alpha1".to_string())
 }
 
 fn resource(key: &Key) -> Value {
     let mut r = json!({"kind": key.kind, "name": key.name, "namespace": key.namespace});
-    let v = api_version(&key.kind);
-    if !v.is_empty() {
+    if let Some(v) = api_version(&key.kind) {
         r["apiVersion"] = json!(v);
     }
     r
@@ -234,6 +232,22 @@ mod tests {
         );
         assert_eq!(results[2]["result"], "pass");
         assert_eq!(report["metadata"]["name"], NAME);
+    }
+
+    #[test]
+    fn resources_name_the_apiversion_of_their_kind() {
+        for (kind, expected) in [
+            ("Pod", Some("v1")),
+            ("CronJob", Some("batch/v1")),
+            ("StatefulSet", Some("apps/v1")),
+            ("TrainingWorkload", Some("run.ai/v2alpha1")),
+            ("RayJob", Some("ray.io/v1")),
+            ("JobSet", Some("jobset.x-k8s.io/v1alpha2")),
+            ("MPIJob", Some("kubeflow.org/v2beta1")),
+            ("ConfigMap", None),
+        ] {
+            assert_eq!(api_version(kind).as_deref(), expected, "{kind}");
+        }
     }
 
     #[test]

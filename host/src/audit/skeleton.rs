@@ -1,8 +1,8 @@
-//! The Pod that stands for a recorded workload in a re-check: exactly its references
-//! (env `secretKeyRef`s with the workload's own variable names, `envFrom`, secret
-//! volumes with their items, `imagePullSecrets`, each with its `optional`), in its
-//! namespace, and nothing else. The plugin decides it like any Pod; each finding's
-//! field is then mapped back to the field of the workload's own document.
+//! The Pods that stand for a recorded workload in a re-check, one per pod template:
+//! exactly its references (env `secretKeyRef`s with the workload's own variable
+//! names, `envFrom`, secret volumes with their items, `imagePullSecrets`, each with
+//! its `optional`), in its namespace, and nothing else. The plugin decides them like
+//! any Pod; each finding's field is then mapped back to the workload's own document.
 
 use super::offline::Stored;
 use crate::workloads::Reference;
@@ -86,14 +86,57 @@ fn volume_of(field: &str) -> &str {
     }
 }
 
-pub fn pod(stored: &Stored) -> Skeleton {
+/// The fields of a pod spec that hold references: what comes before one of them is
+/// the path of the pod template (empty for a Pod and the Run:ai forms).
+const POD_SPEC_LISTS: &[&str] = &[
+    "spec.initContainers[",
+    "spec.containers[",
+    "spec.ephemeralContainers[",
+    "spec.volumes[",
+    "spec.imagePullSecrets[",
+];
+
+/// The pod template a reference is in (`spec.workerGroupSpecs[1].template`).
+fn template_of(field: &str) -> &str {
+    POD_SPEC_LISTS
+        .iter()
+        .filter_map(|list| field.find(list))
+        .min()
+        .map_or("", |at| &field[..at])
+}
+
+/// One Pod per pod template of the workload (a Ray worker group, a Kubeflow replica
+/// type): a volume that cannot be mounted holds the containers of its own pod only.
+pub fn pods(stored: &Stored) -> Vec<Skeleton> {
+    let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
+    for (i, r) in stored.record.references.iter().enumerate() {
+        let template = template_of(&r.field);
+        match groups.iter_mut().find(|(t, _)| *t == template) {
+            Some((_, indexes)) => indexes.push(i),
+            None => groups.push((template, vec![i])),
+        }
+    }
+    if groups.is_empty() {
+        return vec![pod(stored, &[])];
+    }
+    groups
+        .iter()
+        .map(|(_, indexes)| pod(stored, indexes))
+        .collect()
+}
+
+/// The Pod of the references at `indexes`.
+fn pod(stored: &Stored, indexes: &[usize]) -> Skeleton {
     let record = &stored.record;
     let mut containers: Vec<(String, Container)> = Vec::new();
     // (group, secret, optional, volume name, items)
     let mut volumes: Vec<(String, String, bool, Option<String>, Vec<Value>)> = Vec::new();
     let mut pulls: Vec<Value> = Vec::new();
     let mut anchors = Vec::new();
-    for (i, r) in record.references.iter().enumerate() {
+    for &i in indexes {
+        let Some(r) = record.references.get(i) else {
+            continue;
+        };
         match r.kind {
             Use::Env | Use::EnvFrom => {
                 let name = if r.container.is_empty() {

@@ -97,7 +97,7 @@ pub fn audit(plugin: &PluginArgs, state: Option<&PathBuf>, args: AuditArgs) -> R
         },
     };
     let mut docs = Vec::new();
-    for path in inputs.files()? {
+    for path in inputs.files()?.into_iter().flat_map(|(_, files)| files) {
         let read = manifest::read_file(&path)?;
         if read.is_empty() {
             bail!(

@@ -19,9 +19,7 @@ use std::path::{Path, PathBuf};
 fn is_workload(doc: &manifest::Document) -> bool {
     let kind = doc.kind();
     guest::workload::runai_workload_type(kind).is_some()
-        || guest::workload::KUBERNETES_KINDS
-            .iter()
-            .any(|(k, _)| *k == kind)
+        || guest::workload::templates::pod_kind(kind).is_some()
 }
 
 /// What `apply` did.

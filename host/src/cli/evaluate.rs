@@ -2,10 +2,11 @@
 
 use super::{ClusterArgs, PluginArgs};
 use crate::cluster::Cluster;
+use crate::documents::{self, Entry};
 use crate::input::{self, Limit};
 use crate::plugin::{Options, Plugin};
 use crate::report::{self, Format};
-use crate::simulate::{self, Outcome};
+use crate::simulate::{self, Reported};
 use crate::state::StateDir;
 use crate::{inspect as inspect_plugin, manifest, submit as submit_cmd};
 use anyhow::{Result, bail};
@@ -50,10 +51,12 @@ pub(super) fn check_state_policies(
         .map_err(|e| anyhow::anyhow!("{}: {e:#}", input::display(&StateDir::new(dir).path())))
 }
 
-fn print(outcomes: &[Outcome], output: Format) -> Result<u8> {
-    let rendered = report::render(outcomes, output)?;
+fn print(reported: &[Reported], output: Format) -> Result<u8> {
+    let rendered = report::render(reported, output)?;
     std::io::stdout().write_all(rendered.as_bytes())?;
-    Ok(report::exit_code(outcomes))
+    Ok(report::exit_code(
+        reported.iter().filter_map(Reported::outcome),
+    ))
 }
 
 pub fn simulate(
@@ -65,23 +68,20 @@ pub fn simulate(
     output: Format,
 ) -> Result<u8> {
     let cluster = load_cluster(state, args)?;
-    let mut docs = Vec::new();
-    for path in inputs.files()? {
-        let read = manifest::read_file(&path)?;
-        // An empty file is not "nothing to reject": a pipeline that produced nothing
-        // must not pass as admitted (kubectl apply says "no objects passed").
-        if read.is_empty() {
-            bail!(
-                "no workload documents in {}: expected at least one workload (YAML or JSON)",
-                input::display(&path)
-            );
+    let mut entries = Vec::new();
+    for (path, files) in inputs.files()? {
+        let mut docs = Vec::new();
+        for file in files {
+            docs.extend(manifest::read_file(&file)?);
         }
-        docs.extend(read);
+        let sorted = documents::sort_path(docs, &input::display(&path))?;
+        entries.extend(sorted);
     }
     let (plugin, _, _) = load_plugin(plugin)?;
     check_state_policies(&plugin, &cluster, state)?;
-    let outcomes = simulate::simulate(&plugin, &cluster, &docs, workload_type, &inputs.scope)?;
-    print(&outcomes, output)
+    let reported =
+        simulate::simulate_documents(&plugin, &cluster, entries, workload_type, &inputs.scope)?;
+    print(&reported, output)
 }
 
 /// The workload inputs of `simulate`: files and directories (`-R` to recurse, as
@@ -93,9 +93,9 @@ pub struct WorkloadInputs {
 }
 
 impl WorkloadInputs {
-    /// Files as given; directories as the manifests in them (`*.yaml`, `*.yml`,
-    /// `*.json`), sorted.
-    pub(super) fn files(&self) -> Result<Vec<PathBuf>> {
+    /// Each path with its files: a file as given, a directory as the manifests in it
+    /// (`*.yaml`, `*.yml`, `*.json`), sorted.
+    pub(super) fn files(&self) -> Result<Vec<(PathBuf, Vec<PathBuf>)>> {
         let mut files = Vec::new();
         for path in &self.paths {
             if path.as_os_str() != "-" && path.is_dir() {
@@ -111,9 +111,9 @@ impl WorkloadInputs {
                         }
                     );
                 }
-                files.extend(found);
+                files.push((path.clone(), found));
             } else {
-                files.push(path.clone());
+                files.push((path.clone(), vec![path.clone()]));
             }
         }
         Ok(files)
@@ -147,11 +147,18 @@ pub fn submit(
         None,
         &simulate::Scope::default(),
     )?;
-    let code = print(&outcomes, output)?;
+    let reported: Vec<Reported> = outcomes
+        .into_iter()
+        .map(|o| Reported::Evaluated(Box::new(o)))
+        .collect();
+    let code = print(&reported, output)?;
     // In a state, an admitted workload is created, as `runai submit` creates it; a
     // rejected one is not (the API server refuses it).
     if let Some(dir) = state
-        && outcomes.iter().all(|o| o.decision.allowed)
+        && reported
+            .iter()
+            .filter_map(Reported::outcome)
+            .all(|o| o.decision.allowed)
     {
         let created = StateDir::new(dir).change_state(false, |state| {
             Ok(
@@ -268,15 +275,13 @@ pub fn bench(
     let setup = match (workload, customised) {
         (None, false) => crate::bench::Setup::builtin()?,
         (workload, _) => {
+            let mut cluster = load_cluster(state, cluster)?;
             let doc = match workload {
-                Some(path) => manifest::read_file(path)?
-                    .into_iter()
-                    .next()
-                    .ok_or_else(|| anyhow::anyhow!("{}: no document to measure", path.display()))?,
+                Some(path) => first_workload(path, &mut cluster)?,
                 None => crate::bench::workload()?,
             };
             crate::bench::Setup {
-                cluster: load_cluster(state, cluster)?,
+                cluster,
                 doc,
                 builtin: false,
             }
@@ -297,4 +302,25 @@ pub fn bench(
         print!("{}", crate::bench::text(&report));
     }
     Ok(0)
+}
+
+/// The first workload of a file, with the Secrets and policies before it applied to
+/// the cluster, as `simulate` would evaluate it.
+fn first_workload(path: &std::path::Path, cluster: &mut Cluster) -> Result<manifest::Document> {
+    let entries = documents::sort_path(manifest::read_file(path)?, &input::display(path))?;
+    let mut applied = Vec::new();
+    for entry in entries {
+        match entry {
+            Entry::Workload(doc) => {
+                if !applied.is_empty() {
+                    crate::cluster::load_documents(cluster, &applied)?;
+                }
+                return Ok(doc);
+            }
+            Entry::Apply(doc) => applied.push(doc),
+            Entry::Skip(_) => {}
+        }
+    }
+    // `sort_path` refuses a file without a workload.
+    bail!("{}: no workload documents", input::display(path))
 }

@@ -129,8 +129,9 @@ enum Command {
     /// Evaluations per second and latency percentiles of the plugin, side by side with
     /// the same logic compiled natively and an equivalent Rego policy on regorus.
     Bench {
-        /// A workload to measure (YAML or JSON, any form `simulate` reads; the first
-        /// document) [default: the built-in benchmark workload and policies]
+        /// A workload to measure (YAML or JSON, any form `simulate` reads; the file's
+        /// first workload, with the Secrets and policies before it applied)
+        /// [default: the built-in benchmark workload and policies]
         #[arg(value_name = "WORKLOAD")]
         workload: Option<PathBuf>,
         #[command(flatten)]

@@ -269,7 +269,22 @@ pub fn grants(
             }
         }
     }
-    if let Some(manage) = args.manage.settings(connection)? {
+    let manage = args.manage.settings(connection.clone())?;
+    if connection.is_some() && !files && !args.no_audit {
+        // The audit: every workload kind read, and its reports written by the leader.
+        for (group, resource) in crate::live::workload::reads() {
+            for verb in ["get", "list", "watch"] {
+                grants.push(Grant::new(None, group, resource, verb, None));
+            }
+        }
+        if manage.is_some() {
+            let (group, resource) = crate::live::workload::REPORTS;
+            for verb in ["create", "patch"] {
+                grants.push(Grant::new(None, group, resource, verb, None));
+            }
+        }
+    }
+    if let Some(manage) = manage {
         grants.extend(manage.grants(namespace));
     }
     grants.sort();

@@ -21,6 +21,12 @@ pub const POLICY_KINDS: &[&str] = &[
 /// How the cluster labels V2 policies, which have no `kind` of their own.
 pub const V2_KIND: &str = "V2Policy";
 
+/// A V2 policy: no `kind` (as `Document::kind` reads it), a `meta` and a `policy`.
+pub fn is_v2_policy(doc: &Value) -> bool {
+    let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("");
+    kind.is_empty() && doc.get("meta").is_some() && doc.get("policy").is_some()
+}
+
 /// Applies manifests to a cluster, in order; later objects replace earlier ones.
 /// Tenancy is checked once all are in (a file may hold a Secret before the Project
 /// whose namespace it lives in). On an error the cluster may be half-changed:
@@ -110,7 +116,7 @@ fn apply(cluster: &mut Cluster, doc: &Document) -> Result<()> {
             cluster.policies.push(policy);
         }
         // V2 policies (Run:ai REST API) have no kind; they are scoped by `meta.scope`.
-        "" if map.contains_key("meta") && map.contains_key("policy") => {
+        "" if is_v2_policy(&doc.value) => {
             let name = map
                 .get("meta")
                 .and_then(|m| m.get("name"))

@@ -14,7 +14,7 @@ use quarantine::{Blocked, Quarantine};
 use secret::Secret;
 use std::collections::BTreeMap;
 
-pub use load::{POLICY_KINDS, apply_document, load_documents};
+pub use load::{POLICY_KINDS, apply_document, is_v2_policy, load_documents};
 
 /// Where cluster-wide secrets and fallback policies live.
 pub const SYSTEM_NAMESPACE: &str = "runai";

@@ -89,6 +89,15 @@ pub fn targets() -> Vec<Target> {
     targets
 }
 
+/// Whether the host's role grants reading `plural` of `group`: the view's kinds and
+/// the audit's workload kinds.
+pub fn granted(group: &str, plural: &str) -> bool {
+    READ.iter().any(|(g, p)| *g == group && *p == plural)
+        || workload::reads()
+            .iter()
+            .any(|(g, p)| *g == group && *p == plural)
+}
+
 /// The resource a discovered kind is served at now: `None` when the API server does
 /// not serve it (its CRD is not installed). A kind served under a plural the host's
 /// role does not grant is an error that says so.
@@ -100,11 +109,7 @@ pub async fn discover_kind(client: &Client, target: &Target) -> Result<Option<Ap
         .await?
         .unwrap_or_default();
     match found.into_iter().find(|(k, _, _)| *k == target.kind) {
-        Some((_, resource, _))
-            if READ.contains(&(target.group.as_str(), resource.plural.as_str())) =>
-        {
-            Ok(Some(resource))
-        }
+        Some((_, resource, _)) if granted(&target.group, &resource.plural) => Ok(Some(resource)),
         Some((_, resource, _)) => anyhow::bail!(
             "{} ({}) is served as `{}`, which the host's role does not grant",
             target.kind,

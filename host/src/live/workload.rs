@@ -9,6 +9,32 @@ use super::object::Unreadable;
 use kube::core::ApiResource;
 use serde::Deserialize;
 
+/// The workload kinds the audit lists and watches (and fetches again one by one), as
+/// (API group, plural): every kind the plugin's table of pod templates reads, and the
+/// Run:ai workload kinds. What its role must grant besides the view's `READ`.
+pub fn reads() -> Vec<(&'static str, &'static str)> {
+    guest::workload::templates::POD_KINDS
+        .iter()
+        .map(|k| (k.group, k.resource))
+        .chain(
+            RUNAI_WORKLOADS
+                .iter()
+                .map(|(_, plural)| (super::RUNAI_GROUP, *plural)),
+        )
+        .collect()
+}
+
+/// The Run:ai workload kinds and their plurals.
+const RUNAI_WORKLOADS: &[(&str, &str)] = &[
+    ("TrainingWorkload", "trainingworkloads"),
+    ("InteractiveWorkload", "interactiveworkloads"),
+    ("DistributedWorkload", "distributedworkloads"),
+    ("InferenceWorkload", "inferenceworkloads"),
+];
+
+/// What the leader writes of the audit: PolicyReports, by server-side apply.
+pub const REPORTS: (&str, &str) = ("wgpolicyk8s.io", "policyreports");
+
 /// One workload object on its way to the plugin.
 #[derive(Debug, Clone)]
 pub struct RawWorkload {
@@ -110,38 +136,41 @@ pub fn decoder(api_version: &str, kind: &str, text: &str) -> Result<RawWorkload,
     })
 }
 
-/// The workload kinds the audit reads: those the plugin evaluates.
+/// The workload kinds the audit reads: those the plugin evaluates. (Not yet the
+/// pod-template wrappers of the plugin's table: their CRDs may serve versions whose
+/// layout the plugin does not read, so they need a discovery that picks a version
+/// the table lists, and the role to read them.)
 pub fn targets() -> Vec<Target> {
-    let mut out: Vec<Target> = guest::workload::KUBERNETES_KINDS
+    let mut out: Vec<Target> = guest::workload::templates::POD_KINDS
         .iter()
-        .map(|(kind, api_version)| {
-            let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-            let plural = format!("{}s", kind.to_lowercase());
-            Target {
-                group: group.to_string(),
-                kind: kind.to_string(),
-                fixed: Some(ApiResource {
-                    group: group.to_string(),
+        .filter_map(|k| {
+            // Kubernetes' own kinds need no discovery; a wrapper's CRD may be absent,
+            // or serve another version (the plugin reads the one it is served at, or
+            // skips it and counts it).
+            let fixed = if k.is_builtin() {
+                let version = k.versions.first()?;
+                Some(ApiResource {
+                    group: k.group.to_string(),
                     version: version.to_string(),
-                    api_version: api_version.to_string(),
-                    kind: kind.to_string(),
-                    plural,
-                }),
-            }
+                    api_version: k.api_version(version),
+                    kind: k.kind.to_string(),
+                    plural: k.resource.to_string(),
+                })
+            } else {
+                None
+            };
+            Some(Target {
+                group: k.group.to_string(),
+                kind: k.kind.to_string(),
+                fixed,
+            })
         })
         .collect();
-    for kind in [
-        "TrainingWorkload",
-        "InteractiveWorkload",
-        "DistributedWorkload",
-        "InferenceWorkload",
-    ] {
-        out.push(Target {
-            group: super::RUNAI_GROUP.to_string(),
-            kind: kind.to_string(),
-            fixed: None,
-        });
-    }
+    out.extend(RUNAI_WORKLOADS.iter().map(|(kind, _)| Target {
+        group: super::RUNAI_GROUP.to_string(),
+        kind: kind.to_string(),
+        fixed: None,
+    }));
     out
 }
 

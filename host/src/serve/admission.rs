@@ -161,23 +161,29 @@ pub fn skip_reason(request: &AdmissionRequest<DynamicObject>) -> Option<&'static
     if !matches!(request.operation, Operation::Create | Operation::Update) {
         return Some("operation");
     }
-    if !evaluated_kind(&request.kind) {
-        return Some("kind");
-    }
-    None
+    kind_skip_reason(&request.kind)
 }
 
-/// The Run:ai workload CRDs, Pods and every pod controller, as the plugin lists them.
+/// The Run:ai workload CRDs, Pods, every pod controller and the pod-template
+/// wrappers (Ray, JobSet, LeaderWorkerSet, Kubeflow training jobs), as the plugin
+/// lists them.
 pub fn evaluated_kind(gvk: &GroupVersionKind) -> bool {
+    kind_skip_reason(gvk).is_none()
+}
+
+/// Why a kind is admitted unevaluated: not one the plugin reads (`kind`), or a
+/// wrapper at a version whose layout the plugin does not know (`api-version`: never
+/// read as another version, counted apart so a new CRD version shows in the metrics).
+fn kind_skip_reason(gvk: &GroupVersionKind) -> Option<&'static str> {
     if guest::workload::runai_workload_type(&gvk.kind).is_some() {
-        return gvk.group == "run.ai";
+        return (gvk.group != "run.ai").then_some("kind");
     }
-    guest::workload::KUBERNETES_KINDS
-        .iter()
-        .any(|(kind, api_version)| {
-            let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
-            *kind == gvk.kind && group == gvk.group
-        })
+    match guest::workload::templates::pod_kind(&gvk.kind) {
+        Some(k) if k.group == gvk.group => (!k.is_builtin()
+            && !k.versions.contains(&gvk.version.as_str()))
+        .then_some("api-version"),
+        _ => Some("kind"),
+    }
 }
 
 fn answered(
@@ -537,29 +543,48 @@ mod tests {
     #[test]
     fn evaluated_kinds_are_the_workloads_the_plugin_reads() {
         let cases = [
-            ("", "Pod", true),
-            ("batch", "Job", true),
-            ("batch", "CronJob", true),
-            ("apps", "Deployment", true),
-            ("apps", "StatefulSet", true),
-            ("apps", "DaemonSet", true),
-            ("apps", "ReplicaSet", true),
-            ("run.ai", "TrainingWorkload", true),
-            ("run.ai", "InteractiveWorkload", true),
-            ("run.ai", "DistributedWorkload", true),
-            ("run.ai", "InferenceWorkload", true),
-            ("", "ConfigMap", false),
-            ("", "Secret", false),
-            ("apps", "Pod", false),
-            ("example.com", "TrainingWorkload", false),
+            ("", "v1", "Pod", None),
+            ("batch", "v1", "Job", None),
+            ("batch", "v1", "CronJob", None),
+            ("apps", "v1", "Deployment", None),
+            ("apps", "v1", "StatefulSet", None),
+            ("apps", "v1", "DaemonSet", None),
+            ("apps", "v1", "ReplicaSet", None),
+            ("run.ai", "v2alpha1", "TrainingWorkload", None),
+            ("run.ai", "v2alpha1", "InteractiveWorkload", None),
+            ("run.ai", "v2alpha1", "DistributedWorkload", None),
+            ("run.ai", "v2alpha1", "InferenceWorkload", None),
+            ("ray.io", "v1", "RayCluster", None),
+            ("ray.io", "v1alpha1", "RayJob", None),
+            ("ray.io", "v1", "RayService", None),
+            ("ray.io", "v1", "RayCronJob", None),
+            ("ray.io", "v1alpha1", "RayCronJob", Some("api-version")),
+            ("jobset.x-k8s.io", "v1alpha2", "JobSet", None),
+            ("leaderworkerset.x-k8s.io", "v1", "LeaderWorkerSet", None),
+            ("kubeflow.org", "v1", "PyTorchJob", None),
+            ("kubeflow.org", "v2beta1", "MPIJob", None),
+            ("kubeflow.org", "v1", "TFJob", None),
+            ("kubeflow.org", "v1", "XGBoostJob", None),
+            ("kubeflow.org", "v1", "PaddleJob", None),
+            ("kubeflow.org", "v1", "JAXJob", None),
+            ("", "v1", "ConfigMap", Some("kind")),
+            ("", "v1", "Secret", Some("kind")),
+            ("apps", "v1", "Pod", Some("kind")),
+            ("example.com", "v1", "TrainingWorkload", Some("kind")),
+            ("example.com", "v1", "RayCluster", Some("kind")),
+            ("ray.io", "v2", "RayCluster", Some("api-version")),
+            ("jobset.x-k8s.io", "v1", "JobSet", Some("api-version")),
+            ("kubeflow.org", "v1beta1", "PyTorchJob", Some("api-version")),
+            ("trainer.kubeflow.org", "v1alpha1", "TrainJob", Some("kind")),
         ];
-        for (group, kind, evaluated) in cases {
+        for (group, version, kind, skipped) in cases {
             let gvk = GroupVersionKind {
                 group: group.into(),
-                version: "v1".into(),
+                version: version.into(),
                 kind: kind.into(),
             };
-            assert_eq!(evaluated_kind(&gvk), evaluated, "{group}/{kind}");
+            assert_eq!(kind_skip_reason(&gvk), skipped, "{group}/{version} {kind}");
+            assert_eq!(evaluated_kind(&gvk), skipped.is_none());
         }
     }
 

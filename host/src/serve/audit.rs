@@ -40,7 +40,7 @@ pub struct Config {
     /// How often every workload is listed and evaluated again.
     pub interval: Duration,
     /// Where the PolicyReports go (the leader writes them); `None`: metrics and logs only.
-    pub reports: Option<()>,
+    pub reports: Option<Arc<super::reports::Reports>>,
 }
 
 impl std::fmt::Debug for Config {
@@ -239,7 +239,10 @@ async fn publish(client: kube::Client, audit: Arc<Audit>, metrics: Arc<Metrics>,
                 published.insert(ns.clone(), now.into_iter().map(|(l, _)| l).collect());
             }
         }
-        let _ = (&config.reports, &client);
+        if let Some(reports) = &config.reports {
+            reports.queue(namespaces);
+            reports.write(&client, &audit, &metrics).await;
+        }
     }
 }
 

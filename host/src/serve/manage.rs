@@ -68,9 +68,16 @@ pub struct Managed {
     status: Mutex<Status>,
     stop: tokio::sync::watch::Sender<bool>,
     stopped: Mutex<Option<std::sync::mpsc::Receiver<()>>>,
+    /// This replica holds the Lease (the one writer of what the gateway writes).
+    leading: std::sync::atomic::AtomicBool,
 }
 
 impl Managed {
+    /// Holding the Lease: the audit's reports are written by this replica alone.
+    pub fn is_leader(&self) -> bool {
+        self.leading.load(std::sync::atomic::Ordering::Acquire)
+    }
+
     /// Serving the Secret's certificate.
     pub fn ready(&self) -> bool {
         self.status.lock().is_ok_and(|s| s.serving)
@@ -191,6 +198,7 @@ pub fn start(
         }),
         stop,
         stopped: Mutex::new(Some(done_rx)),
+        leading: std::sync::atomic::AtomicBool::new(false),
     });
     let elector = Elector::new(
         client.clone(),
@@ -339,6 +347,14 @@ impl Manager {
     }
 
     async fn lead(&mut self) {
+        self.step_lease().await;
+        self.managed.leading.store(
+            self.elector.is_leader(),
+            std::sync::atomic::Ordering::Release,
+        );
+    }
+
+    async fn step_lease(&mut self) {
         let was = self.elector.is_leader();
         match self.elector.step().await {
             Ok(Change::Acquired { from }) => {

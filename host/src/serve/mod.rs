@@ -16,6 +16,7 @@ mod objects;
 pub mod register;
 mod reload;
 mod removal;
+pub mod reports;
 mod shutdown;
 pub mod tls;
 pub mod view;
@@ -99,6 +100,9 @@ pub struct Config {
     /// With a live view: the audit of what runs (`None`: off).
     pub audit: Option<audit::Config>,
 }
+
+/// PolicyReports written at most this many a second (one per namespace that changed).
+const REPORTS_PER_SECOND: usize = 10;
 
 /// What every request handler shares.
 pub struct Gateway {
@@ -213,16 +217,28 @@ pub fn run(config: Config, plugin: Plugin) -> Result<u8> {
     let pool = workers::Pool::start(config.workers, config.queue, config.queue_timeout)
         .context("cannot start the worker threads")?;
     let audit = match (&config.source.live, &config.audit) {
-        (Some(connection), Some(audit_config)) => Some(
-            audit::start(
-                connection.clone(),
-                views.clone(),
-                plugin.clone(),
-                metrics.clone(),
-                audit_config.clone(),
+        (Some(connection), Some(audit_config)) => {
+            let mut audit_config = audit_config.clone();
+            // Reports have one writer: the replica holding the Lease, which exists
+            // when the gateway manages its certificate (the install's default).
+            if let Some(managed) = &managed {
+                let managed = managed.clone();
+                audit_config.reports = Some(Arc::new(reports::Reports::new(
+                    REPORTS_PER_SECOND,
+                    Arc::new(move || managed.is_leader()),
+                )));
+            }
+            Some(
+                audit::start(
+                    connection.clone(),
+                    views.clone(),
+                    plugin.clone(),
+                    metrics.clone(),
+                    audit_config,
+                )
+                .context("cannot start the audit")?,
             )
-            .context("cannot start the audit")?,
-        ),
+        }
         _ => None,
     };
     let gateway = Arc::new(Gateway {

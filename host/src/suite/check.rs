@@ -1,7 +1,8 @@
 //! Comparing an outcome with a step's expectations. Each mismatch is a small diff:
 //! `-` what the suite expects, `+` what happened.
 
-use super::model::{ContainerExpect, EnvExpect, Expect, FindingExpect};
+use super::model::{ContainerExpect, EnvExpect, Expect, FindingExpect, SkippedExpect};
+use crate::documents::Skipped;
 use crate::plugin::EnvSource;
 use crate::report;
 use crate::simulate::Outcome;
@@ -298,8 +299,16 @@ fn redact_literals(doc: &Value, names: &HashSet<&str>) -> Value {
 /// Every mismatch between the expectation and the outcome, as diff blocks, and after
 /// them what the plugin actually found (as `kyverno test` and `gator verify` give the
 /// reason), redacted as every report is.
-pub fn outcome(expect: &Expect, outcome: &Outcome, submitted: &Value) -> Vec<String> {
+pub fn outcome(
+    expect: &Expect,
+    outcome: &Outcome,
+    submitted: &Value,
+    skipped: &[Skipped],
+) -> Vec<String> {
     let mut failures = mismatches(expect, outcome, submitted);
+    if let Some(want) = &expect.skipped {
+        failures.extend(skipped_documents(want, skipped));
+    }
     if !failures.is_empty() {
         failures.push(actual_findings(outcome));
     }
@@ -346,6 +355,40 @@ fn actual_findings(outcome: &Outcome) -> String {
         ));
     }
     out
+}
+
+/// The skipped documents as `kind name: reason`, matched in any order.
+fn skipped_documents(expected: &[SkippedExpect], actual: &[Skipped]) -> Option<String> {
+    let mut want = Vec::new();
+    let mut got = Vec::new();
+    let mut unmatched: Vec<&Skipped> = actual.iter().collect();
+    for e in expected {
+        let line = format!(
+            "{} {}{}",
+            e.kind,
+            e.name.as_deref().unwrap_or("*"),
+            e.reason
+                .as_deref()
+                .map(|r| format!(": (reason contains {r:?})"))
+                .unwrap_or_default()
+        );
+        let position = unmatched.iter().position(|s| {
+            s.kind == e.kind
+                && e.name.as_ref().is_none_or(|n| *n == s.name)
+                && e.reason
+                    .as_ref()
+                    .is_none_or(|r| s.reason.contains(r.as_str()))
+        });
+        if let Some(i) = position {
+            unmatched.remove(i);
+            got.push(line.clone());
+        }
+        want.push(line);
+    }
+    for s in unmatched {
+        got.push(format!("{} {}: {}", s.kind, s.name, s.reason));
+    }
+    (want != got).then(|| diff("skipped", &want, &got))
 }
 
 fn mismatches(expect: &Expect, outcome: &Outcome, submitted: &Value) -> Vec<String> {

@@ -120,6 +120,10 @@ pub struct Expect {
     pub patched: Option<Value>,
     #[serde(default)]
     pub startup: Option<StartupExpect>,
+    /// Exactly these documents of the step's file skipped (in any order): what is not
+    /// a workload, a Secret or a policy.
+    #[serde(default)]
+    pub skipped: Option<Vec<SkippedExpect>>,
     /// The step fails with an error containing this text.
     #[serde(default)]
     pub error: Option<String>,
@@ -140,6 +144,17 @@ pub struct FindingExpect {
     /// A substring of the policy that set the rule (`built-in` for built-in checks).
     #[serde(default)]
     pub policy: Option<String>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SkippedExpect {
+    pub kind: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A substring of why it was skipped (`not a workload`, `apiVersion ...`).
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

@@ -1,6 +1,8 @@
 //! Reporting suite results: text as `cargo test` prints it, JSON, JUnit XML.
 
 use super::run::SuiteResult;
+use crate::documents::Skipped;
+use crate::text::shown;
 use serde_json::json;
 use std::fmt::Write as _;
 
@@ -22,6 +24,9 @@ pub fn text(results: &[SuiteResult]) -> String {
                 "FAILED"
             };
             let _ = writeln!(s, "test {} :: {} ... {status}", suite.name, case.name);
+            for line in skipped_lines(&case.skipped) {
+                let _ = writeln!(s, "    {line}");
+            }
         }
     }
     let failed: Vec<_> = results
@@ -65,12 +70,29 @@ pub fn json(results: &[SuiteResult]) -> String {
                     "name": c.name,
                     "status": if c.failures.is_empty() { "passed" } else { "failed" },
                     "failures": c.failures,
+                    "skipped": c.skipped,
                 })).collect::<Vec<_>>(),
             })
         })
         .collect();
     let doc = json!({"suites": suites, "passed": passed, "failed": failed});
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+}
+
+/// `skipped Service web (deploy.yaml#1): not a workload`, one per document the
+/// step's file holds besides its workload, its Secrets and policies.
+fn skipped_lines(skipped: &[Skipped]) -> Vec<String> {
+    skipped
+        .iter()
+        .map(|k| {
+            format!(
+                "skipped {} ({}): {}",
+                shown(&crate::documents::describe(k)),
+                shown(&k.file),
+                shown(&k.reason)
+            )
+        })
+        .collect()
 }
 
 pub(crate) fn xml_escape(s: &str) -> String {
@@ -104,17 +126,26 @@ pub fn junit(results: &[SuiteResult]) -> String {
         for case in &suite.cases {
             let name = xml_escape(&case.name);
             let class = xml_escape(&suite.name);
-            if case.failures.is_empty() {
+            if case.failures.is_empty() && case.skipped.is_empty() {
                 let _ = writeln!(s, "    <testcase name=\"{name}\" classname=\"{class}\"/>");
-            } else {
-                let _ = writeln!(s, "    <testcase name=\"{name}\" classname=\"{class}\">");
+                continue;
+            }
+            let _ = writeln!(s, "    <testcase name=\"{name}\" classname=\"{class}\">");
+            if !case.failures.is_empty() {
                 let _ = writeln!(
                     s,
                     "      <failure message=\"expectation not met\">{}</failure>",
                     xml_escape(&case.failures.concat())
                 );
-                let _ = writeln!(s, "    </testcase>");
             }
+            if !case.skipped.is_empty() {
+                let _ = writeln!(
+                    s,
+                    "      <system-out>{}</system-out>",
+                    xml_escape(&skipped_lines(&case.skipped).join("\n"))
+                );
+            }
+            let _ = writeln!(s, "    </testcase>");
         }
         let _ = writeln!(s, "  </testsuite>");
     }

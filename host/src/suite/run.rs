@@ -3,10 +3,11 @@
 use super::check;
 use super::model::{Expect, Step, Suite};
 use crate::cluster::{Cluster, load_documents};
+use crate::documents::{self, Entry, Skipped};
 use crate::input::{self, Limit};
 use crate::manifest::{self, Document};
 use crate::plugin::Plugin;
-use crate::simulate::{check_policies, simulate_one};
+use crate::simulate::{Outcome, Reported, Scope, check_policies, simulate_documents, simulate_one};
 use crate::{demo, submit};
 use anyhow::{Result, anyhow, bail};
 use guest::shown::{redact_serde_message, shown};
@@ -18,6 +19,8 @@ pub struct CaseResult {
     pub name: String,
     /// Diff blocks; empty when the case passed.
     pub failures: Vec<String>,
+    /// Documents of the step's workload file that are not workloads.
+    pub skipped: Vec<Skipped>,
 }
 
 #[derive(Debug, Clone)]
@@ -181,7 +184,22 @@ fn change(step: &Step, cluster: &mut Cluster, dir: &Path, at: &str, plugin: &Plu
     Ok(())
 }
 
-fn workload(step: &Step, cluster: &Cluster, dir: &Path, at: &str) -> Result<Document> {
+/// What a workload step evaluates: the submitted workload, or the one workload of
+/// its file (its Secrets and policies applied for this step only, the other documents
+/// skipped); with the document as submitted, for `patched`.
+struct Evaluated {
+    outcome: Outcome,
+    document: Document,
+    skipped: Vec<Skipped>,
+}
+
+fn evaluate(
+    plugin: &Plugin,
+    step: &Step,
+    cluster: &Cluster,
+    dir: &Path,
+    at: &str,
+) -> Result<Evaluated> {
     if let Some(s) = &step.submit {
         let project = cluster
             .find_project(&s.project)
@@ -194,20 +212,49 @@ fn workload(step: &Step, cluster: &Cluster, dir: &Path, at: &str) -> Result<Docu
             interactive: s.interactive,
             environment: s.env.clone(),
         };
-        return submit::workload(&args, &cluster.project_namespace(project));
+        let document = submit::workload(&args, &cluster.project_namespace(project))?;
+        let outcome = simulate_one(plugin, cluster, &document, None)?;
+        return Ok(Evaluated {
+            outcome,
+            document,
+            skipped: Vec::new(),
+        });
     }
     let value = step
         .simulate
         .as_ref()
         .ok_or_else(|| anyhow!("`{at}`: expected `submit` or `simulate`"))?;
-    let mut docs = documents(value, dir, &format!("{at}.simulate"))?;
-    if docs.len() != 1 {
-        bail!(
-            "`{at}.simulate`: expected one workload, found {}",
-            docs.len()
-        );
-    }
-    Ok(docs.remove(0))
+    let docs = documents(value, dir, &format!("{at}.simulate"))?;
+    let entries = documents::sort_path(docs, &format!("`{at}.simulate`"))?;
+    let workloads: Vec<Document> = entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Workload(d) => Some(d.clone()),
+            _ => None,
+        })
+        .collect();
+    let skipped = documents::skipped_in(&entries);
+    let [document] = <[Document; 1]>::try_from(workloads)
+        .map_err(|w| anyhow!("`{at}.simulate`: expected one workload, found {}", w.len()))?;
+    let reported = simulate_documents(
+        plugin,
+        cluster,
+        entries,
+        step.workload_type.as_deref(),
+        &Scope::default(),
+    )?;
+    let outcome = reported
+        .into_iter()
+        .find_map(|r| match r {
+            Reported::Evaluated(o) => Some(*o),
+            Reported::Skipped(_) => None,
+        })
+        .ok_or_else(|| anyhow!("`{at}.simulate`: the workload was not evaluated"))?;
+    Ok(Evaluated {
+        outcome,
+        document,
+        skipped,
+    })
 }
 
 fn expected_error(expect: Option<&Expect>, result: Result<()>, what: &str) -> Vec<String> {
@@ -239,6 +286,7 @@ pub fn run(plugin: &Plugin, path: &Path, suite: &Suite) -> SuiteResult {
             cases.push(CaseResult {
                 name: "setup".to_string(),
                 failures: vec![format!("  setup failed: {e:#}\n")],
+                skipped: Vec::new(),
             });
             return SuiteResult { file, name, cases };
         }
@@ -260,6 +308,7 @@ pub fn run(plugin: &Plugin, path: &Path, suite: &Suite) -> SuiteResult {
                 failures: vec![format!(
                     "  `{at}`: expected exactly one of apply, project, adm, secret, submit, simulate\n"
                 )],
+                skipped: Vec::new(),
             });
             break;
         }
@@ -276,6 +325,7 @@ pub fn run(plugin: &Plugin, path: &Path, suite: &Suite) -> SuiteResult {
                 cases.push(CaseResult {
                     name: case,
                     failures,
+                    skipped: Vec::new(),
                 });
             }
             if failed {
@@ -283,23 +333,33 @@ pub fn run(plugin: &Plugin, path: &Path, suite: &Suite) -> SuiteResult {
             }
             continue;
         }
-        let failures = match workload(step, &cluster, &dir, &at).and_then(|doc| {
-            simulate_one(plugin, &cluster, &doc, step.workload_type.as_deref()).map(|o| (o, doc))
-        }) {
+        let mut skipped = Vec::new();
+        let failures = match evaluate(plugin, step, &cluster, &dir, &at) {
             Err(e) => expected_error(step.expect.as_ref(), Err(e), "evaluation"),
-            Ok((outcome, doc)) => match &step.expect {
-                Some(expect) if expect.error.is_some() => {
-                    expected_error(Some(expect), Ok(()), "evaluation")
+            Ok(evaluated) => {
+                skipped = evaluated.skipped;
+                match &step.expect {
+                    Some(expect) if expect.error.is_some() => {
+                        expected_error(Some(expect), Ok(()), "evaluation")
+                    }
+                    Some(expect) => check::outcome(
+                        expect,
+                        &evaluated.outcome,
+                        &evaluated.document.value,
+                        &skipped,
+                    ),
+                    None => {
+                        vec![
+                            "  no `expect`: a workload step must say what it expects\n".to_string(),
+                        ]
+                    }
                 }
-                Some(expect) => check::outcome(expect, &outcome, &doc.value),
-                None => {
-                    vec!["  no `expect`: a workload step must say what it expects\n".to_string()]
-                }
-            },
+            }
         };
         cases.push(CaseResult {
             name: case,
             failures,
+            skipped,
         });
     }
     SuiteResult { file, name, cases }
