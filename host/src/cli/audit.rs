@@ -1,7 +1,9 @@
 //! `host audit`: workloads that exist (or would) against the current view, like
-//! `kyverno apply` and `gator` offline: workload files evaluated as if they ran and,
-//! with `--state`, the workloads the state recorded, re-checked from their references.
-//! `--candidate-policy` and `--without-secret` show what a change would do to each.
+//! `kyverno apply` and `gator` offline: workload files evaluated as if they ran; with
+//! `--state`, the workloads the state recorded, re-checked from their references; with
+//! `--kubeconfig`/`--in-cluster`, the live cluster's, listed once and evaluated in full
+//! against the view read from it. `--candidate-policy` and `--without-secret` show what
+//! a change would do to each.
 
 use super::evaluate::{WorkloadInputs, check_state_policies, load_cluster, load_plugin};
 use super::{ClusterArgs, PluginArgs};
@@ -9,15 +11,17 @@ use crate::audit::impact::{Effect, Impact, WithoutSecret};
 use crate::audit::offline::{self, Audited, Checked, Place};
 use crate::audit::policy_report;
 use crate::cluster::{Cluster, POLICY_KINDS, load_documents};
+use crate::documents::{self, Entry};
 use crate::input;
-use crate::manifest::{self, Document};
+use crate::manifest;
 use crate::plugin::Plugin;
 use crate::simulate::{Scope, check_policies};
 use crate::state::StateDir;
 use crate::text::{shown, shown_max};
-use crate::workloads::{Index, Outcome};
+use crate::workloads::{Index, Key, Outcome};
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -69,10 +73,112 @@ pub struct AuditArgs {
     without: Vec<String>,
 }
 
-/// One audited subject, and whether it is a recorded workload.
+/// Where an audited workload comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// A workload file, evaluated as if it ran.
+    File,
+    /// A workload the state recorded, re-checked from its references.
+    Recorded,
+    /// A workload of the live cluster, evaluated in full.
+    Cluster,
+}
+
+impl Origin {
+    fn name(self) -> &'static str {
+        match self {
+            Origin::File => "file",
+            Origin::Recorded => "state",
+            Origin::Cluster => "cluster",
+        }
+    }
+}
+
+/// One audited subject, and where it comes from.
 struct Subject {
     audited: Audited,
-    recorded: bool,
+    origin: Origin,
+}
+
+/// The view now and, when a change is tried, with it; each workload is audited
+/// against both as it comes (a live cluster's are never all held at once).
+struct Audit<'a> {
+    plugin: &'a Plugin,
+    now: &'a Cluster,
+    changed: Option<&'a Cluster>,
+    before: Vec<Subject>,
+    after: Vec<Subject>,
+}
+
+impl Audit<'_> {
+    fn add(&mut self, origin: Origin, check: impl Fn(&Cluster) -> Result<Audited>) -> Result<()> {
+        self.before.push(Subject {
+            audited: check(self.now)?,
+            origin,
+        });
+        if let Some(changed) = self.changed {
+            self.after.push(Subject {
+                audited: check(changed)?,
+                origin,
+            });
+        }
+        Ok(())
+    }
+
+    /// A workload document in full. A file's document the plugin cannot read is an
+    /// input error (exit 2); a cluster's is listed as skipped.
+    fn document(
+        &mut self,
+        origin: Origin,
+        json: &str,
+        place: Place<'_>,
+        owner: Option<&Key>,
+        key: Option<&Key>,
+        source: &str,
+    ) -> Result<()> {
+        let plugin = self.plugin;
+        self.add(origin, |cluster| {
+            let mut audited = offline::check_document(
+                plugin,
+                cluster,
+                json.to_string(),
+                place,
+                owner.cloned(),
+                source,
+            )?;
+            match &mut audited {
+                Audited::Skipped {
+                    source,
+                    reason,
+                    input: true,
+                } if origin == Origin::File => bail!("{source}: {reason}"),
+                // Filed under the object's own identity, as the gateway files it.
+                Audited::Checked(c) => {
+                    if let Some(key) = key {
+                        c.record.key = key.clone();
+                    }
+                }
+                Audited::Skipped { .. } => {}
+            }
+            Ok(audited)
+        })
+    }
+
+    /// A document of a file that is neither evaluated nor applied (a Service).
+    fn skipped(&mut self, skipped: &crate::documents::Skipped) {
+        let subject = || Subject {
+            audited: Audited::Skipped {
+                source: format!("{} ({})", crate::documents::describe(skipped), skipped.file),
+                reason: skipped.reason.clone(),
+                input: false,
+            },
+            origin: Origin::File,
+        };
+        self.before.push(subject());
+        if self.changed.is_some() {
+            self.after.push(subject());
+        }
+    }
 }
 
 pub fn audit(plugin: &PluginArgs, state: Option<&PathBuf>, args: AuditArgs) -> Result<u8> {
@@ -81,31 +187,54 @@ pub fn audit(plugin: &PluginArgs, state: Option<&PathBuf>, args: AuditArgs) -> R
         .iter()
         .map(|w| WithoutSecret::parse(w))
         .collect::<Result<Vec<_>>>()?;
-    if args.workloads.is_empty() && state.is_none() {
+    let connection = args.cluster.connection();
+    if args.workloads.is_empty() && state.is_none() && connection.is_none() {
         bail!(
-            "nothing to audit: give workload files or directories, or --state DIR for the workloads \
-             recorded there"
+            "nothing to audit: give workload files or directories, --state DIR for the workloads \
+             recorded there, or --kubeconfig FILE / --in-cluster for those of a live cluster"
         );
     }
-    let cluster = load_cluster(state, &args.cluster)?;
+    let mut cluster = load_cluster(state, &args.cluster)?;
+    let scope = Scope {
+        namespace: args.namespace.clone(),
+        project: args.project.clone(),
+    };
+    // -p names a project: its namespace is the one audited and shown.
+    let namespace = match (&args.namespace, &args.project) {
+        (Some(ns), _) => Some(ns.clone()),
+        (None, Some(p)) => match cluster.find_project(p) {
+            Some(project) => Some(cluster.project_namespace(project)),
+            None => bail!("-p {}: no such project", shown(p)),
+        },
+        (None, None) => None,
+    };
     let inputs = WorkloadInputs {
         paths: args.workloads.clone(),
         recursive: args.recursive,
-        scope: Scope {
-            namespace: args.namespace.clone(),
-            project: args.project.clone(),
-        },
+        scope,
     };
-    let mut docs = Vec::new();
-    for path in inputs.files()?.into_iter().flat_map(|(_, files)| files) {
-        let read = manifest::read_file(&path)?;
-        if read.is_empty() {
-            bail!(
-                "no workload documents in {}: expected at least one workload (YAML or JSON)",
-                input::display(&path)
-            );
+    // Files as users keep them: their Secrets and policies exist beside their
+    // workloads (applied to the view first), a Service is listed as skipped.
+    let mut entries = Vec::new();
+    for (path, files) in inputs.files()? {
+        let mut docs = Vec::new();
+        for file in files {
+            docs.extend(manifest::read_file(&file)?);
         }
-        docs.extend(read);
+        entries.extend(documents::sort_path(docs, &input::display(&path))?);
+    }
+    let mut docs = Vec::new();
+    let mut skipped = Vec::new();
+    let mut applied = Vec::new();
+    for entry in entries {
+        match entry {
+            Entry::Workload(doc) => docs.push(doc),
+            Entry::Apply(doc) => applied.push(documents::place(doc, namespace.as_deref())?),
+            Entry::Skip(s) => skipped.push(s),
+        }
+    }
+    if !applied.is_empty() {
+        load_documents(&mut cluster, &applied)?;
     }
     let mut candidates = Vec::new();
     for path in &args.candidates {
@@ -127,101 +256,162 @@ pub fn audit(plugin: &PluginArgs, state: Option<&PathBuf>, args: AuditArgs) -> R
         Some(dir) => StateDir::new(dir).read_state()?.workloads,
         None => Default::default(),
     };
-    // -p names a project: its namespace is the one shown.
-    let namespace = match (&args.namespace, &args.project) {
-        (Some(ns), _) => Some(ns.clone()),
-        (None, Some(p)) => match cluster.find_project(p) {
-            Some(project) => Some(cluster.project_namespace(project)),
-            None => bail!("-p {}: no such project", shown(p)),
-        },
-        (None, None) => None,
-    };
-    let stored: Vec<&offline::Stored> = recorded
-        .iter()
-        .filter(|w| {
-            namespace
-                .as_ref()
-                .is_none_or(|ns| w.record.key.namespace == *ns)
-        })
-        .collect();
+    let in_scope = |ns: &str| namespace.as_ref().is_none_or(|n| n == ns);
     let (plugin, _, _) = load_plugin(plugin)?;
     check_state_policies(&plugin, &cluster, state)?;
+    if !applied.is_empty() {
+        check_policies(&plugin, &cluster)?;
+    }
+    let mut changed = None;
+    let mut change = Vec::new();
+    if !candidates.is_empty() || !without.is_empty() {
+        let mut c = cluster.clone();
+        if !candidates.is_empty() {
+            load_documents(&mut c, &candidates)?;
+            check_policies(&plugin, &c)?;
+            change.extend(
+                args.candidates
+                    .iter()
+                    .map(|p| format!("with the policies of {}", input::display(p))),
+            );
+        }
+        for w in &without {
+            w.apply(&mut c)?;
+            change.push(w.describe());
+        }
+        changed = Some(c);
+    }
+    let mut audit = Audit {
+        plugin: &plugin,
+        now: &cluster,
+        changed: changed.as_ref(),
+        before: Vec::new(),
+        after: Vec::new(),
+    };
     let place = Place {
         namespace: args.namespace.as_deref(),
         project: args.project.as_deref(),
         workload_type: args.workload_type.as_deref(),
     };
-    let now = audit_all(&plugin, &cluster, &docs, place, &stored)?;
-    if candidates.is_empty() && without.is_empty() {
-        return print(&now, args.output);
-    }
-    let mut changed = cluster.clone();
-    let mut change = Vec::new();
-    if !candidates.is_empty() {
-        load_documents(&mut changed, &candidates)?;
-        check_policies(&plugin, &changed)?;
-        change.extend(
-            args.candidates
-                .iter()
-                .map(|p| format!("with the policies of {}", input::display(p))),
-        );
-    }
-    for w in &without {
-        w.apply(&mut changed)?;
-        change.push(w.describe());
-    }
-    let after = audit_all(&plugin, &changed, &docs, place, &stored)?;
-    let impact = Impact::compare(
-        change,
-        &now.iter().map(|s| s.audited.clone()).collect::<Vec<_>>(),
-        &after.iter().map(|s| s.audited.clone()).collect::<Vec<_>>(),
-    );
-    print_impact(&impact, &after, args.output)
-}
-
-/// Every file document in full, then every recorded workload from its references.
-fn audit_all(
-    plugin: &Plugin,
-    cluster: &Cluster,
-    docs: &[Document],
-    place: Place<'_>,
-    stored: &[&offline::Stored],
-) -> Result<Vec<Subject>> {
-    let mut out = Vec::new();
-    for doc in docs {
+    for doc in &docs {
         let namespace = place
             .namespace
             .or_else(|| doc.str_at("/metadata/namespace"))
             .unwrap_or("");
         let owner = offline::owner_of(doc, namespace);
-        let audited = offline::check_document(
-            plugin,
-            cluster,
-            doc.value.to_string(),
+        audit.document(
+            Origin::File,
+            &doc.value.to_string(),
             place,
-            owner,
+            owner.as_ref(),
+            None,
             &doc.source,
         )?;
-        if let Audited::Skipped {
-            source,
-            reason,
-            input: true,
-        } = &audited
-        {
-            bail!("{source}: {reason}");
+    }
+    for s in &skipped {
+        audit.skipped(s);
+    }
+    for s in recorded
+        .iter()
+        .filter(|w| in_scope(&w.record.key.namespace))
+    {
+        audit.add(Origin::Recorded, |cluster| {
+            offline::recheck(&plugin, cluster, s)
+        })?;
+    }
+    if let Some(connection) = &connection {
+        live_workloads(&mut audit, connection, &in_scope)?;
+    }
+    let Audit { before, after, .. } = audit;
+    let (before, after) = on_owners(before, after);
+    if changed.is_none() {
+        return print(&before, args.output);
+    }
+    let impact = Impact::compare(
+        change,
+        &before.iter().map(|s| s.audited.clone()).collect::<Vec<_>>(),
+        &after.iter().map(|s| s.audited.clone()).collect::<Vec<_>>(),
+    );
+    print_impact(&impact, &after, args.output)
+}
+
+/// Every workload of the live cluster in scope, listed once and evaluated in full
+/// as its page is read (the object dropped once evaluated, as the gateway does).
+fn live_workloads(
+    audit: &mut Audit<'_>,
+    connection: &crate::live::Connection,
+    in_scope: &dyn Fn(&str) -> bool,
+) -> Result<()> {
+    let source = connection.describe();
+    let mut failed = None;
+    let absent = super::import::workloads(connection, |kind, object| {
+        if failed.is_some() || !in_scope(&object.namespace) {
+            return;
         }
-        out.push(Subject {
-            audited,
-            recorded: false,
-        });
+        let owner = object
+            .owner
+            .as_ref()
+            .map(|(k, n)| Key::new(k, &object.namespace, n));
+        let key = Key::new(kind, &object.namespace, &object.name);
+        let place = Place {
+            namespace: Some(&object.namespace),
+            ..Place::default()
+        };
+        if let Err(e) = audit.document(
+            Origin::Cluster,
+            &object.json,
+            place,
+            owner.as_ref(),
+            Some(&key),
+            &source,
+        ) {
+            failed = Some(e);
+        }
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
     }
-    for s in stored {
-        out.push(Subject {
-            audited: offline::recheck(plugin, cluster, s)?,
-            recorded: true,
-        });
+    if !absent.is_empty() {
+        eprintln!(
+            "note: not served by the API server (their CRDs are not installed), none audited: {}",
+            crate::text::some(&absent)
+        );
     }
-    Ok(out)
+    Ok(())
+}
+
+/// A controller's workload (a Job's Pod) is reported on its controller when that is
+/// audited too, once, as the gateway reports it; one whose controller is not among
+/// them is reported as itself. The same subjects go from both lists.
+fn on_owners(before: Vec<Subject>, after: Vec<Subject>) -> (Vec<Subject>, Vec<Subject>) {
+    let keys: BTreeSet<Key> = before
+        .iter()
+        .filter_map(|s| match &s.audited {
+            Audited::Checked(c) => Some(c.record.key.clone()),
+            Audited::Skipped { .. } => None,
+        })
+        .collect();
+    let keep: Vec<bool> = before
+        .iter()
+        .map(|s| match &s.audited {
+            Audited::Checked(c) => c.record.owner.as_ref().is_none_or(|o| !keys.contains(o)),
+            Audited::Skipped { .. } => true,
+        })
+        .collect();
+    let filter = |subjects: Vec<Subject>| -> Vec<Subject> {
+        subjects
+            .into_iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(s, _)| s)
+            .collect()
+    };
+    let after = if after.is_empty() {
+        after
+    } else {
+        filter(after)
+    };
+    (filter(before), after)
 }
 
 fn result_name(c: &Checked) -> &'static str {
@@ -241,7 +431,15 @@ fn exit_code(subjects: &[Subject]) -> u8 {
     u8::from(fails)
 }
 
-fn title(c: &Checked, recorded: bool) -> String {
+/// Where a subject came from, as titles and JUnit classes say it.
+fn from(c: &Checked, origin: Origin) -> String {
+    match origin {
+        Origin::Recorded => format!("recorded: {}", c.source),
+        Origin::File | Origin::Cluster => c.source.clone(),
+    }
+}
+
+fn title(c: &Checked, origin: Origin) -> String {
     let key = &c.record.key;
     let owner = c
         .record
@@ -249,11 +447,8 @@ fn title(c: &Checked, recorded: bool) -> String {
         .as_ref()
         .map(|o| format!(", of {} {}", o.kind, shown(&o.name)))
         .unwrap_or_default();
-    let from = if recorded {
-        format!("recorded: {}", shown(&c.source))
-    } else {
-        shown(&c.source).to_string()
-    };
+    let from = from(c, origin);
+    let from = shown(&from);
     format!(
         "{} {}/{} ({from}{owner})",
         key.kind,
@@ -279,7 +474,7 @@ fn text(subjects: &[Subject]) -> String {
                 continue;
             }
         };
-        let _ = writeln!(s, "{}", title(c, subject.recorded));
+        let _ = writeln!(s, "{}", title(c, subject.origin));
         let verdict = match result_name(c) {
             "fail" => {
                 fail += 1;
@@ -296,7 +491,7 @@ fn text(subjects: &[Subject]) -> String {
         };
         let admission = if c.allowed {
             ""
-        } else if subject.recorded {
+        } else if subject.origin == Origin::Recorded {
             " (it would be rejected if submitted now)"
         } else {
             " (rejected at admission)"
@@ -357,7 +552,7 @@ fn json_of(subjects: &[Subject]) -> Value {
                     })
                     .collect();
                 let mut w = json!({"kind": key.kind, "name": key.name, "namespace": key.namespace,
-                    "source": c.source, "recorded": subject.recorded, "result": result_name(c),
+                    "source": c.source, "recorded": subject.origin == Origin::Recorded, "origin": subject.origin.name(), "result": result_name(c),
                     "allowed": c.allowed, "findings": findings});
                 if let Some(o) = &c.record.owner {
                     w["owner"] = json!({"kind": o.kind, "name": o.name});
@@ -377,10 +572,10 @@ fn json_of(subjects: &[Subject]) -> Value {
 
 fn junit(subjects: &[Subject]) -> String {
     use crate::suite::output::xml_escape;
-    let checked: Vec<(&Checked, bool)> = subjects
+    let checked: Vec<(&Checked, Origin)> = subjects
         .iter()
         .filter_map(|s| match &s.audited {
-            Audited::Checked(c) => Some((c, s.recorded)),
+            Audited::Checked(c) => Some((c, s.origin)),
             Audited::Skipped { .. } => None,
         })
         .collect();
@@ -397,14 +592,10 @@ fn junit(subjects: &[Subject]) -> String {
         "  <testsuite name=\"host audit\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\">",
         subjects.len()
     );
-    for (c, recorded) in &checked {
+    for (c, origin) in &checked {
         let key = &c.record.key;
         let name = xml_escape(&format!("{} {}/{}", key.kind, key.namespace, key.name));
-        let class = xml_escape(&if *recorded {
-            format!("recorded: {}", c.source)
-        } else {
-            c.source.clone()
-        });
+        let class = xml_escape(&from(c, *origin));
         if !c.fails() {
             let _ = writeln!(s, "    <testcase name=\"{name}\" classname=\"{class}\"/>");
             continue;
@@ -414,7 +605,13 @@ fn junit(subjects: &[Subject]) -> String {
             .findings
             .iter()
             .filter(|f| f.outcome == Outcome::Fail)
-            .map(|f| format!("{} at {}: {}", f.code, f.field, f.message))
+            .map(|f| {
+                if f.field.is_empty() {
+                    format!("{}: {}", f.code, f.message)
+                } else {
+                    format!("{} at {}: {}", f.code, f.field, f.message)
+                }
+            })
             .collect();
         let _ = writeln!(s, "    <testcase name=\"{name}\" classname=\"{class}\">");
         let _ = writeln!(
@@ -444,7 +641,11 @@ fn policy_reports(subjects: &[Subject]) -> Result<String> {
     let mut index = Index::default();
     for s in subjects {
         if let Audited::Checked(c) = &s.audited {
-            index.upsert(c.reported());
+            // A controller's pod still here has no controller among them: it is
+            // reported as itself (`on_owners`).
+            let mut record = c.reported();
+            record.owner = None;
+            index.upsert(record);
         }
     }
     let timestamp = std::time::SystemTime::now()
