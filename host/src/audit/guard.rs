@@ -10,7 +10,8 @@
 //! cluster-wide one of the same name leaves the copy in its place.
 
 use super::offline::Workloads;
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, SYSTEM_NAMESPACE};
+use crate::manifest::Document;
 use crate::plugin::{Plugin, Removal, SecretUser};
 use anyhow::Result;
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,7 +31,7 @@ pub struct Answer {
     /// The plugin's messages (what breaks and when); empty when nothing breaks or the
     /// policies allow it silently.
     pub messages: Vec<String>,
-    /// `namespace/Kind name` of every workload that breaks.
+    /// `Kind namespace/name` of every workload that breaks.
     pub breaks: Vec<String>,
 }
 
@@ -117,9 +118,65 @@ pub fn answer(plugin: &Plugin, before: &Cluster, questions: &[Question]) -> Resu
         if !d.message.is_empty() {
             answer.messages.push(d.message);
         }
-        answer
-            .breaks
-            .extend(d.breaks.into_iter().map(|(ns, w)| format!("{ns}/{w}")));
+        // The plugin names a workload `Kind name` within its namespace.
+        answer.breaks.extend(d.breaks.into_iter().map(|(ns, w)| match w.split_once(' ') {
+            Some((kind, name)) => format!("{kind} {ns}/{name}"),
+            None => format!("{ns}/{w}"),
+        }));
     }
     Ok(answer)
+}
+
+/// A change that may take something away: the namespace and secret it changes, and
+/// the verb the message says it with (`deleting`, `removing the cluster-wide label of`).
+pub type Touched = (String, String, &'static str);
+
+/// What the guard says of a change from `before` to `after` of the `touched` secrets;
+/// `None` when no recorded workload uses what goes (the plugin is not asked).
+pub fn check(
+    plugin: &Plugin,
+    before: &Cluster,
+    after: &Cluster,
+    workloads: &Workloads,
+    touched: &[Touched],
+) -> Result<Option<Answer>> {
+    let questions: Vec<Question> = touched
+        .iter()
+        .flat_map(|(ns, secret, action)| questions(before, after, workloads, ns, secret, action))
+        .collect();
+    if questions.is_empty() {
+        return Ok(None);
+    }
+    answer(plugin, before, &questions).map(Some)
+}
+
+/// The Secrets an `apply` of `docs` changes: applied again with fewer keys, or (a
+/// source in `runai`) without its cluster-wide label, they take something away.
+pub fn touched_by_apply(before: &Cluster, after: &Cluster, docs: &[Document]) -> Vec<Touched> {
+    docs.iter()
+        .filter(|d| d.kind() == "Secret")
+        .filter_map(|d| {
+            let ns = d.str_at("/metadata/namespace")?.to_string();
+            let name = d.str_at("/metadata/name")?.to_string();
+            let unlabelled = ns == SYSTEM_NAMESPACE
+                && before.is_cluster_wide_source(&name)
+                && !after.is_cluster_wide_source(&name);
+            let action = if unlabelled {
+                "removing the cluster-wide label of"
+            } else {
+                "removing"
+            };
+            Some((ns, name, action))
+        })
+        .collect()
+}
+
+/// Whether any recorded workload references `secret` by name: else nothing can
+/// break and the plugin need not even be loaded.
+pub fn anyone_uses(workloads: &Workloads, touched: &[Touched]) -> bool {
+    touched.iter().any(|(_, secret, _)| {
+        workloads
+            .iter()
+            .any(|w| w.record.references.iter().any(|r| r.secret == *secret))
+    })
 }

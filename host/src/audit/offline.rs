@@ -16,6 +16,7 @@ use crate::plugin::{Decision, EnvSource};
 use crate::simulate::{self, Evaluation, Evaluator, Refusal, Request};
 use crate::workloads::record::WILL_NOT_START;
 use crate::workloads::{Finding, Index, Key, Outcome, Record};
+use crate::text::shown;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -103,12 +104,51 @@ impl Workloads {
         index
     }
 
+    /// Deletes the workload `KIND/NAME` (as kubectl takes it: `job/nightly`, any case
+    /// of the kind) of `namespace`; an error names those recorded there.
+    pub fn delete(&mut self, namespace: &str, arg: &str) -> Result<Key> {
+        let (kind, name) = kind_and_name(arg)?;
+        let Some(key) = self.find(namespace, kind, name).cloned() else {
+            let here: Vec<String> = self
+                .iter()
+                .filter(|w| w.record.key.namespace == namespace)
+                .map(|w| format!("{}/{}", w.record.key.kind, w.record.key.name))
+                .collect();
+            anyhow::bail!(
+                "no workload {}/{} in namespace {} (recorded there: {})",
+                shown(kind),
+                shown(name),
+                shown(namespace),
+                if here.is_empty() {
+                    "none".to_string()
+                } else {
+                    crate::text::some(&here)
+                }
+            );
+        };
+        self.items.remove(&key);
+        Ok(key)
+    }
+
     /// Workloads whose kind and name are `kind`/`name` (any case of the kind, as
     /// `kubectl` takes `pod/x` and `Pod/x`), in `namespace`.
     pub fn find(&self, namespace: &str, kind: &str, name: &str) -> Option<&Key> {
         self.items.keys().find(|k| {
             k.namespace == namespace && k.name == name && k.kind.eq_ignore_ascii_case(kind)
         })
+    }
+}
+
+/// `KIND/NAME`, as kubectl takes it.
+fn kind_and_name(arg: &str) -> Result<(&str, &str)> {
+    match arg.split_once('/') {
+        Some((kind, name)) if !kind.is_empty() && !name.is_empty() && !name.contains('/') => {
+            Ok((kind, name))
+        }
+        _ => anyhow::bail!(
+            "`{}`: expected KIND/NAME (for example trainingworkload/train1 or pod/p)",
+            shown(arg)
+        ),
     }
 }
 
@@ -331,6 +371,14 @@ pub fn owner_of(doc: &Document, namespace: &str) -> Option<Key> {
         namespace,
         owner.get("name")?.as_str()?,
     ))
+}
+
+/// Whether a document is a workload (created and recorded) rather than an object of
+/// the cluster's configuration: a kind of the plugin's table.
+pub fn is_workload(doc: &Document) -> bool {
+    let kind = doc.kind();
+    guest::workload::runai_workload_type(kind).is_some()
+        || guest::workload::templates::pod_kind(kind).is_some()
 }
 
 /// What recording an admitted workload gives.
@@ -582,4 +630,17 @@ pub fn recheck(evaluator: &dyn Evaluator, cluster: &Cluster, stored: &Stored) ->
             input: false,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kind_and_name;
+
+    #[test]
+    fn kind_and_name_as_kubectl_takes_them() {
+        assert_eq!(kind_and_name("pod/p").unwrap(), ("pod", "p"));
+        for bad in ["pod", "/p", "pod/", "a/b/c", ""] {
+            assert!(kind_and_name(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -14,14 +14,6 @@ use crate::text::{shown, shown_max, some};
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 
-/// Whether a document is a workload (created and recorded) rather than an object of
-/// the cluster's configuration.
-fn is_workload(doc: &manifest::Document) -> bool {
-    let kind = doc.kind();
-    guest::workload::runai_workload_type(kind).is_some()
-        || guest::workload::templates::pod_kind(kind).is_some()
-}
-
 /// What `apply` did.
 struct Applied {
     objects: usize,
@@ -37,31 +29,13 @@ pub fn apply(plugin: &super::PluginArgs, dir: &Path, files: &[PathBuf], force: b
     for file in files {
         docs.extend(manifest::read_file(file)?);
     }
-    let (workload_docs, docs): (Vec<_>, Vec<_>) = docs.into_iter().partition(is_workload);
+    let (workload_docs, docs): (Vec<_>, Vec<_>) = docs.into_iter().partition(offline::is_workload);
     let (plugin, _, _) = load_plugin(plugin)?;
     let applied = StateDir::new(dir).change_state(true, |state| {
         let before = state.cluster.clone();
         load_documents(&mut state.cluster, &docs)?;
         check_policies(&plugin, &state.cluster)?;
-        // A Secret applied again with fewer keys, or without its cluster-wide label,
-        // takes something away from the workloads that use it.
-        let touched: Vec<(String, String, &str)> = docs
-            .iter()
-            .filter(|d| d.kind() == "Secret")
-            .filter_map(|d| {
-                let ns = d.str_at("/metadata/namespace")?.to_string();
-                let name = d.str_at("/metadata/name")?.to_string();
-                let unlabelled = ns == SYSTEM_NAMESPACE
-                    && before.is_cluster_wide_source(&name)
-                    && !state.cluster.is_cluster_wide_source(&name);
-                let action = if unlabelled {
-                    "removing the cluster-wide label of"
-                } else {
-                    "removing"
-                };
-                Some((ns, name, action))
-            })
-            .collect();
+        let touched = guard::touched_by_apply(&before, &state.cluster, &docs);
         let guard = guard(&plugin, &before, state, &touched, force)?;
         if !guard.went_ahead() {
             return Ok(Outcome::Discard(Applied {
@@ -160,7 +134,7 @@ impl Guarded {
             if answer.allowed {
                 eprintln!("Warning: {message}");
             } else if self.force {
-                eprintln!("Warning: {message} (--force: done anyway)");
+                eprintln!("Warning: done anyway (--force): {message}");
             } else {
                 eprintln!("error: {message}; nothing was changed (--force does it anyway)");
             }
@@ -168,26 +142,15 @@ impl Guarded {
     }
 }
 
-/// Asks the removal guard about `touched` (namespace, secret, action), changed from
-/// `before` to `state`. The plugin runs only when recorded workloads use what goes.
+/// Asks the removal guard about `touched`, changed from `before` to `state`.
 fn guard(
     plugin: &Plugin,
     before: &Cluster,
     state: &State,
-    touched: &[(String, String, &str)],
+    touched: &[guard::Touched],
     force: bool,
 ) -> Result<Guarded> {
-    let questions: Vec<guard::Question> = touched
-        .iter()
-        .flat_map(|(ns, secret, action)| {
-            guard::questions(before, &state.cluster, &state.workloads, ns, secret, action)
-        })
-        .collect();
-    let answer = if questions.is_empty() {
-        None
-    } else {
-        Some(guard::answer(plugin, before, &questions)?)
-    };
+    let answer = guard::check(plugin, before, &state.cluster, &state.workloads, touched)?;
     Ok(Guarded { answer, force })
 }
 
@@ -202,13 +165,7 @@ fn guarded_change<T>(
     StateDir::new(dir).change_state(false, |state| {
         let before = state.cluster.clone();
         let (result, touched) = change(&mut state.cluster)?;
-        let uses = touched.iter().any(|(_, secret, _)| {
-            state
-                .workloads
-                .iter()
-                .any(|w| w.record.references.iter().any(|r| r.secret == *secret))
-        });
-        let guarded = if uses {
+        let guarded = if guard::anyone_uses(&state.workloads, &touched) {
             let (plugin, _, _) = load_plugin(plugin)?;
             guard(&plugin, &before, state, &touched, force)?
         } else {

@@ -5,7 +5,7 @@ use crate::report::Format;
 use crate::state::{Outcome, StateDir};
 use crate::text::{shown, shown_max, some};
 use crate::workloads::{Finding, Outcome as Result_, Reference};
-use anyhow::{Result, bail};
+use anyhow::Result;
 use serde::Serialize;
 use std::path::Path;
 
@@ -80,43 +80,9 @@ pub fn list(dir: &Path, namespace: Option<&str>, output: Format) -> Result<u8> {
     Ok(0)
 }
 
-/// `KIND/NAME`, as kubectl takes it.
-fn kind_and_name(arg: &str) -> Result<(&str, &str)> {
-    match arg.split_once('/') {
-        Some((kind, name)) if !kind.is_empty() && !name.is_empty() && !name.contains('/') => {
-            Ok((kind, name))
-        }
-        _ => bail!(
-            "`{}`: expected KIND/NAME (for example trainingworkload/train1 or pod/p)",
-            shown(arg)
-        ),
-    }
-}
-
 pub fn delete(dir: &Path, namespace: &str, arg: &str) -> Result<u8> {
-    let (kind, name) = kind_and_name(arg)?;
     let key = StateDir::new(dir).change_state(false, |state| {
-        let Some(key) = state.workloads.find(namespace, kind, name).cloned() else {
-            let here: Vec<String> = state
-                .workloads
-                .iter()
-                .filter(|w| w.record.key.namespace == namespace)
-                .map(|w| format!("{}/{}", w.record.key.kind, w.record.key.name))
-                .collect();
-            bail!(
-                "no workload {}/{} in namespace {} (recorded there: {})",
-                shown(kind),
-                shown(name),
-                shown(namespace),
-                if here.is_empty() {
-                    "none".to_string()
-                } else {
-                    some(&here)
-                }
-            );
-        };
-        state.workloads.remove(&key);
-        Ok(Outcome::Write(key))
+        Ok(Outcome::Write(state.workloads.delete(namespace, arg)?))
     })?;
     println!(
         "{} {}/{} deleted",
@@ -125,17 +91,4 @@ pub fn delete(dir: &Path, namespace: &str, arg: &str) -> Result<u8> {
         shown(&key.name)
     );
     Ok(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::kind_and_name;
-
-    #[test]
-    fn kind_and_name_as_kubectl_takes_them() {
-        assert_eq!(kind_and_name("pod/p").unwrap(), ("pod", "p"));
-        for bad in ["pod", "/p", "pod/", "a/b/c", ""] {
-            assert!(kind_and_name(bad).is_err(), "{bad}");
-        }
-    }
 }
