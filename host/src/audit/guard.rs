@@ -119,10 +119,12 @@ pub fn answer(plugin: &Plugin, before: &Cluster, questions: &[Question]) -> Resu
             answer.messages.push(d.message);
         }
         // The plugin names a workload `Kind name` within its namespace.
-        answer.breaks.extend(d.breaks.into_iter().map(|(ns, w)| match w.split_once(' ') {
-            Some((kind, name)) => format!("{kind} {ns}/{name}"),
-            None => format!("{ns}/{w}"),
-        }));
+        answer
+            .breaks
+            .extend(d.breaks.into_iter().map(|(ns, w)| match w.split_once(' ') {
+                Some((kind, name)) => format!("{kind} {ns}/{name}"),
+                None => format!("{ns}/{w}"),
+            }));
     }
     Ok(answer)
 }

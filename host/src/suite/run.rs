@@ -413,9 +413,14 @@ pub fn run(plugin: &Plugin, path: &Path, suite: &Suite) -> SuiteResult {
         }
         if let Some(a) = &step.audit {
             let failures = match (audit(plugin, &state, a.namespace.as_deref()), &step.expect) {
-                (Ok(audited), Some(Expect { audit: Some(expected), error: None, .. })) => {
-                    check::audit(expected, &audited).into_iter().collect()
-                }
+                (
+                    Ok(audited),
+                    Some(Expect {
+                        audit: Some(expected),
+                        error: None,
+                        ..
+                    }),
+                ) => check::audit(expected, &audited).into_iter().collect(),
                 (Ok(_), Some(expect)) if expect.error.is_some() => {
                     expected_error(Some(expect), Ok(()), "the audit")
                 }
