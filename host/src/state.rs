@@ -251,6 +251,14 @@ pub fn parse_state(text: &str, path: &Path) -> Result<State> {
             file.version
         );
     }
+    for (i, w) in file.workloads.iter().enumerate() {
+        if let Some((field, expected)) = w.problem() {
+            bail!(
+                "{}: `workloads[{i}].{field}`: expected {expected}; remove the entry from the file to go on",
+                path.display()
+            );
+        }
+    }
     Ok(file.into())
 }
 

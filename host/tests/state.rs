@@ -396,3 +396,82 @@ fn the_removal_guard_refuses_and_changes_nothing() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A state file edited by hand with a bogus `workloads` entry: every command that
+/// reads it says which entry and field, exit 2, and nothing is written.
+#[test]
+fn a_bogus_recorded_workload_is_named() {
+    let s = State::new("bogus-workloads");
+    s.ok(&["project", "create", "team-a"]);
+    let job = s.file(
+        "job.yaml",
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j, namespace: runai-team-a}\nspec: {template: {spec: {containers: [{name: c, envFrom: [{secretRef: {name: db, optional: true}}]}]}}}\n",
+    );
+    s.ok(&["apply", "-f", &job]);
+    let good = s.state_json();
+    assert_eq!(
+        good["workloads"].as_array().map(Vec::len),
+        Some(1),
+        "{good}"
+    );
+    // (what is changed in the entry, the field named, what was expected)
+    let cases: &[(&str, Value, &str, &str)] = &[
+        (
+            "/record/key/name",
+            Value::from(""),
+            "workloads[0].record.key.name",
+            "a non-empty string",
+        ),
+        (
+            "/record/references/0/secret",
+            Value::from(""),
+            "workloads[0].record.references[0].secret",
+            "the name of the secret",
+        ),
+        (
+            "/record/references/0/field",
+            Value::from(""),
+            "workloads[0].record.references[0].field",
+            "the field of the reference",
+        ),
+        (
+            "/names",
+            serde_json::json!(["A", "B", "C"]),
+            "workloads[0].names",
+            "at most one name per reference",
+        ),
+        (
+            "/record/references",
+            Value::from(5),
+            "expected a sequence",
+            "",
+        ),
+        ("", Value::from("x"), "expected a map", ""),
+    ];
+    for (at, value, field, expected) in cases {
+        let mut bad = good.clone();
+        match bad["workloads"][0].pointer_mut(at) {
+            Some(v) => *v = value.clone(),
+            None => panic!("{at}"),
+        }
+        let text = serde_json::to_string_pretty(&bad).unwrap();
+        std::fs::write(s.dir.join("st/state.json"), &text).unwrap();
+        for args in [
+            &["workload", "list"][..],
+            &["audit"],
+            &["secret", "delete", "db", "-n", "runai-team-a"],
+        ] {
+            let out = s.host(args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{at} {args:?}: {err}");
+            assert!(
+                err.contains("state.json") && err.contains(field) && err.contains(expected),
+                "{at} {args:?}: {err}"
+            );
+            assert_eq!(
+                std::fs::read_to_string(s.dir.join("st/state.json")).unwrap(),
+                text
+            );
+        }
+    }
+}

@@ -40,6 +40,44 @@ pub struct Stored {
     pub source: String,
 }
 
+impl Stored {
+    /// What a state file edited by hand may get wrong that no command writes: the
+    /// field (below the entry) and what was expected of it.
+    pub fn problem(&self) -> Option<(String, &'static str)> {
+        let key = &self.record.key;
+        for (field, value) in [
+            ("kind", &key.kind),
+            ("namespace", &key.namespace),
+            ("name", &key.name),
+        ] {
+            if value.is_empty() {
+                return Some((format!("record.key.{field}"), "a non-empty string"));
+            }
+        }
+        for (i, r) in self.record.references.iter().enumerate() {
+            if r.secret.is_empty() {
+                return Some((
+                    format!("record.references[{i}].secret"),
+                    "the name of the secret referenced",
+                ));
+            }
+            if r.field.is_empty() {
+                return Some((
+                    format!("record.references[{i}].field"),
+                    "the field of the reference in the workload's document",
+                ));
+            }
+        }
+        if self.names.len() > self.record.references.len() {
+            return Some((
+                "names".to_string(),
+                "at most one name per reference, in their order",
+            ));
+        }
+        None
+    }
+}
+
 /// The recorded workloads of a state, by identity.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Workloads {

@@ -594,8 +594,14 @@ fn junit(subjects: &[Subject]) -> String {
     );
     for (c, origin) in &checked {
         let key = &c.record.key;
-        let name = xml_escape(&format!("{} {}/{}", key.kind, key.namespace, key.name));
-        let class = xml_escape(&from(c, *origin));
+        // Shown: XML 1.0 has no place for a control character, even escaped.
+        let name = xml_escape(&format!(
+            "{} {}/{}",
+            shown(&key.kind),
+            shown(&key.namespace),
+            shown(&key.name)
+        ));
+        let class = xml_escape(&shown(&from(c, *origin)));
         if !c.fails() {
             let _ = writeln!(s, "    <testcase name=\"{name}\" classname=\"{class}\"/>");
             continue;
@@ -606,10 +612,11 @@ fn junit(subjects: &[Subject]) -> String {
             .iter()
             .filter(|f| f.outcome == Outcome::Fail)
             .map(|f| {
+                let message = shown_max(&f.message, 2000);
                 if f.field.is_empty() {
-                    format!("{}: {}", f.code, f.message)
+                    format!("{}: {message}", f.code)
                 } else {
-                    format!("{} at {}: {}", f.code, f.field, f.message)
+                    format!("{} at {}: {message}", f.code, shown_max(&f.field, 400))
                 }
             })
             .collect();
@@ -627,8 +634,8 @@ fn junit(subjects: &[Subject]) -> String {
             let _ = writeln!(
                 s,
                 "    <testcase name=\"{}\" classname=\"host audit\"><skipped message=\"{}\"/></testcase>",
-                xml_escape(source),
-                xml_escape(reason)
+                xml_escape(&shown(source)),
+                xml_escape(&shown_max(reason, 2000))
             );
         }
     }
