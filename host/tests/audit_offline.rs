@@ -187,3 +187,143 @@ fn a_recheck_against_a_changed_view_finds_what_the_change_breaks_at_the_document
         assert_eq!(new, *expected, "{file} without {without}");
     }
 }
+
+/// `host audit` as a user runs it against the demo cluster: (arguments, exit code,
+/// what stdout holds, what stderr holds).
+const COMMANDS: &[(&[&str], i32, &[&str], &[&str])] = &[
+    (
+        &["policies/examples/train-ok.yaml"],
+        0,
+        &["PASS", "1 workload(s) audited: 0 fail, 0 warn, 1 pass"],
+        &[],
+    ),
+    (
+        &[
+            "policies/examples/train-ok.yaml",
+            "tests/workloads/pod-broken.yaml",
+        ],
+        1,
+        &["FAIL", "1 fail, 0 warn, 1 pass"],
+        &[],
+    ),
+    (
+        &["tests/audit/job-volumes.yaml", "-o", "json"],
+        0,
+        &[
+            "\"result\": \"warn\"",
+            "\"origin\": \"file\"",
+            "\"checked\": \"now\"",
+        ],
+        &[],
+    ),
+    (
+        &["tests/workloads/pod-broken.yaml", "-o", "policyreport"],
+        1,
+        &[
+            "kind: PolicyReport",
+            "namespace: runai-team-a",
+            "result: fail",
+        ],
+        &[],
+    ),
+    (
+        &["tests/workloads/pod-broken.yaml", "-o", "junit"],
+        1,
+        &[
+            "<testsuites name=\"host audit\" tests=\"1\" failures=\"1\">",
+            "<failure",
+        ],
+        &[],
+    ),
+    (
+        &["tests/audit/with-service.yaml", "-o", "yaml"],
+        0,
+        &["kind: Deployment", "result: pass", "reason: not a workload"],
+        &[],
+    ),
+    (
+        &[
+            "policies/examples/train-ok.yaml",
+            "--candidate-policy",
+            "tests/audit/strict-team-a.yaml",
+        ],
+        1,
+        &[
+            "newly rejected: 1: TrainingWorkload runai-team-a/",
+            "clean -> rejected",
+            "secret-not-allowed",
+        ],
+        &[],
+    ),
+    (
+        &[
+            "policies/examples/train-ok.yaml",
+            "--without-secret",
+            "runai/wandb",
+            "-o",
+            "json",
+        ],
+        1,
+        &["\"effect\": \"newly-rejected\"", "\"newly-rejected\": 1"],
+        &[],
+    ),
+    (
+        &[
+            "policies/examples/train-ok.yaml",
+            "--without-secret",
+            "runai-team-a/my-secret/nokey",
+        ],
+        2,
+        &[],
+        &["--without-secret runai-team-a/my-secret/nokey: the secret has no key `nokey`"],
+    ),
+    // A workload the plugin gives up on fails closed.
+    (
+        &["policies/examples/train-ok.yaml", "--fuel", "1"],
+        1,
+        &["FAIL, fails closed: the plugin did not decide"],
+        &[],
+    ),
+    (
+        &["tests/workloads/expectations.yaml"],
+        2,
+        &[],
+        &["tests/workloads/expectations.yaml", "no workload"],
+    ),
+    (&[], 2, &[], &["nothing to audit"]),
+    (
+        &[
+            "policies/examples/train-ok.yaml",
+            "--candidate-policy",
+            "tests/workloads/pod-broken.yaml",
+        ],
+        2,
+        &[],
+        &["--candidate-policy takes policies", "not `Pod`"],
+    ),
+];
+
+#[test]
+fn host_audit_as_a_user_runs_it() {
+    for (args, code, stdout, stderr) in COMMANDS {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_host"))
+            .arg("audit")
+            .args(*args)
+            .current_dir(root())
+            .env_remove("RUNAI_SIM_STATE")
+            .output()
+            .unwrap();
+        let (o, e) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert_eq!(out.status.code(), Some(*code), "{args:?}\n{o}\n{e}");
+        for part in *stdout {
+            assert!(o.contains(part), "{args:?}: {part:?} not in\n{o}");
+        }
+        for part in *stderr {
+            assert!(e.contains(part), "{args:?}: {part:?} not in\n{e}");
+        }
+        assert!(!o.contains("audit-fixture-web-token"), "{args:?}: a value");
+    }
+}

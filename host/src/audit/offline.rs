@@ -266,11 +266,14 @@ impl Verdict {
 pub enum Audited {
     Checked(Checked),
     /// Not evaluated: outside the view, not a workload the plugin reads (`input`:
-    /// the document's fault, an input error for a file), or the plugin gave up.
+    /// the document's fault, an input error for a file), or the plugin gave up
+    /// (`undecided`: trapped, out of time, fuel or memory, a document over its limit;
+    /// the audit fails closed on it, as admission does).
     Skipped {
         source: String,
         reason: String,
         input: bool,
+        undecided: bool,
     },
 }
 
@@ -304,11 +307,12 @@ fn full(
         with_env: true,
         with_references: true,
     };
-    let skipped = |reason: String, input: bool| {
+    let skipped = |reason: String, input: bool, undecided: bool| {
         Full::Audited(Audited::Skipped {
             source: source.to_string(),
             reason,
             input,
+            undecided,
         })
     };
     Ok(match simulate::evaluate(evaluator, cluster, request)? {
@@ -342,6 +346,7 @@ fn full(
         }) => skipped(
             format!("the plugin did not decide: {}", failure.message),
             false,
+            true,
         ),
         Err(Refusal::Input(e)) => skipped(
             simulate::input_error(source, e)
@@ -349,8 +354,9 @@ fn full(
                 .trim_start_matches(&format!("{source}: "))
                 .to_string(),
             true,
+            false,
         ),
-        Err(Refusal::Placement(e)) => skipped(e.describe(cluster), true),
+        Err(Refusal::Placement(e)) => skipped(e.describe(cluster), true, false),
     })
 }
 
@@ -602,12 +608,12 @@ fn names(
 }
 
 /// The findings the references alone give now, with the fields of the workload's
-/// own document; `Err` is why the plugin gave none.
+/// own document; `Err` is why the plugin gave none, and whether it gave up.
 fn recheck_references(
     evaluator: &dyn Evaluator,
     cluster: &Cluster,
     stored: &Stored,
-) -> Result<std::result::Result<(Vec<Finding>, bool), String>> {
+) -> Result<std::result::Result<(Vec<Finding>, bool), (String, bool)>> {
     let mut findings = Vec::new();
     let mut allowed = true;
     for pod in skeleton::pods(stored) {
@@ -629,13 +635,13 @@ fn recheck_references(
                 allowed &= decision.allowed;
             }
             Ok(Evaluation::Failed { failure, .. }) => {
-                return Ok(Err(format!(
-                    "the plugin did not decide: {}",
-                    failure.message
+                return Ok(Err((
+                    format!("the plugin did not decide: {}", failure.message),
+                    true,
                 )));
             }
-            Err(Refusal::Input(e)) => return Ok(Err(e.message)),
-            Err(Refusal::Placement(e)) => return Ok(Err(e.describe(cluster))),
+            Err(Refusal::Input(e)) => return Ok(Err((e.message, false))),
+            Err(Refusal::Placement(e)) => return Ok(Err((e.describe(cluster), false))),
         }
     }
     Ok(Ok((findings, allowed)))
@@ -662,10 +668,11 @@ pub fn recheck(evaluator: &dyn Evaluator, cluster: &Cluster, stored: &Stored) ->
                 allowed,
             })
         }
-        Err(reason) => Audited::Skipped {
+        Err((reason, undecided)) => Audited::Skipped {
             source,
             reason,
             input: false,
+            undecided,
         },
     })
 }

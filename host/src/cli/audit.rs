@@ -151,6 +151,7 @@ impl Audit<'_> {
                     source,
                     reason,
                     input: true,
+                    ..
                 } if origin == Origin::File => bail!("{source}: {reason}"),
                 // Filed under the object's own identity, as the gateway files it.
                 Audited::Checked(c) => {
@@ -171,6 +172,7 @@ impl Audit<'_> {
                 source: format!("{} ({})", crate::documents::describe(skipped), skipped.file),
                 reason: skipped.reason.clone(),
                 input: false,
+                undecided: false,
             },
             origin: Origin::File,
         };
@@ -425,9 +427,11 @@ fn result_name(c: &Checked) -> &'static str {
 }
 
 fn exit_code(subjects: &[Subject]) -> u8 {
-    let fails = subjects
-        .iter()
-        .any(|s| matches!(&s.audited, Audited::Checked(c) if c.fails()));
+    // A workload the plugin gave up on fails closed, as admission would.
+    let fails = subjects.iter().any(|s| match &s.audited {
+        Audited::Checked(c) => c.fails(),
+        Audited::Skipped { undecided, .. } => *undecided,
+    });
     u8::from(fails)
 }
 
@@ -463,11 +467,21 @@ fn text(subjects: &[Subject]) -> String {
     for subject in subjects {
         let c = match &subject.audited {
             Audited::Checked(c) => c,
-            Audited::Skipped { source, reason, .. } => {
+            Audited::Skipped {
+                source,
+                reason,
+                undecided,
+                ..
+            } => {
                 skipped += 1;
+                let what = if *undecided {
+                    "FAIL, fails closed"
+                } else {
+                    "skipped"
+                };
                 let _ = writeln!(
                     s,
-                    "{} (not audited)\n  skipped: {}",
+                    "{} (not audited)\n  {what}: {}",
                     shown(source),
                     shown_max(reason, 2000)
                 );
@@ -559,9 +573,12 @@ fn json_of(subjects: &[Subject]) -> Value {
                 }
                 workloads.push(w);
             }
-            Audited::Skipped { source, reason, .. } => {
-                skipped.push(json!({"source": source, "reason": reason}))
-            }
+            Audited::Skipped {
+                source,
+                reason,
+                undecided,
+                ..
+            } => skipped.push(json!({"source": source, "reason": reason, "undecided": undecided})),
         }
     }
     let count = |r: &str| workloads.iter().filter(|w| w["result"] == r).count();
@@ -579,8 +596,20 @@ fn junit(subjects: &[Subject]) -> String {
             Audited::Skipped { .. } => None,
         })
         .collect();
-    let skipped = subjects.len() - checked.len();
-    let failures = checked.iter().filter(|(c, _)| c.fails()).count();
+    let undecided = subjects
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.audited,
+                Audited::Skipped {
+                    undecided: true,
+                    ..
+                }
+            )
+        })
+        .count();
+    let skipped = subjects.len() - checked.len() - undecided;
+    let failures = checked.iter().filter(|(c, _)| c.fails()).count() + undecided;
     let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         s,
@@ -630,10 +659,17 @@ fn junit(subjects: &[Subject]) -> String {
         let _ = writeln!(s, "    </testcase>");
     }
     for subject in subjects {
-        if let Audited::Skipped { source, reason, .. } = &subject.audited {
+        if let Audited::Skipped {
+            source,
+            reason,
+            undecided,
+            ..
+        } = &subject.audited
+        {
+            let element = if *undecided { "failure" } else { "skipped" };
             let _ = writeln!(
                 s,
-                "    <testcase name=\"{}\" classname=\"host audit\"><skipped message=\"{}\"/></testcase>",
+                "    <testcase name=\"{}\" classname=\"host audit\"><{element} message=\"{}\"/></testcase>",
                 xml_escape(&shown(source)),
                 xml_escape(&shown_max(reason, 2000))
             );
