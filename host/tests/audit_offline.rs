@@ -190,7 +190,14 @@ fn a_recheck_against_a_changed_view_finds_what_the_change_breaks_at_the_document
 
 /// `host audit` as a user runs it against the demo cluster: (arguments, exit code,
 /// what stdout holds, what stderr holds).
-const COMMANDS: &[(&[&str], i32, &[&str], &[&str])] = &[
+type Command = (
+    &'static [&'static str],
+    i32,
+    &'static [&'static str],
+    &'static [&'static str],
+);
+
+const COMMANDS: &[Command] = &[
     (
         &["policies/examples/train-ok.yaml"],
         0,

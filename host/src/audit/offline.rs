@@ -607,13 +607,17 @@ fn names(
         .collect()
 }
 
+/// The findings of a re-check and whether the plugin would admit it now; or why
+/// there are none and whether the plugin gave up.
+type Rechecked = std::result::Result<(Vec<Finding>, bool), (String, bool)>;
+
 /// The findings the references alone give now, with the fields of the workload's
 /// own document; `Err` is why the plugin gave none, and whether it gave up.
 fn recheck_references(
     evaluator: &dyn Evaluator,
     cluster: &Cluster,
     stored: &Stored,
-) -> Result<std::result::Result<(Vec<Finding>, bool), (String, bool)>> {
+) -> Result<Rechecked> {
     let mut findings = Vec::new();
     let mut allowed = true;
     for pod in skeleton::pods(stored) {

@@ -72,6 +72,17 @@ fn prefix(field: &str, suffix: &str) -> Option<String> {
     field.strip_suffix(suffix).map(str::to_string)
 }
 
+/// A secret volume of the skeleton: one per volume of the document, secret and
+/// `optional` (a projected volume's sources are one each).
+struct Volume {
+    /// The volume's field in the document, up to its secret source.
+    group: String,
+    secret: String,
+    optional: bool,
+    name: Option<String>,
+    items: Vec<Value>,
+}
+
 #[derive(Default)]
 struct Container {
     env: Vec<Value>,
@@ -130,7 +141,7 @@ fn pod(stored: &Stored, indexes: &[usize]) -> Skeleton {
     let record = &stored.record;
     let mut containers: Vec<(String, Container)> = Vec::new();
     // (group, secret, optional, volume name, items)
-    let mut volumes: Vec<(String, String, bool, Option<String>, Vec<Value>)> = Vec::new();
+    let mut volumes: Vec<Volume> = Vec::new();
     let mut pulls: Vec<Value> = Vec::new();
     let mut anchors = Vec::new();
     for &i in indexes {
@@ -182,20 +193,19 @@ fn pod(stored: &Stored, indexes: &[usize]) -> Skeleton {
             }
             Use::Volume => {
                 let group = volume_of(&r.field);
-                let v = match volumes
-                    .iter()
-                    .position(|(g, s, o, _, _)| g == group && *s == r.secret && *o == r.optional)
-                {
+                let v = match volumes.iter().position(|v| {
+                    v.group == group && v.secret == r.secret && v.optional == r.optional
+                }) {
                     Some(v) => v,
                     None => {
                         let name = stored.names.get(i).cloned().flatten();
-                        volumes.push((
-                            group.to_string(),
-                            r.secret.clone(),
-                            r.optional,
+                        volumes.push(Volume {
+                            group: group.to_string(),
+                            secret: r.secret.clone(),
+                            optional: r.optional,
                             name,
-                            Vec::new(),
-                        ));
+                            items: Vec::new(),
+                        });
                         // The volume itself (a missing secret is reported on its name).
                         let projected = group.contains(".projected.");
                         anchors.push(Anchor {
@@ -212,7 +222,7 @@ fn pod(stored: &Stored, indexes: &[usize]) -> Skeleton {
                     }
                 };
                 if let Some(key) = &r.key {
-                    let items = &mut volumes[v].4;
+                    let items = &mut volumes[v].items;
                     anchors.push(Anchor {
                         skeleton: format!("spec.volumes[{v}].secret.items[{}]", items.len()),
                         original: prefix(&r.field, ".key"),
@@ -254,13 +264,13 @@ fn pod(stored: &Stored, indexes: &[usize]) -> Skeleton {
     let volumes: Vec<Value> = volumes
         .into_iter()
         .enumerate()
-        .map(|(v, (_, secret, optional, name, items))| {
-            let mut s = json!({"secretName": secret, "optional": optional});
-            if !items.is_empty() {
-                s["items"] = Value::Array(items);
+        .map(|(v, volume)| {
+            let mut s = json!({"secretName": volume.secret, "optional": volume.optional});
+            if !volume.items.is_empty() {
+                s["items"] = Value::Array(volume.items);
             }
             // Two sources of one projected volume are two volumes here: names repeat.
-            let name = name.unwrap_or_else(|| format!("v{v}"));
+            let name = volume.name.unwrap_or_else(|| format!("v{v}"));
             json!({"name": name, "secret": s})
         })
         .collect();

@@ -501,7 +501,7 @@ pub fn removal(expected: &RemovalExpect, answer: Option<&Answer>) -> Option<Stri
         out.push_str(&diff(
             "removal message",
             &[format!("contains {m:?}")],
-            &[message.clone()],
+            std::slice::from_ref(&message),
         ));
     }
     (!out.is_empty()).then_some(out)

@@ -478,15 +478,16 @@ pub fn run(plugin: &Plugin, path: &Path, suite: &Suite) -> SuiteResult {
                 skipped = evaluated.skipped;
                 // A submitted workload the plugin admits is created, as `runai submit`
                 // creates it (a `simulate` step only evaluates).
-                if step.submit.is_some() && evaluated.outcome.decision.allowed {
-                    if let Err(e) = create(plugin, &mut state, &evaluated.document) {
-                        cases.push(CaseResult {
-                            name: case,
-                            failures: vec![format!("  creating the workload failed: {e:#}\n")],
-                            skipped: Vec::new(),
-                        });
-                        break;
-                    }
+                if step.submit.is_some()
+                    && evaluated.outcome.decision.allowed
+                    && let Err(e) = create(plugin, &mut state, &evaluated.document)
+                {
+                    cases.push(CaseResult {
+                        name: case,
+                        failures: vec![format!("  creating the workload failed: {e:#}\n")],
+                        skipped: Vec::new(),
+                    });
+                    break;
                 }
                 match &step.expect {
                     Some(expect) if expect.error.is_some() => {
