@@ -284,6 +284,10 @@ fn the_audit_indexes_what_runs_and_guards_the_secrets_it_uses() {
             &[("namespace", "runai-team-a"), ("code", "will-not-start")],
         ) >= 4.0
     });
+    // `/readyz` says the audit has listed every kind, and to anyone nothing more.
+    let ready: Value = serde_json::from_str(&live.gw.call("GET", "/readyz", b"").text()).unwrap();
+    assert_eq!(ready["audit"]["listed"], true, "{ready}");
+    assert!(ready["audit"].get("workloads").is_none(), "{ready}");
     // No value anywhere.
     for text in [
         live.gw.metrics(),
@@ -420,6 +424,18 @@ fn reports_are_written_by_the_leader_alone() {
     std::thread::sleep(Duration::from_secs(2));
     let (a, b) = (written(&gateways[0]), written(&gateways[1]));
     assert!((a > 0.0) != (b > 0.0), "one writer: {a} and {b}");
+    let leads = |gw: &Gateway| {
+        let text = gateway_support::Conn::open(gw.addr, gw.tls.as_ref())
+            .and_then(|mut c| c.request("GET", "/readyz", b""))
+            .map(|r| r.text())
+            .unwrap_or_default();
+        serde_json::from_str::<Value>(&text).unwrap_or_default()["audit"]["reports"]["leader"]
+            == true
+    };
+    assert_eq!(
+        (leads(&gateways[0]), leads(&gateways[1])),
+        (a > 0.0, b > 0.0)
+    );
     // The leader goes; the other takes the Lease over and writes every report again.
     let leader = if a > 0.0 { 0 } else { 1 };
     let follower = gateways.remove(1 - leader);

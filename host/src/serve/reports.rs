@@ -39,6 +39,11 @@ impl Reports {
         }
     }
 
+    /// Whether this replica holds the Lease (and so writes the reports).
+    pub fn leading(&self) -> bool {
+        (self.is_leader)()
+    }
+
     pub fn last_error(&self) -> Option<String> {
         self.last_error.lock().ok().and_then(|e| e.clone())
     }
