@@ -319,6 +319,9 @@ fn push(live: &Live, kind: &str, e: &Value) {
 fn reports_are_written_by_the_leader_alone() {
     let api = FakeApi::start();
     cluster(&api);
+    // No PolicyReport can be written at first (as without the CRD, or without the
+    // grant): the audit goes on, the failure is counted and on `/readyz`.
+    api.deny("patch", "policyreports", true);
     let dir = TempDir::new("audit-reports");
     let kubeconfig = api.kubeconfig(&dir.0);
     let start = || {
@@ -390,6 +393,20 @@ fn reports_are_written_by_the_leader_alone() {
             std::thread::sleep(Duration::from_millis(100));
         }
     };
+    let ready = |gw: &Gateway| {
+        let text = gateway_support::Conn::open(gw.addr, gw.tls.as_ref())
+            .and_then(|mut c| c.request("GET", "/readyz", b""))
+            .map(|r| r.text())
+            .unwrap_or_default();
+        serde_json::from_str::<Value>(&text).unwrap_or_default()
+    };
+    until("a failed write on /readyz", &|| {
+        gateways
+            .iter()
+            .any(|gw| ready(gw)["audit"]["reports"]["lastWriteFailed"] == true)
+    });
+    assert!(api.object(REPORT).is_none());
+    api.deny("patch", "policyreports", false);
     until("team-a's report", &|| {
         api.object(REPORT)
             .is_some_and(|r| r["summary"]["fail"].as_u64().unwrap_or(0) >= 1)
@@ -423,6 +440,11 @@ fn reports_are_written_by_the_leader_alone() {
     };
     std::thread::sleep(Duration::from_secs(2));
     let (a, b) = (written(&gateways[0]), written(&gateways[1]));
+    assert!(
+        gateways
+            .iter()
+            .all(|gw| ready(gw)["audit"]["reports"]["lastWriteFailed"] == false)
+    );
     assert!((a > 0.0) != (b > 0.0), "one writer: {a} and {b}");
     let leads = |gw: &Gateway| {
         let text = gateway_support::Conn::open(gw.addr, gw.tls.as_ref())
