@@ -245,6 +245,18 @@ fn the_audit_indexes_what_runs_and_guards_the_secrets_it_uses() {
     ] {
         assert!(message.contains(part), "{part} not in: {message}");
     }
+    // A rotation that keeps every key (a value changed) says nothing, even under deny:
+    // values are never seen, keys are.
+    let mut rotated = db.clone();
+    rotated["data"]["password"] = json!(b64("another-value-entirely"));
+    let answer = live
+        .gw
+        .review("/validate", &secret_review("UPDATE", &db, Some(&rotated)));
+    assert_eq!(answer["allowed"], true, "{answer}");
+    assert!(
+        answer.get("warnings").is_none_or(Value::is_null),
+        "{answer}"
+    );
     // The new policy made the audit evaluate team-a's seven workloads again.
     live.until("the re-audit after the policy", |m| {
         metric(
