@@ -245,6 +245,18 @@ fn the_audit_indexes_what_runs_and_guards_the_secrets_it_uses() {
     ] {
         assert!(message.contains(part), "{part} not in: {message}");
     }
+    // A rotation that keeps every key (a value changed) says nothing, even under deny:
+    // values are never seen, keys are.
+    let mut rotated = db.clone();
+    rotated["data"]["password"] = json!(b64("another-value-entirely"));
+    let answer = live
+        .gw
+        .review("/validate", &secret_review("UPDATE", &db, Some(&rotated)));
+    assert_eq!(answer["allowed"], true, "{answer}");
+    assert!(
+        answer.get("warnings").is_none_or(Value::is_null),
+        "{answer}"
+    );
     // The new policy made the audit evaluate team-a's seven workloads again.
     live.until("the re-audit after the policy", |m| {
         metric(
@@ -284,6 +296,10 @@ fn the_audit_indexes_what_runs_and_guards_the_secrets_it_uses() {
             &[("namespace", "runai-team-a"), ("code", "will-not-start")],
         ) >= 4.0
     });
+    // `/readyz` says the audit has listed every kind, and to anyone nothing more.
+    let ready: Value = serde_json::from_str(&live.gw.call("GET", "/readyz", b"").text()).unwrap();
+    assert_eq!(ready["audit"]["listed"], true, "{ready}");
+    assert!(ready["audit"].get("workloads").is_none(), "{ready}");
     // No value anywhere.
     for text in [
         live.gw.metrics(),
@@ -395,4 +411,157 @@ fn host_audit_lists_the_live_workloads_once() {
     let impact: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(1), "{impact}");
     assert_eq!(impact["summary"]["newly-rejected"], 1, "{impact}");
+}
+
+/// Two replicas that manage the certificate (and so elect a leader by a Lease): the
+/// leader alone writes each namespace's PolicyReport; killed, the other takes the
+/// Lease over and writes them again.
+#[test]
+fn reports_are_written_by_the_leader_alone() {
+    let api = FakeApi::start();
+    cluster(&api);
+    // No PolicyReport can be written at first (as without the CRD, or without the
+    // grant): the audit goes on, the failure is counted and on `/readyz`.
+    api.deny("patch", "policyreports", true);
+    let dir = TempDir::new("audit-reports");
+    let kubeconfig = api.kubeconfig(&dir.0);
+    let start = || {
+        Gateway::start(
+            &[
+                "serve",
+                "--kubeconfig",
+                kubeconfig.to_str().unwrap(),
+                "--tls-secret",
+                "gw-tls",
+                "--namespace",
+                "gw",
+                "--webhook-url",
+                "https://localhost:1",
+                "--manage-interval-ms",
+                "200",
+                "--lease-seconds",
+                "3",
+                "--rotation-overlap-seconds",
+                "1",
+            ],
+            None,
+        )
+    };
+    let mut gateways = vec![start(), start()];
+    // Metrics over the gateways' TLS, trusting the CA of the Secret they share.
+    const SECRET: &str = "/api/v1/namespaces/gw/secrets/gw-tls";
+    let started = Instant::now();
+    let ca = loop {
+        if let Some(secret) = api.object(SECRET) {
+            use base64::Engine;
+            let pem = base64::engine::general_purpose::STANDARD
+                .decode(secret["data"]["ca.crt"].as_str().unwrap_or(""))
+                .unwrap();
+            break String::from_utf8(pem).unwrap();
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "no TLS Secret");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let client = {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(ca.as_bytes()) {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        std::sync::Arc::new(
+            rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+        )
+    };
+    for gw in &mut gateways {
+        gw.tls = Some(client.clone());
+    }
+    const REPORT: &str =
+        "/apis/wgpolicyk8s.io/v1alpha2/namespaces/runai-team-a/policyreports/runai-secrets";
+    let until = |what: &str, ok: &dyn Fn() -> bool| {
+        let started = Instant::now();
+        while !ok() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "timed out waiting for {what}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let ready = |gw: &Gateway| {
+        let text = gateway_support::Conn::open(gw.addr, gw.tls.as_ref())
+            .and_then(|mut c| c.request("GET", "/readyz", b""))
+            .map(|r| r.text())
+            .unwrap_or_default();
+        serde_json::from_str::<Value>(&text).unwrap_or_default()
+    };
+    until("a failed write on /readyz", &|| {
+        gateways
+            .iter()
+            .any(|gw| ready(gw)["audit"]["reports"]["lastWriteFailed"] == true)
+    });
+    assert!(api.object(REPORT).is_none());
+    api.deny("patch", "policyreports", false);
+    until("team-a's report", &|| {
+        api.object(REPORT)
+            .is_some_and(|r| r["summary"]["fail"].as_u64().unwrap_or(0) >= 1)
+    });
+    let report = api.object(REPORT).unwrap();
+    assert_eq!(report["kind"], "PolicyReport");
+    let results = report["results"].as_array().unwrap();
+    let broken = results
+        .iter()
+        .find(|r| r["resources"][0]["name"] == "broken" && r["rule"] == "secret-not-found")
+        .expect("the broken pod's finding");
+    assert_eq!(broken["result"], "fail");
+    // The Job's pod is reported on the Job, once.
+    assert!(
+        !results
+            .iter()
+            .any(|r| r["resources"][0]["name"] == "nightly-x1")
+    );
+    assert!(results.iter().any(|r| r["resources"][0]["kind"] == "Job"));
+    assert!(!report.to_string().contains(VALUE) && !report.to_string().contains(&b64(VALUE)));
+    let written = |gw: &Gateway| {
+        let text = gateway_support::Conn::open(gw.addr, gw.tls.as_ref())
+            .and_then(|mut c| c.request("GET", "/metrics", b""))
+            .map(|r| r.text())
+            .unwrap_or_default();
+        metric(
+            &text,
+            "secrets_gateway_audit_reports_written_total",
+            &[("result", "ok")],
+        )
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    let (a, b) = (written(&gateways[0]), written(&gateways[1]));
+    assert!(
+        gateways
+            .iter()
+            .all(|gw| ready(gw)["audit"]["reports"]["lastWriteFailed"] == false)
+    );
+    assert!((a > 0.0) != (b > 0.0), "one writer: {a} and {b}");
+    let leads = |gw: &Gateway| {
+        let text = gateway_support::Conn::open(gw.addr, gw.tls.as_ref())
+            .and_then(|mut c| c.request("GET", "/readyz", b""))
+            .map(|r| r.text())
+            .unwrap_or_default();
+        serde_json::from_str::<Value>(&text).unwrap_or_default()["audit"]["reports"]["leader"]
+            == true
+    };
+    assert_eq!(
+        (leads(&gateways[0]), leads(&gateways[1])),
+        (a > 0.0, b > 0.0)
+    );
+    // The leader goes; the other takes the Lease over and writes every report again.
+    let leader = if a > 0.0 { 0 } else { 1 };
+    let follower = gateways.remove(1 - leader);
+    drop(gateways);
+    until("the other replica's writes", &|| written(&follower) > 0.0);
 }

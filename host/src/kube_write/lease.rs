@@ -118,6 +118,13 @@ impl Elector {
         self.timing
     }
 
+    /// Until when this replica may act as the leader without another renewal.
+    pub fn leading_until(&self) -> Option<std::time::Instant> {
+        self.renewed
+            .map(|at| at + self.timing.renew_deadline)
+            .filter(|until| *until > std::time::Instant::now())
+    }
+
     /// Whether this replica may act as the leader now.
     pub fn is_leader(&self) -> bool {
         self.renewed

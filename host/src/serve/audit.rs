@@ -104,11 +104,14 @@ pub struct Audit {
     /// Asks every reflector to list again.
     relist: Notify,
     lists_done: Mutex<HashMap<String, u64>>,
+    /// Where its reports go (for `/readyz`); `None` without a Lease.
+    reports: Option<Arc<super::reports::Reports>>,
 }
 
 impl Audit {
-    fn new() -> Self {
+    fn new(reports: Option<Arc<super::reports::Reports>>) -> Self {
         Audit {
+            reports,
             index: RwLock::new(Index::default()),
             dirty: Mutex::new(BTreeSet::new()),
             not_served: Mutex::new(BTreeSet::new()),
@@ -165,6 +168,34 @@ impl Audit {
         self.lists_done.lock().map_or(HashMap::new(), |l| l.clone())
     }
 
+    /// What `/readyz` says of the audit. Anyone may read whether every kind has been
+    /// listed and whether reports are written; the counts and the last write error
+    /// (which may name a tenant's namespace) only a verified client.
+    pub fn status(&self, verbose: bool) -> serde_json::Value {
+        let lists = self.lists();
+        let not_served = self.not_served();
+        // Every kind the audit reads listed once, or known not to be served.
+        let listed = live::workload::targets()
+            .iter()
+            .all(|t| lists.contains_key(&t.kind) || not_served.contains(&t.kind));
+        let mut status = serde_json::json!({
+            "listed": listed,
+            "kindsNotServed": not_served,
+            "reports": self.reports.as_ref().map(|r| serde_json::json!({
+                "leader": r.leading(),
+                "lastWriteFailed": r.last_error().is_some(),
+            })),
+        });
+        if verbose {
+            status["workloads"] = self.with_index(|i| i.len()).into();
+            status["listsCompleted"] = serde_json::json!(lists);
+            if let Some(r) = &self.reports {
+                status["reports"]["lastWriteError"] = serde_json::json!(r.last_error());
+            }
+        }
+        status
+    }
+
     pub fn not_served(&self) -> Vec<String> {
         self.not_served
             .lock()
@@ -181,7 +212,7 @@ pub fn start(
     metrics: Arc<Metrics>,
     config: Config,
 ) -> std::io::Result<Arc<Audit>> {
-    let audit = Arc::new(Audit::new());
+    let audit = Arc::new(Audit::new(config.reports.clone()));
     let (jobs, queue) = sync_channel::<Job>(QUEUE);
     let (refetch_tx, refetch_rx) = mpsc::unbounded_channel::<(Key, Trigger)>();
     {

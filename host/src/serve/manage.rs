@@ -69,13 +69,17 @@ pub struct Managed {
     stop: tokio::sync::watch::Sender<bool>,
     stopped: Mutex<Option<std::sync::mpsc::Receiver<()>>>,
     /// This replica holds the Lease (the one writer of what the gateway writes).
-    leading: std::sync::atomic::AtomicBool,
+    /// Until when this replica leads without another renewal: a manage loop stuck
+    /// on a slow API server cannot leave a stale "leading" behind.
+    leading_until: Mutex<Option<std::time::Instant>>,
 }
 
 impl Managed {
     /// Holding the Lease: the audit's reports are written by this replica alone.
     pub fn is_leader(&self) -> bool {
-        self.leading.load(std::sync::atomic::Ordering::Acquire)
+        self.leading_until
+            .lock()
+            .is_ok_and(|until| until.is_some_and(|u| std::time::Instant::now() < u))
     }
 
     /// Serving the Secret's certificate.
@@ -198,7 +202,7 @@ pub fn start(
         }),
         stop,
         stopped: Mutex::new(Some(done_rx)),
-        leading: std::sync::atomic::AtomicBool::new(false),
+        leading_until: Mutex::new(None),
     });
     let elector = Elector::new(
         client.clone(),
@@ -348,10 +352,9 @@ impl Manager {
 
     async fn lead(&mut self) {
         self.step_lease().await;
-        self.managed.leading.store(
-            self.elector.is_leader(),
-            std::sync::atomic::Ordering::Release,
-        );
+        if let Ok(mut until) = self.managed.leading_until.lock() {
+            *until = self.elector.leading_until();
+        }
     }
 
     async fn step_lease(&mut self) {

@@ -576,6 +576,8 @@ fn readyz(gw: &Gateway, verbose: bool) -> Reply {
         "clusterView": cluster_view,
         "tls": gw.tls.as_ref().map(|t| serde_json::json!({ "lastReloadError": t.last_error() })),
         "certificate": gw.managed.as_ref().map(|m| m.status()),
+        // The audit does not decide admission: it never makes the gateway unready.
+        "audit": gw.audit.as_ref().map(|a| a.status(verbose)),
     });
     let status = if ready { 200 } else { 503 };
     Reply::json(status, detail.to_string().into_bytes())

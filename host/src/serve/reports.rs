@@ -11,6 +11,7 @@ use crate::audit::policy_report;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 pub struct Reports {
     pending: Mutex<BTreeSet<String>>,
@@ -20,7 +21,15 @@ pub struct Reports {
     was_leader: Mutex<bool>,
     /// The last write error, for `/readyz` (a missing CRD, a 403).
     last_error: Mutex<Option<String>>,
+    /// After a failed write: no write before this instant, and the pause that follows
+    /// the next failure (doubling to a minute; a success resets it).
+    backoff: Mutex<(Option<Instant>, Duration)>,
+    /// Namespaces whose last write failed, to be written again.
+    failed: Mutex<BTreeSet<String>>,
 }
+
+const FIRST_RETRY: Duration = Duration::from_secs(1);
+const LAST_RETRY: Duration = Duration::from_secs(60);
 
 impl Reports {
     pub fn new(per_second: usize, is_leader: Arc<dyn Fn() -> bool + Send + Sync>) -> Self {
@@ -30,13 +39,25 @@ impl Reports {
             is_leader,
             was_leader: Mutex::new(false),
             last_error: Mutex::new(None),
+            backoff: Mutex::new((None, FIRST_RETRY)),
+            failed: Mutex::new(BTreeSet::new()),
         }
     }
 
     pub fn queue(&self, namespaces: Vec<String>) {
+        if let Ok(mut f) = self.failed.lock() {
+            for ns in &namespaces {
+                f.remove(ns);
+            }
+        }
         if let Ok(mut p) = self.pending.lock() {
             p.extend(namespaces);
         }
+    }
+
+    /// Whether this replica holds the Lease (and so writes the reports).
+    pub fn leading(&self) -> bool {
+        (self.is_leader)()
     }
 
     pub fn last_error(&self) -> Option<String> {
@@ -63,16 +84,18 @@ impl Reports {
             audit.mark_all_dirty();
             self.queue(audit.take_dirty(usize::MAX));
         }
-        let batch: Vec<String> = match self.pending.lock() {
-            Ok(mut p) => {
-                let batch: Vec<String> = p.iter().take(self.per_second).cloned().collect();
-                for ns in &batch {
-                    p.remove(ns);
-                }
-                batch
-            }
-            Err(_) => return,
-        };
+        let paused = self
+            .backoff
+            .lock()
+            .is_ok_and(|b| b.0.is_some_and(|until| Instant::now() < until));
+        if paused {
+            return;
+        }
+        // Namespaces whose last write failed come after every other: one report the
+        // API server refuses never holds the others back.
+        let mut batch = take(&self.pending, self.per_second);
+        let room = self.per_second.saturating_sub(batch.len());
+        batch.extend(take(&self.failed, room));
         let now = super::view::now();
         for ns in batch {
             let report = audit.with_index(|i| {
@@ -84,6 +107,9 @@ impl Reports {
                     metrics.report_written(true);
                     if let Ok(mut e) = self.last_error.lock() {
                         *e = None;
+                    }
+                    if let Ok(mut b) = self.backoff.lock() {
+                        *b = (None, FIRST_RETRY);
                     }
                 }
                 Err(e) => {
@@ -97,11 +123,31 @@ impl Reports {
                     if let Ok(mut e) = self.last_error.lock() {
                         *e = Some(error);
                     }
-                    // Written again with the next change.
+                    // Written again after a pause (a CRD installed later brings every
+                    // report without waiting for a change).
+                    if let Ok(mut b) = self.backoff.lock() {
+                        let pause = b.1;
+                        *b = (Some(Instant::now() + pause), (pause * 2).min(LAST_RETRY));
+                    }
+                    if let Ok(mut f) = self.failed.lock() {
+                        f.insert(ns);
+                    }
                 }
             }
         }
     }
+}
+
+/// Up to `n` namespaces taken from `set`.
+fn take(set: &Mutex<BTreeSet<String>>, n: usize) -> Vec<String> {
+    let Ok(mut set) = set.lock() else {
+        return Vec::new();
+    };
+    let taken: Vec<String> = set.iter().take(n).cloned().collect();
+    for ns in &taken {
+        set.remove(ns);
+    }
+    taken
 }
 
 /// Server-side apply of one namespace's report, with the gateway's field manager.

@@ -29,6 +29,7 @@ pub struct Objects {
 const RESOURCES: &[&str] = &[
     "secrets",
     "leases",
+    "policyreports",
     "validatingwebhookconfigurations",
     "mutatingwebhookconfigurations",
     "clusterroles",
