@@ -16,7 +16,7 @@ use crate::plugin::{Decision, EnvSource};
 use crate::simulate::{self, Evaluation, Evaluator, Refusal, Request};
 use crate::text::shown;
 use crate::workloads::record::WILL_NOT_START;
-use crate::workloads::{Finding, Index, Key, Outcome, Record};
+use crate::workloads::{Finding, Index, Key, Record};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -324,18 +324,12 @@ fn full(
             placed: Some(p),
             failure,
         }) => Full::Audited(Audited::Checked(Checked {
-            record: Record {
-                key: Key::new(&p.id.kind, &p.namespace, &p.id.name),
-                owner: owner.cloned(),
-                references: Vec::new(),
-                findings: vec![Finding {
-                    code: failure.code.to_string(),
-                    outcome: Outcome::Fail,
-                    field: String::new(),
-                    message: format!("the plugin did not decide: {}", failure.message),
-                    policy: String::new(),
-                }],
-            },
+            record: Record::undecided(
+                Key::new(&p.id.kind, &p.namespace, &p.id.name),
+                owner.cloned(),
+                failure.code,
+                &failure.message,
+            ),
             kept: 0,
             source: source.to_string(),
             allowed: false,
