@@ -2,8 +2,10 @@
 //! only under an exclusive lock and replaced atomically (write a temporary file,
 //! fsync, rename, fsync the directory), so concurrent runs and a kill at any moment
 //! leave the old or the new state, never a broken one, and lose no acknowledged change.
-//! Like the cluster model, it holds no secret values.
+//! Like the cluster model, it holds no secret values; the workloads it records hold
+//! their identity, references and findings only (`audit::offline::Stored`).
 
+use crate::audit::offline::{Stored, Workloads};
 use crate::cluster::Cluster;
 use crate::cluster::secret::Secret;
 use crate::cluster::{Namespace, Policy, Project};
@@ -29,10 +31,29 @@ struct StateFile {
     departments: Vec<(String, String)>,
     secrets: Vec<Secret>,
     policies: Vec<Policy>,
+    /// The workloads `submit` and `apply -f` created (absent in states written before
+    /// workloads were recorded).
+    #[serde(default)]
+    workloads: Vec<Stored>,
 }
 
-impl From<&Cluster> for StateFile {
-    fn from(c: &Cluster) -> Self {
+/// Everything a state holds: the cluster and the workloads that run in it.
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    pub cluster: Cluster,
+    pub workloads: Workloads,
+}
+
+/// What a change of the state comes to: written, or dropped with the state as it was
+/// (a removal the policies refuse).
+pub enum Outcome<T> {
+    Write(T),
+    Discard(T),
+}
+
+impl From<&State> for StateFile {
+    fn from(state: &State) -> Self {
+        let c = &state.cluster;
         StateFile {
             version: FORMAT_VERSION,
             namespaces: c.namespaces.values().cloned().collect(),
@@ -40,13 +61,15 @@ impl From<&Cluster> for StateFile {
             departments: c.departments.clone().into_iter().collect(),
             secrets: c.secrets.values().cloned().collect(),
             policies: c.policies.clone(),
+            workloads: state.workloads.iter().cloned().collect(),
         }
     }
 }
 
-impl From<StateFile> for Cluster {
+impl From<StateFile> for State {
     fn from(f: StateFile) -> Self {
-        Cluster {
+        let workloads = f.workloads.into_iter().collect();
+        let cluster = Cluster {
             namespaces: f
                 .namespaces
                 .into_iter()
@@ -65,7 +88,8 @@ impl From<StateFile> for Cluster {
                 .collect(),
             policies: f.policies,
             ..Cluster::default()
-        }
+        };
+        State { cluster, workloads }
     }
 }
 
@@ -113,19 +137,42 @@ impl StateDir {
         Ok(file)
     }
 
-    fn load(&self) -> Result<Cluster> {
+    fn load(&self) -> Result<State> {
         let path = self.path();
         if !path.exists() {
-            return Ok(Cluster::default());
+            return Ok(State::default());
         }
         let text = input::read_text(&path, Limit::new("state file", input::STATE_CAP))?;
-        parse(&text, &path)
+        parse_state(&text, &path)
     }
 
-    /// The current state, read under a shared lock.
+    /// The current cluster, read under a shared lock.
     pub fn read(&self) -> Result<Cluster> {
+        Ok(self.read_state()?.cluster)
+    }
+
+    /// The cluster and its recorded workloads, read under a shared lock.
+    pub fn read_state(&self) -> Result<State> {
         let _lock = self.lock(false, false)?;
         self.load()
+    }
+
+    /// Reads, changes and writes the whole state (cluster and workloads) under an
+    /// exclusive lock; `Outcome::Discard` or an error writes nothing.
+    pub fn change_state<T>(
+        &self,
+        create: bool,
+        change: impl FnOnce(&mut State) -> Result<Outcome<T>>,
+    ) -> Result<T> {
+        let _lock = self.lock(true, create)?;
+        let mut state = self.load()?;
+        match change(&mut state)? {
+            Outcome::Write(result) => {
+                self.write(&state)?;
+                Ok(result)
+            }
+            Outcome::Discard(result) => Ok(result),
+        }
     }
 
     /// Reads, changes and writes the state under an exclusive lock. When `change`
@@ -140,24 +187,27 @@ impl StateDir {
     }
 
     /// Writes `cluster` as the whole state under the exclusive lock, without reading
-    /// the state it replaces (which may be one no command can read any more).
+    /// the state it replaces (which may be one no command can read any more). The
+    /// workloads recorded there go with it: they ran in the cluster it replaces.
     pub fn replace(&self, cluster: &Cluster) -> Result<()> {
         let _lock = self.lock(true, true)?;
-        self.write(cluster)
+        self.write(&State {
+            cluster: cluster.clone(),
+            workloads: Workloads::default(),
+        })
     }
 
+    /// The workloads are kept as they are.
     fn change<T>(&self, create: bool, change: impl FnOnce(&mut Cluster) -> Result<T>) -> Result<T> {
-        let _lock = self.lock(true, create)?;
-        let mut cluster = self.load()?;
-        let result = change(&mut cluster)?;
-        self.write(&cluster)?;
-        Ok(result)
+        self.change_state(create, |state| {
+            Ok(Outcome::Write(change(&mut state.cluster)?))
+        })
     }
 
-    fn write(&self, cluster: &Cluster) -> Result<()> {
+    fn write(&self, state: &State) -> Result<()> {
         let path = self.path();
         let tmp = self.dir.join(format!("{STATE_FILE}.tmp"));
-        let text = to_text(cluster)?;
+        let text = state_text(state)?;
         // What no command could read back is not written (an import of 300,000
         // Secrets made a 70 MB state that every later command refused).
         if text.len() as u64 > input::STATE_CAP {
@@ -182,6 +232,11 @@ impl StateDir {
 /// The cluster a state file's text holds; `path` names the file in errors. This is what
 /// `StateDir::read` does once it has the text (public for the fuzzer and the tests).
 pub fn parse(text: &str, path: &Path) -> Result<Cluster> {
+    Ok(parse_state(text, path)?.cluster)
+}
+
+/// `parse`, with the recorded workloads.
+pub fn parse_state(text: &str, path: &Path) -> Result<State> {
     let file: StateFile = serde_json::from_str(text).map_err(|e| {
         anyhow!(
             "{}: not a state file of this version of host ({}); remove the directory to start over",
@@ -196,12 +251,28 @@ pub fn parse(text: &str, path: &Path) -> Result<Cluster> {
             file.version
         );
     }
+    for (i, w) in file.workloads.iter().enumerate() {
+        if let Some((field, expected)) = w.problem() {
+            bail!(
+                "{}: `workloads[{i}].{field}`: expected {expected}; remove the entry from the file to go on",
+                path.display()
+            );
+        }
+    }
     Ok(file.into())
 }
 
-/// The text of the state file that holds `cluster`, as `StateDir::update` writes it.
+/// The text of the state file that holds `cluster` (and no workloads).
 pub fn to_text(cluster: &Cluster) -> Result<Vec<u8>> {
-    Ok(serde_json::to_vec_pretty(&StateFile::from(cluster))?)
+    state_text(&State {
+        cluster: cluster.clone(),
+        workloads: Workloads::default(),
+    })
+}
+
+/// The text of the state file that holds `state`, as `StateDir::update` writes it.
+pub fn state_text(state: &State) -> Result<Vec<u8>> {
+    Ok(serde_json::to_vec_pretty(&StateFile::from(state))?)
 }
 
 /// The rename itself is durable only once the directory is synced.

@@ -324,6 +324,95 @@ fn push(live: &Live, kind: &str, e: &Value) {
     }
 }
 
+/// `host audit --kubeconfig`: the live cluster's workloads listed once and evaluated
+/// against the view read from it, as the gateway's audit evaluates them; a Job's pod
+/// reported on the Job; exit 1 on a failing finding; no value in the output.
+#[test]
+fn host_audit_lists_the_live_workloads_once() {
+    let api = FakeApi::start();
+    cluster(&api);
+    api.put(&json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "typo", "namespace": "runai-team-b"},
+        "spec": {"template": {"spec": {"restartPolicy": "Never",
+            "containers": [{"name": "main", "image": "x", "env": uses("db", "passwd", false)}]}}}}));
+    let dir = TempDir::new("audit-cli");
+    let kubeconfig = api.kubeconfig(&dir.0);
+    let host = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_host"))
+            .arg("audit")
+            .args(["--kubeconfig", kubeconfig.to_str().unwrap()])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = host(&["-o", "json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        !stdout.contains(VALUE) && !stderr.contains(VALUE),
+        "a value leaked"
+    );
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let workloads = report["workloads"].as_array().unwrap();
+    let names: Vec<String> = workloads
+        .iter()
+        .map(|w| {
+            format!(
+                "{} {}/{}",
+                w["kind"].as_str().unwrap(),
+                w["namespace"].as_str().unwrap(),
+                w["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    // Eight as the gateway indexes them, the new Job, less the Job's pod (on its Job).
+    assert_eq!(names.len(), 8, "{names:?}");
+    assert!(
+        !names.contains(&"Pod runai-team-a/nightly-x1".to_string()),
+        "{names:?}"
+    );
+    let typo = workloads.iter().find(|w| w["name"] == "typo").unwrap();
+    assert_eq!(typo["origin"], "cluster");
+    assert_eq!(typo["result"], "fail");
+    let codes: Vec<&str> = typo["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"secret-key-not-found") && codes.contains(&"will-not-start"),
+        "{codes:?}"
+    );
+    let field = &typo["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "secret-key-not-found")
+        .unwrap()["field"];
+    assert_eq!(
+        field,
+        "spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef.key"
+    );
+    // -n limits it to a namespace; without the typo team-b passes.
+    let out = host(&["-n", "runai-team-b", "-o", "json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["summary"]["fail"], 1, "{report}");
+    assert_eq!(report["summary"]["pass"], 1, "{report}");
+    // The impact of a removal, before it is made, on the live workloads.
+    let out = host(&[
+        "-n",
+        "runai-team-b",
+        "--without-secret",
+        "runai-team-b/db",
+        "-o",
+        "json",
+    ]);
+    let impact: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{impact}");
+    assert_eq!(impact["summary"]["newly-rejected"], 1, "{impact}");
+}
+
 /// Two replicas that manage the certificate (and so elect a leader by a Lease): the
 /// leader alone writes each namespace's PolicyReport; killed, the other takes the
 /// Lease over and writes them again.

@@ -340,6 +340,9 @@ fn no_secret_value_or_sensitive_literal_in_any_output() {
                 false,
             ));
         }
+        for format in ["json", "policyreport"] {
+            runs.push(run(&root, &["audit", &file, "-o", format], true));
+        }
     }
     let junit = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("leaks-junit.xml");
     let suites = [
@@ -369,6 +372,64 @@ fn no_secret_value_or_sensitive_literal_in_any_output() {
         runs.push(run(&root, &["secret", "list", "--state", s], false));
         runs.push(run(&root, &["project", "list", "--state", s], false));
     }
+    // Every fixture created in a state of the demo cluster (recorded when admitted),
+    // then listed, audited, and its removals guarded; the state file itself too.
+    let _ = std::fs::remove_dir_all(&state);
+    let s = state.to_str().unwrap();
+    runs.push(run(
+        &root,
+        &["apply", "-f", "policies/demo/cluster.yaml", "--state", s],
+        true,
+    ));
+    for file in all.iter().map(|p| rel(p)) {
+        runs.push(run(&root, &["apply", "-f", &file, "--state", s], true));
+    }
+    for format in ["text", "json", "yaml"] {
+        runs.push(run(
+            &root,
+            &["workload", "list", "-o", format, "--state", s],
+            true,
+        ));
+    }
+    for format in ["text", "json", "yaml", "junit", "policyreport"] {
+        runs.push(run(&root, &["audit", "-o", format, "--state", s], true));
+    }
+    for (namespace, secret) in [("runai-team-a", "my-secret"), ("runai", "wandb")] {
+        let without = format!("{namespace}/{secret}");
+        runs.push(run(
+            &root,
+            &[
+                "audit",
+                "--without-secret",
+                &without,
+                "-o",
+                "json",
+                "--state",
+                s,
+            ],
+            true,
+        ));
+        runs.push(run(
+            &root,
+            &["secret", "delete", secret, "-n", namespace, "--state", s],
+            true,
+        ));
+    }
+    let recorded = std::fs::read_to_string(state.join("state.json")).unwrap_or_default();
+    let created = serde_json::from_str::<Value>(&recorded)
+        .ok()
+        .and_then(|v| v["workloads"].as_array().map(Vec::len))
+        .unwrap_or(0);
+    assert!(
+        created >= 5,
+        "the fixtures created {created} workloads in the state"
+    );
+    runs.push(Run {
+        what: "the state file with workloads".to_string(),
+        output: recorded,
+        demo: true,
+        credentials: true,
+    });
     let mut leaks = Vec::new();
     for r in &runs {
         for v in &secrets {

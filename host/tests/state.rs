@@ -286,3 +286,192 @@ fn a_kill_during_writes_leaves_the_old_or_the_new_state() {
     }
     assert!(s.ok(&["project", "list"]).contains("seed"));
 }
+
+const DENY: &str = "apiVersion: secrets.policy.run.ai/v1alpha1\nkind: SecretPolicy\nmetadata: {name: guard, namespace: runai}\nspec: {secretRemoval: deny}\n";
+
+/// SPEC §11 in the simulator: an admitted submit is created and recorded; removing
+/// what it uses is refused where a policy says deny (exit 1, the state as it was),
+/// naming what breaks, unless `--force`; the audit then sees it; deleting the project
+/// deletes its workloads.
+#[test]
+fn the_removal_guard_refuses_and_changes_nothing() {
+    let s = State::new("guard");
+    let shared_v2 = s.file("shared-v2.yaml", SHARED_V2);
+    // The same secret applied again without its label and without the key read.
+    let shared = s.file("shared.yaml", SHARED);
+    let fewer = s.file(
+        "fewer.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: runai, labels: {runai/cluster-wide: \"true\"}}\nstringData: {password: s3-pass-value}\n",
+    );
+    let deny = s.file("deny.yaml", DENY);
+    s.ok(&["project", "create", "team-a"]);
+    s.ok(&["apply", "-f", &shared_v2]);
+    s.ok(&["apply", "-f", &deny]);
+    let out = s.host(&[
+        "submit",
+        "job",
+        "-p",
+        "team-a",
+        "-e",
+        "DB_USER=SECRET:db,user",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("TrainingWorkload runai-team-a/job created"),
+        "{said}"
+    );
+    // A rejected workload is not created.
+    let out = s.host(&[
+        "submit",
+        "typo",
+        "-p",
+        "team-a",
+        "-e",
+        "DB_USER=SECRET:db,usr",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let listed: Value = serde_json::from_str(&s.ok(&["workload", "list", "-o", "json"])).unwrap();
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["references"][0]["key"], "user", "{listed}");
+
+    // (command, what the message names)
+    let removals: &[(&[&str], &str)] = &[
+        (
+            &["apply", "-f", &fewer],
+            "removing key `user` of secret `db`",
+        ),
+        (
+            &["apply", "-f", &shared],
+            "removing the cluster-wide label of secret `db`",
+        ),
+        (
+            &["secret", "delete", "db", "-n", "runai"],
+            "deleting secret `db`",
+        ),
+        (
+            &["adm", "remove", "secret", "db", "--cluster-wide"],
+            "removing the cluster-wide label of secret `db`",
+        ),
+    ];
+    for (args, names) in removals {
+        let before = s.state_json();
+        let out = s.host(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        for part in [
+            "refused (SecretPolicy runai/guard says secretRemoval: deny)",
+            names,
+            "runai-team-a",
+            "TrainingWorkload job",
+            "CreateContainerConfigError",
+            "nothing was changed",
+        ] {
+            assert!(err.contains(part), "{args:?}: {part} not in {err}");
+        }
+        assert_eq!(s.state_json(), before, "{args:?} changed the state");
+    }
+    let out = s.host(&["adm", "remove", "secret", "db", "--cluster-wide", "--force"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("done anyway (--force)"), "{err}");
+    // The audit sees what broke, at the field of the submitted workload.
+    let out = s.host(&["audit", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let audit: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let finding = &audit["workloads"][0]["findings"][0];
+    assert_eq!(finding["code"], "secret-not-found", "{audit}");
+    assert_eq!(
+        finding["field"], "spec.environment.items.DB_USER.value",
+        "{audit}"
+    );
+    s.ok(&["project", "delete", "team-a"]);
+    assert_eq!(s.ok(&["workload", "list", "-o", "json"]).trim(), "[]");
+    let out = s.host(&[
+        "workload",
+        "delete",
+        "trainingworkload/job",
+        "-n",
+        "runai-team-a",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// A state file edited by hand with a bogus `workloads` entry: every command that
+/// reads it says which entry and field, exit 2, and nothing is written.
+#[test]
+fn a_bogus_recorded_workload_is_named() {
+    let s = State::new("bogus-workloads");
+    s.ok(&["project", "create", "team-a"]);
+    let job = s.file(
+        "job.yaml",
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j, namespace: runai-team-a}\nspec: {template: {spec: {containers: [{name: c, envFrom: [{secretRef: {name: db, optional: true}}]}]}}}\n",
+    );
+    s.ok(&["apply", "-f", &job]);
+    let good = s.state_json();
+    assert_eq!(
+        good["workloads"].as_array().map(Vec::len),
+        Some(1),
+        "{good}"
+    );
+    // (what is changed in the entry, the field named, what was expected)
+    let cases: &[(&str, Value, &str, &str)] = &[
+        (
+            "/record/key/name",
+            Value::from(""),
+            "workloads[0].record.key.name",
+            "a non-empty string",
+        ),
+        (
+            "/record/references/0/secret",
+            Value::from(""),
+            "workloads[0].record.references[0].secret",
+            "the name of the secret",
+        ),
+        (
+            "/record/references/0/field",
+            Value::from(""),
+            "workloads[0].record.references[0].field",
+            "the field of the reference",
+        ),
+        (
+            "/names",
+            serde_json::json!(["A", "B", "C"]),
+            "workloads[0].names",
+            "at most one name per reference",
+        ),
+        (
+            "/record/references",
+            Value::from(5),
+            "expected a sequence",
+            "",
+        ),
+        ("", Value::from("x"), "expected a map", ""),
+    ];
+    for (at, value, field, expected) in cases {
+        let mut bad = good.clone();
+        match bad["workloads"][0].pointer_mut(at) {
+            Some(v) => *v = value.clone(),
+            None => panic!("{at}"),
+        }
+        let text = serde_json::to_string_pretty(&bad).unwrap();
+        std::fs::write(s.dir.join("st/state.json"), &text).unwrap();
+        for args in [
+            &["workload", "list"][..],
+            &["audit"],
+            &["secret", "delete", "db", "-n", "runai-team-a"],
+        ] {
+            let out = s.host(args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{at} {args:?}: {err}");
+            assert!(
+                err.contains("state.json") && err.contains(field) && err.contains(expected),
+                "{at} {args:?}: {err}"
+            );
+            assert_eq!(
+                std::fs::read_to_string(s.dir.join("st/state.json")).unwrap(),
+                text
+            );
+        }
+    }
+}

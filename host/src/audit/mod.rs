@@ -1,11 +1,15 @@
 //! After admission (SPEC §11): every workload that exists evaluated against the
 //! current view, its findings in PolicyReports, metrics and `host audit`.
 
+pub mod guard;
+pub mod impact;
+pub mod offline;
 pub mod policy_report;
+pub mod skeleton;
 
 use crate::cluster::Cluster;
 use crate::simulate::{self, Evaluation, Evaluator, Refusal, Request};
-use crate::workloads::{Finding, Key, Outcome, Record};
+use crate::workloads::{Key, Record};
 use anyhow::Result;
 
 /// What became of one workload put through the audit.
@@ -42,18 +46,12 @@ pub fn audit_one(
             Audited::Recorded(Record::from_decision(key, owner, &decision))
         }
         Ok(Evaluation::Failed { placed, failure }) => match placed {
-            Some(p) => Audited::Recorded(Record {
-                key: Key::new(&p.id.kind, &p.namespace, &p.id.name),
+            Some(p) => Audited::Recorded(Record::undecided(
+                Key::new(&p.id.kind, &p.namespace, &p.id.name),
                 owner,
-                references: Vec::new(),
-                findings: vec![Finding {
-                    code: failure.code.to_string(),
-                    outcome: Outcome::Fail,
-                    field: String::new(),
-                    message: format!("the plugin did not decide: {}", failure.message),
-                    policy: String::new(),
-                }],
-            }),
+                failure.code,
+                &failure.message,
+            )),
             None => Audited::Skipped {
                 reason: failure.code.to_string(),
             },

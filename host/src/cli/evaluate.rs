@@ -30,7 +30,7 @@ pub fn load_plugin(args: &PluginArgs) -> Result<(Plugin, Vec<u8>, String)> {
 
 /// The cluster to evaluate against: the state when `--state` is given, else
 /// `--cluster`, else the built-in demo; plus `--policy` files.
-fn load_cluster(state: Option<&PathBuf>, args: &ClusterArgs) -> Result<Cluster> {
+pub(super) fn load_cluster(state: Option<&PathBuf>, args: &ClusterArgs) -> Result<Cluster> {
     if let Some(connection) = args.connection() {
         // A snapshot: the objects that do not load are said on stderr.
         let (built, _) = super::import::snapshot(&connection, &args.policies)?;
@@ -41,7 +41,11 @@ fn load_cluster(state: Option<&PathBuf>, args: &ClusterArgs) -> Result<Cluster> 
 
 /// Policies in a state were checked when applied, but the plugin may have changed
 /// since: a bad one is reported with the state file it is in.
-fn check_state_policies(plugin: &Plugin, cluster: &Cluster, state: Option<&PathBuf>) -> Result<()> {
+pub(super) fn check_state_policies(
+    plugin: &Plugin,
+    cluster: &Cluster,
+    state: Option<&PathBuf>,
+) -> Result<()> {
     let Some(dir) = state else { return Ok(()) };
     simulate::check_policies(plugin, cluster)
         .map_err(|e| anyhow::anyhow!("{}: {e:#}", input::display(&StateDir::new(dir).path())))
@@ -91,7 +95,7 @@ pub struct WorkloadInputs {
 impl WorkloadInputs {
     /// Each path with its files: a file as given, a directory as the manifests in it
     /// (`*.yaml`, `*.yml`, `*.json`), sorted.
-    fn files(&self) -> Result<Vec<(PathBuf, Vec<PathBuf>)>> {
+    pub(super) fn files(&self) -> Result<Vec<(PathBuf, Vec<PathBuf>)>> {
         let mut files = Vec::new();
         for path in &self.paths {
             if path.as_os_str() != "-" && path.is_dir() {
@@ -136,13 +140,62 @@ pub fn submit(
     let doc = submit_cmd::workload(&submit_args, &cluster.project_namespace(project))?;
     let (plugin, _, _) = load_plugin(plugin)?;
     check_state_policies(&plugin, &cluster, state)?;
-    let outcomes =
-        simulate::simulate(&plugin, &cluster, &[doc], None, &simulate::Scope::default())?;
+    let outcomes = simulate::simulate(
+        &plugin,
+        &cluster,
+        std::slice::from_ref(&doc),
+        None,
+        &simulate::Scope::default(),
+    )?;
     let reported: Vec<Reported> = outcomes
         .into_iter()
         .map(|o| Reported::Evaluated(Box::new(o)))
         .collect();
-    print(&reported, output)
+    let code = print(&reported, output)?;
+    // In a state, an admitted workload is created, as `runai submit` creates it; a
+    // rejected one is not (the API server refuses it).
+    if let Some(dir) = state
+        && reported
+            .iter()
+            .filter_map(Reported::outcome)
+            .all(|o| o.decision.allowed)
+    {
+        let created = StateDir::new(dir).change_state(false, |state| {
+            Ok(
+                match crate::audit::offline::record(
+                    &plugin,
+                    &state.cluster,
+                    &doc,
+                    crate::audit::offline::Place::default(),
+                )? {
+                    crate::audit::offline::Recording::Created(stored) => {
+                        let key = stored.record.key.clone();
+                        let replaced = state.workloads.upsert(*stored).is_some();
+                        crate::state::Outcome::Write(Some((key, replaced)))
+                    }
+                    // The state changed since it was read: nothing is created.
+                    crate::audit::offline::Recording::Refused(_) => {
+                        crate::state::Outcome::Discard(None)
+                    }
+                },
+            )
+        })?;
+        // On stderr: stdout holds the report, which scripts read as JSON or YAML.
+        match created {
+            Some((key, replaced)) => eprintln!(
+                "{} {}/{} {} in {}",
+                key.kind,
+                crate::text::shown(&key.namespace),
+                crate::text::shown(&key.name),
+                if replaced { "replaced" } else { "created" },
+                input::display(dir)
+            ),
+            None => {
+                eprintln!("the state changed meanwhile and rejects the workload now: not created")
+            }
+        }
+    }
+    Ok(code)
 }
 
 pub fn inspect(plugin: &PluginArgs) -> Result<u8> {

@@ -44,6 +44,23 @@ pub fn snapshot(connection: &Connection, policies: &[PathBuf]) -> Result<(Built,
     Ok((built, resources))
 }
 
+/// Every workload of the live cluster, listed once (`live::workload::snapshot`), each
+/// handed to `each` with its kind; the kinds the API server does not serve are in the
+/// answer.
+pub fn workloads(
+    connection: &Connection,
+    each: impl FnMut(&str, crate::live::workload::RawWorkload),
+) -> Result<Vec<String>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let client = connection.client().await?;
+        live::workload::snapshot(&client, each).await
+    })
+}
+
 pub fn import(state: &Path, connection: Option<Connection>, policies: &[PathBuf]) -> Result<u8> {
     let Some(connection) = connection else {
         bail!("host import needs --kubeconfig FILE or --in-cluster: the cluster to read");

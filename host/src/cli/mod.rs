@@ -1,9 +1,11 @@
 //! The command line: argument definitions here, one module per command group.
 
+mod audit;
 mod cluster_state;
 mod evaluate;
 mod import;
 mod serve;
+mod workload;
 
 use crate::report::{EXIT_INPUT_ERROR, Format};
 use anyhow::Result;
@@ -87,11 +89,23 @@ enum Command {
         #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
         output: Format,
     },
-    /// Add or replace objects in the state (Projects, Namespaces, Secrets, policies).
+    /// Add or replace objects in the state (Projects, Namespaces, Secrets, policies),
+    /// and create workloads (recorded when admitted, as the API server creates them).
     Apply {
         #[arg(short = 'f', long = "filename", required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
+        /// Apply a Secret that drops keys in use even where a policy says
+        /// `secretRemoval: deny`.
+        #[arg(long)]
+        force: bool,
     },
+    /// List or delete the workloads recorded in the state.
+    #[command(subcommand)]
+    Workload(WorkloadCommand),
+    /// Audit workloads (files, and with --state the recorded ones) against the current
+    /// view: their findings, the PolicyReports the gateway would write, or the impact
+    /// of a change before it is made.
+    Audit(Box<audit::AuditArgs>),
     /// Create, delete or list projects in the state.
     #[command(subcommand)]
     Project(ProjectCommand),
@@ -195,6 +209,28 @@ enum SecretCommand {
         /// The secret's namespace.
         #[arg(short = 'n', long, required = true)]
         namespace: String,
+        /// Delete it even where a policy says `secretRemoval: deny`.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum WorkloadCommand {
+    /// The recorded workloads: identity, secret references and last findings.
+    List {
+        /// Only this namespace [default: all]
+        #[arg(short = 'n', long)]
+        namespace: Option<String>,
+        #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
+        output: Format,
+    },
+    /// Delete a recorded workload: KIND/NAME (as kubectl: `trainingworkload/job`).
+    Delete {
+        #[arg(value_name = "KIND/NAME")]
+        workload: String,
+        #[arg(short = 'n', long, required = true)]
+        namespace: String,
     },
 }
 
@@ -215,6 +251,9 @@ enum AdmObject {
         /// Required, as with runai-adm: the change is cluster-wide.
         #[arg(long, required = true)]
         cluster_wide: bool,
+        /// (remove) Remove it even where a policy says `secretRemoval: deny`.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -333,6 +372,14 @@ fn run(cli: Cli) -> Result<u8> {
             };
             evaluate::submit(&plugin, cli.state.as_ref(), &cluster, args, output)
         }
+        Command::Audit(args) => audit::audit(&plugin, cli.state.as_ref(), *args),
+        Command::Workload(WorkloadCommand::List { namespace, output }) => {
+            workload::list(&state_dir(cli.state), namespace.as_deref(), output)
+        }
+        Command::Workload(WorkloadCommand::Delete {
+            workload,
+            namespace,
+        }) => workload::delete(&state_dir(cli.state), &namespace, &workload),
         Command::Inspect => evaluate::inspect(&plugin),
         Command::Import {
             kubeconfig,
@@ -377,7 +424,9 @@ fn run(cli: Cli) -> Result<u8> {
             format,
             junit,
         } => evaluate::test(&plugin, &paths, format, junit.as_ref()),
-        Command::Apply { files } => cluster_state::apply(&plugin, &state_dir(cli.state), &files),
+        Command::Apply { files, force } => {
+            cluster_state::apply(&plugin, &state_dir(cli.state), &files, force)
+        }
         Command::Project(ProjectCommand::Create {
             name,
             namespace,
@@ -395,14 +444,18 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Secret(SecretCommand::List { namespace }) => {
             cluster_state::secret_list(&state_dir(cli.state), namespace.as_deref())
         }
-        Command::Secret(SecretCommand::Delete { name, namespace }) => {
-            cluster_state::secret_delete(&state_dir(cli.state), &namespace, &name)
+        Command::Secret(SecretCommand::Delete {
+            name,
+            namespace,
+            force,
+        }) => {
+            cluster_state::secret_delete(&plugin, &state_dir(cli.state), &namespace, &name, force)
         }
         Command::Adm(AdmCommand::Set(AdmObject::Secret { name, .. })) => {
             cluster_state::set_cluster_wide(&state_dir(cli.state), &name)
         }
-        Command::Adm(AdmCommand::Remove(AdmObject::Secret { name, .. })) => {
-            cluster_state::remove_cluster_wide(&state_dir(cli.state), &name)
+        Command::Adm(AdmCommand::Remove(AdmObject::Secret { name, force, .. })) => {
+            cluster_state::remove_cluster_wide(&plugin, &state_dir(cli.state), &name, force)
         }
     }
 }

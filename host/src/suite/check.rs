@@ -1,7 +1,11 @@
 //! Comparing an outcome with a step's expectations. Each mismatch is a small diff:
 //! `-` what the suite expects, `+` what happened.
 
-use super::model::{ContainerExpect, EnvExpect, Expect, FindingExpect, SkippedExpect};
+use super::model::{
+    AuditExpect, ContainerExpect, EnvExpect, Expect, FindingExpect, RemovalExpect, SkippedExpect,
+};
+use crate::audit::guard::Answer;
+use crate::audit::offline::Audited;
 use crate::documents::Skipped;
 use crate::plugin::EnvSource;
 use crate::report;
@@ -469,4 +473,113 @@ fn mismatches(expect: &Expect, outcome: &Outcome, submitted: &Value) -> Vec<Stri
         }
     }
     failures
+}
+
+/// What the removal guard said against `expected`; no answer: nothing used what went.
+pub fn removal(expected: &RemovalExpect, answer: Option<&Answer>) -> Option<String> {
+    let refused = answer.is_some_and(|a| !a.allowed);
+    let breaks: Vec<String> = answer.map(|a| a.breaks.clone()).unwrap_or_default();
+    let message = answer.map(|a| a.messages.join("; ")).unwrap_or_default();
+    let mut out = String::new();
+    if let Some(r) = expected.refused
+        && let Some(d) = one("removal refused", r.to_string(), refused.to_string())
+    {
+        out.push_str(&d);
+    }
+    if let Some(want) = &expected.breaks {
+        let mut want = want.clone();
+        let mut got = breaks.clone();
+        want.sort();
+        got.sort();
+        if want != got {
+            out.push_str(&diff("removal breaks", &want, &got));
+        }
+    }
+    if let Some(m) = &expected.message
+        && !message.contains(m.as_str())
+    {
+        out.push_str(&diff(
+            "removal message",
+            &[format!("contains {m:?}")],
+            std::slice::from_ref(&message),
+        ));
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// An audit's workloads against `expected`: exactly these, each with its result and
+/// (when given) exactly its findings.
+pub fn audit(expected: &[AuditExpect], audited: &[Audited]) -> Option<String> {
+    let mut out = String::new();
+    let mut unmatched: Vec<&Audited> = audited.iter().collect();
+    let mut want = Vec::new();
+    let mut got = Vec::new();
+    for e in expected {
+        let (kind, name) = e.workload.split_once('/').unwrap_or(("", &e.workload));
+        let position = unmatched.iter().position(|a| match a {
+            Audited::Checked(c) => {
+                let k = &c.record.key;
+                k.kind.eq_ignore_ascii_case(kind)
+                    && k.name == name
+                    && e.namespace.as_ref().is_none_or(|ns| *ns == k.namespace)
+            }
+            Audited::Skipped { .. } => false,
+        });
+        let line = match &e.namespace {
+            Some(ns) => format!("{} in {ns}", e.workload),
+            None => e.workload.clone(),
+        };
+        let Some(i) = position else {
+            want.push(line);
+            continue;
+        };
+        want.push(line.clone());
+        got.push(line.clone());
+        let Audited::Checked(c) = unmatched.remove(i) else {
+            continue;
+        };
+        let result = if c.fails() {
+            "fail"
+        } else if c.record.findings.is_empty() {
+            "pass"
+        } else {
+            "warn"
+        };
+        if let Some(r) = &e.result
+            && let Some(d) = one(&format!("{line}: result"), r.clone(), result.to_string())
+        {
+            out.push_str(&d);
+        }
+        if let Some(f) = &e.findings {
+            let actual: Vec<(String, String, String, String)> = c
+                .record
+                .findings
+                .iter()
+                .map(|f| {
+                    (
+                        f.code.clone(),
+                        f.field.clone(),
+                        f.message.clone(),
+                        f.policy.clone(),
+                    )
+                })
+                .collect();
+            if let Some(d) = findings(&format!("{line}: findings"), f, &actual) {
+                out.push_str(&d);
+            }
+        }
+    }
+    for a in unmatched {
+        got.push(match a {
+            Audited::Checked(c) => {
+                let k = &c.record.key;
+                format!("{}/{} in {}", k.kind, k.name, k.namespace)
+            }
+            Audited::Skipped { source, reason, .. } => format!("{source} (skipped: {reason})"),
+        });
+    }
+    if want != got {
+        out.insert_str(0, &diff("audited workloads", &want, &got));
+    }
+    (!out.is_empty()).then_some(out)
 }

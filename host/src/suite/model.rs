@@ -37,9 +37,20 @@ pub struct Step {
     pub secret: Option<SecretStep>,
     #[serde(default)]
     pub submit: Option<SubmitStep>,
-    /// A workload of any form: a file or an inline document.
+    /// A workload of any form: a file or an inline document. Evaluated only, never
+    /// created (as `host simulate`); `submit` and `apply` create what is admitted.
     #[serde(default)]
     pub simulate: Option<Value>,
+    /// `workload: {delete: KIND/NAME, namespace: NS}`: `host workload delete`.
+    #[serde(default)]
+    pub workload: Option<WorkloadStep>,
+    /// `audit: {}` (every recorded workload) or `audit: {namespace: NS}`: `host audit`,
+    /// each created workload re-checked against the cluster as it is now.
+    #[serde(default)]
+    pub audit: Option<AuditStep>,
+    /// Make a removal the policies refuse (`secretRemoval: deny`) anyway, as `--force`.
+    #[serde(default)]
+    pub force: bool,
     /// Workload type of a REST API request (`training` unless given).
     #[serde(default, rename = "type")]
     pub workload_type: Option<String>,
@@ -76,6 +87,22 @@ pub struct AdmStep {
 pub struct SecretStep {
     pub delete: String,
     pub namespace: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadStep {
+    /// `KIND/NAME` (any case of the kind): `trainingworkload/train1`, `job/nightly`.
+    pub delete: String,
+    pub namespace: String,
+}
+
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditStep {
+    /// Only this namespace's workloads.
+    #[serde(default)]
+    pub namespace: Option<String>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -124,9 +151,47 @@ pub struct Expect {
     /// a workload, a Secret or a policy.
     #[serde(default)]
     pub skipped: Option<Vec<SkippedExpect>>,
+    /// What the removal guard said of a step that deletes a secret, removes keys or a
+    /// cluster-wide secret (`secret`, `adm: {remove}`, `apply`).
+    #[serde(default)]
+    pub removal: Option<RemovalExpect>,
+    /// An `audit` step's workloads, exactly (in any order).
+    #[serde(default)]
+    pub audit: Option<Vec<AuditExpect>>,
     /// The step fails with an error containing this text.
     #[serde(default)]
     pub error: Option<String>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemovalExpect {
+    /// Whether the policies refused it (`secretRemoval: deny`; then nothing changed
+    /// unless the step says `force: true`).
+    #[serde(default)]
+    pub refused: Option<bool>,
+    /// Exactly the workloads that break, `Kind namespace/name` (any order); `[]` when
+    /// nothing does.
+    #[serde(default)]
+    pub breaks: Option<Vec<String>>,
+    /// A substring of the plugin's message (what breaks and when).
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditExpect {
+    /// `Kind/name` (any case of the kind).
+    pub workload: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// `pass`, `warn` or `fail`, as `host audit` reports it.
+    #[serde(default)]
+    pub result: Option<String>,
+    /// Exactly these findings (in any order).
+    #[serde(default)]
+    pub findings: Option<Vec<FindingExpect>>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

@@ -95,7 +95,7 @@ fn skipped_lines(skipped: &[Skipped]) -> Vec<String> {
         .collect()
 }
 
-fn xml_escape(s: &str) -> String {
+pub(crate) fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

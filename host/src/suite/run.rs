@@ -2,12 +2,15 @@
 
 use super::check;
 use super::model::{Expect, Step, Suite};
+use crate::audit::guard::{self, Answer};
+use crate::audit::offline::{self, Audited, Place, Recording};
 use crate::cluster::{Cluster, load_documents};
 use crate::documents::{self, Entry, Skipped};
 use crate::input::{self, Limit};
 use crate::manifest::{self, Document};
 use crate::plugin::Plugin;
 use crate::simulate::{Outcome, Reported, Scope, check_policies, simulate_documents, simulate_one};
+use crate::state::State;
 use crate::{demo, submit};
 use anyhow::{Result, anyhow, bail};
 use guest::shown::{redact_serde_message, shown};
@@ -145,43 +148,123 @@ fn step_name(step: &Step, i: usize) -> String {
         )
     } else if let Some(d) = &step.secret {
         format!("secret delete {}/{}", d.namespace, d.delete)
+    } else if let Some(w) = &step.workload {
+        format!("workload delete {} -n {}", w.delete, w.namespace)
+    } else if let Some(a) = &step.audit {
+        match &a.namespace {
+            Some(ns) => format!("audit -n {ns}"),
+            None => "audit".to_string(),
+        }
     } else {
         "adm".to_string()
     };
     format!("step {}: {}", i + 1, what.trim())
 }
 
-/// A step that changes the cluster. Its result is an error message or nothing.
-fn change(step: &Step, cluster: &mut Cluster, dir: &Path, at: &str, plugin: &Plugin) -> Result<()> {
+/// A step that changes the cluster or its workloads, as the simulator's state
+/// changes: what the removal guard said of it, when recorded workloads use what goes.
+/// A removal the policies refuse changes nothing unless the step says `force: true`.
+fn change(
+    step: &Step,
+    state: &mut State,
+    dir: &Path,
+    at: &str,
+    plugin: &Plugin,
+) -> Result<Option<Answer>> {
+    let before = &state.cluster;
+    let mut next = before.clone();
+    let mut touched: Vec<guard::Touched> = Vec::new();
+    let mut created = Vec::new();
+    let mut gone_namespace = None;
     if let Some(v) = &step.apply {
         let docs = documents(v, dir, &format!("{at}.apply"))?;
-        let mut next = cluster.clone();
+        let (workloads, docs): (Vec<_>, Vec<_>) = docs.into_iter().partition(offline::is_workload);
         load_documents(&mut next, &docs)?;
         check_policies(plugin, &next)?;
-        *cluster = next;
+        touched = guard::touched_by_apply(before, &next, &docs);
+        // Created as the API server creates them: a rejected one is an error.
+        for doc in &workloads {
+            match offline::record(plugin, &next, doc, Place::default())? {
+                Recording::Created(stored) => created.push(*stored),
+                Recording::Refused(why) => bail!(
+                    "{}: the workload is rejected, not created: {}",
+                    doc.source,
+                    why.join("; ")
+                ),
+            }
+        }
     } else if let Some(p) = &step.project {
         match (&p.create, &p.delete) {
             (Some(name), None) => {
-                cluster.create_project(
+                next.create_project(
                     name,
                     p.namespace.clone(),
                     p.department.clone(),
                     p.id.clone(),
                 )?;
             }
-            (None, Some(name)) => cluster.delete_project(name)?,
+            (None, Some(name)) => {
+                // Its workloads go with it.
+                gone_namespace = next.projects.get(name).map(|p| next.project_namespace(p));
+                next.delete_project(name)?;
+            }
             _ => bail!("`{at}.project`: expected exactly one of `create` and `delete`"),
         }
     } else if let Some(a) = &step.adm {
         match (&a.set, &a.remove) {
-            (Some(name), None) => drop(cluster.set_cluster_wide(name)?),
-            (None, Some(name)) => drop(cluster.remove_cluster_wide(name)?),
+            (Some(name), None) => drop(next.set_cluster_wide(name)?),
+            (None, Some(name)) => {
+                next.remove_cluster_wide(name)?;
+                touched.push((
+                    crate::cluster::SYSTEM_NAMESPACE.to_string(),
+                    name.clone(),
+                    "removing the cluster-wide label of",
+                ));
+            }
             _ => bail!("`{at}.adm`: expected exactly one of `set` and `remove`"),
         }
     } else if let Some(d) = &step.secret {
-        cluster.delete_secret(&d.namespace, &d.delete)?;
+        next.delete_secret(&d.namespace, &d.delete)?;
+        touched.push((d.namespace.clone(), d.delete.clone(), "deleting"));
+    } else if let Some(w) = &step.workload {
+        state.workloads.delete(&w.namespace, &w.delete)?;
+        return Ok(None);
     }
-    Ok(())
+    let answer = guard::check(plugin, before, &next, &state.workloads, &touched)?;
+    if answer.as_ref().is_some_and(|a| !a.allowed) && !step.force {
+        return Ok(answer);
+    }
+    state.cluster = next;
+    if let Some(ns) = gone_namespace {
+        state.workloads.remove_namespace(&ns);
+    }
+    for stored in created {
+        state.workloads.upsert(stored);
+    }
+    Ok(answer)
+}
+
+/// A removal the policies refused, as `host` says it, when the step does not expect
+/// it (`expect.removal`).
+fn refused(step: &Step, answer: Option<&Answer>) -> Result<()> {
+    match answer {
+        Some(a) if !a.allowed && !step.force => bail!(
+            "{}; nothing was changed (`force: true` does it anyway)",
+            a.messages.join("; ")
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// An `audit` step: every recorded workload in scope re-checked against the cluster
+/// as it is now.
+fn audit(plugin: &Plugin, state: &State, namespace: Option<&str>) -> Result<Vec<Audited>> {
+    state
+        .workloads
+        .iter()
+        .filter(|w| namespace.is_none_or(|ns| w.record.key.namespace == ns))
+        .map(|w| offline::recheck(plugin, &state.cluster, w))
+        .collect()
 }
 
 /// What a workload step evaluates: the submitted workload, or the one workload of
@@ -257,6 +340,17 @@ fn evaluate(
     })
 }
 
+/// Records an admitted workload in the suite's state.
+fn create(plugin: &Plugin, state: &mut State, document: &Document) -> Result<()> {
+    match offline::record(plugin, &state.cluster, document, Place::default())? {
+        Recording::Created(stored) => {
+            state.workloads.upsert(*stored);
+            Ok(())
+        }
+        Recording::Refused(why) => bail!("rejected: {}", why.join("; ")),
+    }
+}
+
 fn expected_error(expect: Option<&Expect>, result: Result<()>, what: &str) -> Vec<String> {
     match (expect.and_then(|e| e.error.as_ref()), result) {
         (Some(text), Err(e)) if format!("{e:#}").contains(text.as_str()) => Vec::new(),
@@ -280,8 +374,11 @@ pub fn run(plugin: &Plugin, path: &Path, suite: &Suite) -> SuiteResult {
     let dir: PathBuf = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let name = suite.name.clone().unwrap_or_else(|| file.clone());
     let mut cases = Vec::new();
-    let mut cluster = match setup(suite, &dir, &file, plugin) {
-        Ok(c) => c,
+    let mut state = match setup(suite, &dir, &file, plugin) {
+        Ok(cluster) => State {
+            cluster,
+            workloads: Default::default(),
+        },
         Err(e) => {
             cases.push(CaseResult {
                 name: "setup".to_string(),
@@ -301,24 +398,65 @@ pub fn run(plugin: &Plugin, path: &Path, suite: &Suite) -> SuiteResult {
             step.secret.is_some(),
             step.submit.is_some(),
             step.simulate.is_some(),
+            step.workload.is_some(),
+            step.audit.is_some(),
         ];
         if actions.iter().filter(|a| **a).count() != 1 {
             cases.push(CaseResult {
                 name: case,
                 failures: vec![format!(
-                    "  `{at}`: expected exactly one of apply, project, adm, secret, submit, simulate\n"
+                    "  `{at}`: expected exactly one of apply, project, adm, secret, workload, submit, simulate, audit\n"
                 )],
                 skipped: Vec::new(),
             });
             break;
         }
+        if let Some(a) = &step.audit {
+            let failures = match (audit(plugin, &state, a.namespace.as_deref()), &step.expect) {
+                (
+                    Ok(audited),
+                    Some(Expect {
+                        audit: Some(expected),
+                        error: None,
+                        ..
+                    }),
+                ) => check::audit(expected, &audited).into_iter().collect(),
+                (Ok(_), Some(expect)) if expect.error.is_some() => {
+                    expected_error(Some(expect), Ok(()), "the audit")
+                }
+                (Err(e), expect) => expected_error(expect.as_ref(), Err(e), "the audit"),
+                (Ok(_), _) => vec![
+                    "  no `expect.audit`: an audit step must say what it expects\n".to_string(),
+                ],
+            };
+            cases.push(CaseResult {
+                name: case,
+                failures,
+                skipped: Vec::new(),
+            });
+            continue;
+        }
         let evaluates = step.submit.is_some() || step.simulate.is_some();
         if !evaluates {
-            let failures = expected_error(
-                step.expect.as_ref(),
-                change(step, &mut cluster, &dir, &at, plugin),
-                "the step",
-            );
+            let expect = step.expect.as_ref();
+            let failures = match (change(step, &mut state, &dir, &at, plugin), expect) {
+                (Ok(answer), Some(e)) if e.removal.is_some() => {
+                    let mut failures: Vec<String> = e
+                        .removal
+                        .as_ref()
+                        .and_then(|r| check::removal(r, answer.as_ref()))
+                        .into_iter()
+                        .collect();
+                    if e.error.is_some() {
+                        failures.extend(expected_error(expect, Ok(()), "the step"));
+                    }
+                    failures
+                }
+                (Ok(answer), _) => {
+                    expected_error(expect, refused(step, answer.as_ref()), "the step")
+                }
+                (Err(e), _) => expected_error(expect, Err(e), "the step"),
+            };
             // Set-up steps count as cases when they expect something or fail.
             let failed = !failures.is_empty();
             if step.expect.is_some() || failed {
@@ -334,10 +472,23 @@ pub fn run(plugin: &Plugin, path: &Path, suite: &Suite) -> SuiteResult {
             continue;
         }
         let mut skipped = Vec::new();
-        let failures = match evaluate(plugin, step, &cluster, &dir, &at) {
+        let failures = match evaluate(plugin, step, &state.cluster, &dir, &at) {
             Err(e) => expected_error(step.expect.as_ref(), Err(e), "evaluation"),
             Ok(evaluated) => {
                 skipped = evaluated.skipped;
+                // A submitted workload the plugin admits is created, as `runai submit`
+                // creates it (a `simulate` step only evaluates).
+                if step.submit.is_some()
+                    && evaluated.outcome.decision.allowed
+                    && let Err(e) = create(plugin, &mut state, &evaluated.document)
+                {
+                    cases.push(CaseResult {
+                        name: case,
+                        failures: vec![format!("  creating the workload failed: {e:#}\n")],
+                        skipped: Vec::new(),
+                    });
+                    break;
+                }
                 match &step.expect {
                     Some(expect) if expect.error.is_some() => {
                         expected_error(Some(expect), Ok(()), "evaluation")

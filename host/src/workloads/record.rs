@@ -132,6 +132,23 @@ pub struct Record {
 }
 
 impl Record {
+    /// The record of a workload the plugin did not decide (trapped, out of time,
+    /// fuel or memory): one `fail` finding that says so, as admission fails closed.
+    pub fn undecided(key: Key, owner: Option<Key>, code: &str, message: &str) -> Self {
+        Record {
+            key,
+            owner,
+            references: Vec::new(),
+            findings: vec![Finding {
+                code: code.to_string(),
+                outcome: Outcome::Fail,
+                field: String::new(),
+                message: format!("the plugin did not decide: {message}"),
+                policy: String::new(),
+            }],
+        }
+    }
+
     /// The record of a workload from the plugin's decision about it (asked with
     /// references).
     pub fn from_decision(key: Key, owner: Option<Key>, decision: &Decision) -> Self {
