@@ -59,7 +59,7 @@ pub fn questions(
     let namespaces: BTreeSet<String> = workloads
         .iter()
         .filter(|w| w.record.references.iter().any(|r| r.secret == secret))
-        .map(|w| w.record.key.namespace.clone())
+        .map(|w| w.record.key.namespace.to_string())
         .collect();
     // The keys that go (empty: the whole secret), by namespace.
     let mut by_gone: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new();

@@ -184,7 +184,7 @@ fn pod(stored: &Stored, indexes: &[usize]) -> Skeleton {
                         ),
                         original: prefix(&r.field, ".secretRef.name"),
                         renames: &[],
-                        field: r.field.clone(),
+                        field: r.field.to_string(),
                     });
                     container
                         .env_from
@@ -201,7 +201,7 @@ fn pod(stored: &Stored, indexes: &[usize]) -> Skeleton {
                         let name = stored.names.get(i).cloned().flatten();
                         volumes.push(Volume {
                             group: group.to_string(),
-                            secret: r.secret.clone(),
+                            secret: r.secret.to_string(),
                             optional: r.optional,
                             name,
                             items: Vec::new(),
@@ -216,7 +216,7 @@ fn pod(stored: &Stored, indexes: &[usize]) -> Skeleton {
                             } else {
                                 &[]
                             },
-                            field: r.field.clone(),
+                            field: r.field.to_string(),
                         });
                         volumes.len() - 1
                     }
@@ -227,7 +227,7 @@ fn pod(stored: &Stored, indexes: &[usize]) -> Skeleton {
                         skeleton: format!("spec.volumes[{v}].secret.items[{}]", items.len()),
                         original: prefix(&r.field, ".key"),
                         renames: &[],
-                        field: r.field.clone(),
+                        field: r.field.to_string(),
                     });
                     items.push(json!({"key": key, "path": format!("k{}", items.len())}));
                 }
@@ -237,7 +237,7 @@ fn pod(stored: &Stored, indexes: &[usize]) -> Skeleton {
                     skeleton: format!("spec.imagePullSecrets[{}]", pulls.len()),
                     original: prefix(&r.field, ".name"),
                     renames: &[],
-                    field: r.field.clone(),
+                    field: r.field.to_string(),
                 });
                 pulls.push(json!({"name": r.secret}));
             }
@@ -301,7 +301,7 @@ fn env_anchor(r: &Reference, c: usize, j: usize) -> Anchor {
             skeleton,
             original: Some(p),
             renames: &[],
-            field: r.field.clone(),
+            field: r.field.to_string(),
         };
     }
     if let Some(p) = prefix(&r.field, ".secret.name") {
@@ -309,13 +309,13 @@ fn env_anchor(r: &Reference, c: usize, j: usize) -> Anchor {
             skeleton,
             original: Some(p),
             renames: &[(".valueFrom.secretKeyRef", ".secret")],
-            field: r.field.clone(),
+            field: r.field.to_string(),
         };
     }
     Anchor {
         skeleton,
         original: None,
         renames: &[],
-        field: r.field.clone(),
+        field: r.field.to_string(),
     }
 }

@@ -137,6 +137,7 @@ pub fn run(plugin: &Plugin, workloads: usize) -> Result<AuditReport> {
     if plugin_index.len() != native_index.len() {
         bail!("the plugin and the native logic indexed different workloads");
     }
+    drop(native_index);
     // The index of every workload (records made from one evaluation each, as the
     // audit makes them), for its memory and the DELETE review.
     let before = rss_bytes().unwrap_or(0);

@@ -335,7 +335,7 @@ async fn read(
         let resource = resources
             .lock()
             .ok()
-            .and_then(|r| r.get(&key.kind).cloned());
+            .and_then(|r| r.get(key.kind.as_str()).cloned());
         let Some(resource) = resource else { continue };
         let api_version = resource.api_version.clone();
         let kind = resource.kind.clone();
@@ -345,7 +345,7 @@ async fn read(
         .await;
         let job = match got {
             Ok(Some(Ok(object))) => Job::Put {
-                kind: key.kind.clone(),
+                kind: key.kind.to_string(),
                 object,
                 trigger,
             },
@@ -558,7 +558,8 @@ fn run(audit: &Audit, cluster: &Cluster, plugin: &Plugin, metrics: &Metrics, job
                 i.records()
                     .filter(|r| {
                         r.key.kind == kind
-                            && !seen.contains(&(r.key.namespace.clone(), r.key.name.clone()))
+                            && !seen
+                                .contains(&(r.key.namespace.to_string(), r.key.name.to_string()))
                     })
                     .map(|r| r.key.clone())
                     .collect()

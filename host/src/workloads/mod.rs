@@ -5,19 +5,25 @@
 //! the object. The index answers "who references this secret (or key)" without a
 //! scan, for a Secret DELETE review and for re-auditing only what a change touches.
 
+pub mod name;
 pub mod record;
 
+pub use name::Name;
 pub use record::{Finding, Key, Outcome, Record, Reference};
 
 use crate::plugin::SecretUser;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Every recorded workload, and who references which secret.
 #[derive(Debug, Default, Clone)]
 pub struct Index {
     records: BTreeMap<Key, Record>,
     /// (namespace, secret) -> the workloads that reference it.
-    users: HashMap<(String, String), BTreeSet<Key>>,
+    users: HashMap<(Name, Name), BTreeSet<Key>>,
+    /// Every name the records hold, once (see `Name`).
+    names: HashSet<Name>,
+    /// The interner's size after its last sweep of names no record holds.
+    swept_at: usize,
 }
 
 impl Index {
@@ -29,22 +35,54 @@ impl Index {
         self.records.is_empty()
     }
 
+    fn intern(&mut self, name: &mut Name) {
+        match self.names.get(name.as_str()) {
+            Some(held) => *name = held.clone(),
+            None => {
+                self.names.insert(name.clone());
+            }
+        }
+    }
+
+    fn intern_key(&mut self, key: &mut Key) {
+        self.intern(&mut key.namespace);
+        self.intern(&mut key.kind);
+    }
+
     /// Adds or replaces a workload's record.
-    pub fn upsert(&mut self, record: Record) {
+    pub fn upsert(&mut self, mut record: Record) {
         self.remove(&record.key.clone());
+        self.intern_key(&mut record.key);
+        if let Some(owner) = &mut record.owner {
+            self.intern_key(owner);
+            self.intern(&mut owner.name);
+        }
+        for r in &mut record.references {
+            self.intern(&mut r.secret);
+            if let Some(key) = &mut r.key {
+                self.intern(key);
+            }
+            self.intern(&mut r.container);
+            self.intern(&mut r.field);
+        }
         for secret in record.secrets() {
             self.users
-                .entry((record.key.namespace.clone(), secret.to_string()))
+                .entry((record.key.namespace.clone(), secret.clone()))
                 .or_default()
                 .insert(record.key.clone());
         }
         self.records.insert(record.key.clone(), record);
+        // Names no record holds any more go when the interner has doubled.
+        if self.names.len() > 2 * self.swept_at.max(1024) {
+            self.names.retain(|n| !n.unused());
+            self.swept_at = self.names.len();
+        }
     }
 
     pub fn remove(&mut self, key: &Key) -> Option<Record> {
         let old = self.records.remove(key)?;
         for secret in old.secrets() {
-            let slot = (key.namespace.clone(), secret.to_string());
+            let slot = (key.namespace.clone(), secret.clone());
             if let Some(set) = self.users.get_mut(&slot) {
                 set.remove(key);
                 if set.is_empty() {
@@ -64,9 +102,12 @@ impl Index {
     }
 
     pub fn in_namespace<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = &'a Record> + 'a {
+        // Keys sort by namespace first: a namespace's records are one range.
+        let from = Key::new("", namespace, "");
         self.records
-            .values()
-            .filter(move |r| r.key.namespace == namespace)
+            .range(from..)
+            .map(|(_, r)| r)
+            .take_while(move |r| r.key.namespace == namespace)
     }
 
     /// The workloads of `namespace` that reference `secret`.
@@ -76,7 +117,7 @@ impl Index {
         secret: &str,
     ) -> impl Iterator<Item = &'a Record> + 'a {
         self.users
-            .get(&(namespace.to_string(), secret.to_string()))
+            .get(&(Name::from(namespace), Name::from(secret)))
             .into_iter()
             .flatten()
             .filter_map(|k| self.records.get(k))
@@ -94,7 +135,7 @@ impl Index {
             for record in self.users_of(namespace, secret) {
                 for r in record.references.iter().filter(|r| r.secret == secret) {
                     out.push(SecretUser {
-                        namespace: record.key.namespace.clone(),
+                        namespace: record.key.namespace.to_string(),
                         workload: record.key.shown(),
                         reference: r.to_wit(),
                     });
@@ -115,7 +156,7 @@ impl Index {
             .into_iter()
             .flat_map(|s| {
                 self.users
-                    .get(&(namespace.to_string(), s.to_string()))
+                    .get(&(Name::from(namespace), Name::from(s)))
                     .into_iter()
                     .flatten()
                     .cloned()
@@ -145,8 +186,8 @@ mod tests {
             references: refs
                 .iter()
                 .map(|(secret, key)| Reference {
-                    secret: secret.to_string(),
-                    key: key.map(String::from),
+                    secret: Name::from(*secret),
+                    key: key.map(Name::from),
                     kind: if key.is_some() {
                         Use::Env
                     } else {
@@ -172,7 +213,10 @@ mod tests {
         index.upsert(record("a", "p2", &[("db", None), ("hf", Some("token"))]));
         index.upsert(record("b", "p3", &[("db", Some("password"))]));
         let users = |index: &Index, ns: &str, s: &str| -> Vec<String> {
-            index.users_of(ns, s).map(|r| r.key.name.clone()).collect()
+            index
+                .users_of(ns, s)
+                .map(|r| r.key.name.to_string())
+                .collect()
         };
         assert_eq!(users(&index, "a", "db"), ["p1", "p2"]);
         assert_eq!(users(&index, "b", "db"), ["p3"]);
@@ -187,8 +231,32 @@ mod tests {
         assert!(
             !index
                 .users
-                .contains_key(&("a".to_string(), "db".to_string()))
+                .contains_key(&(Name::from("a"), Name::from("db")))
         );
         assert_eq!(index.len(), 2);
+    }
+
+    #[test]
+    fn names_are_held_once_and_go_with_their_records() {
+        let mut index = Index::default();
+        // A window of 10 workloads, each reading a secret of its own, sliding over 5,000.
+        for i in 0..5000 {
+            index.upsert(record(
+                "team-a",
+                &format!("w{i}"),
+                &[(&format!("s{i}"), Some("k"))],
+            ));
+            if i >= 10 {
+                index.remove(&Key::new("Pod", "team-a", &format!("w{}", i - 10)));
+            }
+        }
+        assert_eq!(index.len(), 10);
+        // Never more than twice the names in use since the last sweep, not 5,000.
+        assert!(index.names.len() <= 2 * 1024 + 1, "{}", index.names.len());
+        // One namespace string, shared by every record and the map of users.
+        let shared: Vec<*const u8> = index.records().map(|r| r.key.namespace.as_ptr()).collect();
+        assert!(shared.windows(2).all(|w| w[0] == w[1]));
+        assert_eq!(index.in_namespace("team-a").count(), 10);
+        assert_eq!(index.in_namespace("team").count(), 0);
     }
 }

@@ -1,22 +1,24 @@
 //! One workload as the index keeps it, built from the plugin's decision.
 
+use super::Name;
 use crate::plugin::{Decision, SecretReference, SecretUseKind};
 use serde::{Deserialize, Serialize};
 
 /// Who a workload is.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Key {
-    pub kind: String,
-    pub namespace: String,
-    pub name: String,
+    // Namespace first: the index keeps a namespace's workloads together.
+    pub namespace: Name,
+    pub kind: Name,
+    pub name: Name,
 }
 
 impl Key {
     pub fn new(kind: &str, namespace: &str, name: &str) -> Self {
         Key {
-            kind: kind.to_string(),
-            namespace: namespace.to_string(),
-            name: name.to_string(),
+            kind: kind.into(),
+            namespace: namespace.into(),
+            name: name.into(),
         }
     }
 
@@ -39,14 +41,14 @@ pub enum Use {
 /// One reference to a secret of the workload's namespace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reference {
-    pub secret: String,
+    pub secret: Name,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
+    pub key: Option<Name>,
     #[serde(rename = "use")]
     pub kind: Use,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub container: String,
-    pub field: String,
+    #[serde(default, skip_serializing_if = "str::is_empty")]
+    pub container: Name,
+    pub field: Name,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub optional: bool,
 }
@@ -54,32 +56,32 @@ pub struct Reference {
 impl Reference {
     pub fn from_wit(r: &SecretReference) -> Self {
         Reference {
-            secret: r.secret.clone(),
-            key: r.key.clone(),
+            secret: r.secret.as_str().into(),
+            key: r.key.as_deref().map(Name::from),
             kind: match r.kind {
                 SecretUseKind::Env => Use::Env,
                 SecretUseKind::EnvFrom => Use::EnvFrom,
                 SecretUseKind::Volume => Use::Volume,
                 SecretUseKind::ImagePull => Use::ImagePull,
             },
-            container: r.container.clone(),
-            field: r.field.clone(),
+            container: r.container.as_str().into(),
+            field: r.field.as_str().into(),
             optional: r.optional,
         }
     }
 
     pub fn to_wit(&self) -> SecretReference {
         SecretReference {
-            secret: self.secret.clone(),
-            key: self.key.clone(),
+            secret: self.secret.to_string(),
+            key: self.key.as_ref().map(|k| k.to_string()),
             kind: match self.kind {
                 Use::Env => SecretUseKind::Env,
                 Use::EnvFrom => SecretUseKind::EnvFrom,
                 Use::Volume => SecretUseKind::Volume,
                 Use::ImagePull => SecretUseKind::ImagePull,
             },
-            container: self.container.clone(),
-            field: self.field.clone(),
+            container: self.container.to_string(),
+            field: self.field.to_string(),
             optional: self.optional,
         }
     }
@@ -206,8 +208,8 @@ impl Record {
     }
 
     /// The secrets it references, each once.
-    pub fn secrets(&self) -> Vec<&str> {
-        let mut out: Vec<&str> = self.references.iter().map(|r| r.secret.as_str()).collect();
+    pub fn secrets(&self) -> Vec<&Name> {
+        let mut out: Vec<&Name> = self.references.iter().map(|r| &r.secret).collect();
         out.sort_unstable();
         out.dedup();
         out
@@ -217,21 +219,11 @@ impl Record {
         self.findings.iter().any(|f| f.outcome == Outcome::Fail)
     }
 
-    /// The bytes the record holds, its own struct and what its strings and lists
-    /// hold (the index's maps add a little more per record).
+    /// The bytes the record holds alone: its own struct, its workload's name, its
+    /// lists and its findings' strings. The names it shares with other records
+    /// (namespace, kind, secrets, keys, containers, fields: interned by the index)
+    /// are not counted; the index's maps add a little more per record.
     pub fn heap_bytes(&self) -> usize {
-        let key = |k: &Key| k.kind.capacity() + k.namespace.capacity() + k.name.capacity();
-        let refs: usize = self
-            .references
-            .iter()
-            .map(|r| {
-                std::mem::size_of::<Reference>()
-                    + r.secret.capacity()
-                    + r.key.as_ref().map_or(0, String::capacity)
-                    + r.container.capacity()
-                    + r.field.capacity()
-            })
-            .sum();
         let findings: usize = self
             .findings
             .iter()
@@ -244,9 +236,8 @@ impl Record {
             })
             .sum();
         std::mem::size_of::<Record>()
-            + key(&self.key)
-            + self.owner.as_ref().map_or(0, key)
-            + refs
+            + self.key.name.len()
+            + self.references.capacity() * std::mem::size_of::<Reference>()
             + findings
     }
 
