@@ -49,13 +49,13 @@ const NAMES: usize = 5;
 fn consequence(kind: ReferenceKind) -> &'static str {
     match kind {
         ReferenceKind::Env | ReferenceKind::EnvFrom => {
-            "their pods will fail with CreateContainerConfigError at the next start"
+            "pods will fail with CreateContainerConfigError at the next start"
         }
         ReferenceKind::Volume => {
-            "their pods will wait in ContainerCreating (FailedMount) at the next start"
+            "pods will wait in ContainerCreating (FailedMount) at the next start"
         }
         ReferenceKind::ImagePull => {
-            "their pods may fail with ErrImagePull at the next start (a private registry)"
+            "pods may fail with ErrImagePull at the next start (a private registry)"
         }
     }
 }
@@ -169,11 +169,15 @@ fn describe(
         .min()
         .copied()
         .unwrap_or(ReferenceKind::Env);
-    let workloads = if count == 1 { "workload" } else { "workloads" };
+    let (workloads, reference, their) = if count == 1 {
+        ("workload", "references", "its")
+    } else {
+        ("workloads", "reference", "their")
+    };
     if let (1, Some((ns, ws))) = (broken.len(), broken.iter().next()) {
         let names: Vec<String> = ws.keys().map(|w| Shown(w).to_string()).collect();
         return format!(
-            "{} {what}: {count} {workloads} in {} reference it and {}: {}",
+            "{} {what}: {count} {workloads} in {} {reference} it and {their} {}: {}",
             removal.action,
             Shown(ns),
             consequence(kind),
@@ -188,7 +192,7 @@ fn describe(
         })
         .collect();
     format!(
-        "{} {what}: {count} {workloads} in {} namespaces reference it and {}: {}",
+        "{} {what}: {count} {workloads} in {} namespaces {reference} it and {their} {}: {}",
         removal.action,
         broken.len(),
         consequence(kind),
@@ -332,6 +336,14 @@ mod tests {
             denied
                 .message
                 .starts_with("refused (SecretPolicy runai/guard says secretRemoval: deny): "),
+            "{}",
+            denied.message
+        );
+        assert!(
+            denied.message.ends_with(
+                "deleting key `password` of secret `db`: 1 workload in runai-a references it and its \
+                 pods will fail with CreateContainerConfigError at the next start: Pod train-7"
+            ),
             "{}",
             denied.message
         );

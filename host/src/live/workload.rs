@@ -136,10 +136,9 @@ pub fn decoder(api_version: &str, kind: &str, text: &str) -> Result<RawWorkload,
     })
 }
 
-/// The workload kinds the audit reads: those the plugin evaluates. (Not yet the
-/// pod-template wrappers of the plugin's table: their CRDs may serve versions whose
-/// layout the plugin does not read, so they need a discovery that picks a version
-/// the table lists, and the role to read them.)
+/// The workload kinds the audit reads: those the plugin evaluates, the pod-template
+/// wrappers of its table included (found by discovery: a wrapper's CRD may be absent
+/// or serve another version), and the Run:ai workloads.
 pub fn targets() -> Vec<Target> {
     let mut out: Vec<Target> = guest::workload::templates::POD_KINDS
         .iter()
