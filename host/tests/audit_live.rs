@@ -296,6 +296,36 @@ fn the_audit_indexes_what_runs_and_guards_the_secrets_it_uses() {
             &[("namespace", "runai-team-a"), ("code", "will-not-start")],
         ) >= 4.0
     });
+    // The audit's evaluations run at a lower priority than admission's (10 levels).
+    let tasks = std::fs::read_dir(format!("/proc/{}/task", live.gw.pid())).unwrap();
+    let niceness: Vec<(String, i64)> = tasks
+        .filter_map(|t| {
+            let dir = t.ok()?.path();
+            let comm = std::fs::read_to_string(dir.join("comm")).ok()?;
+            let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
+            // Fields after the parenthesised name; nice is the 19th field of stat.
+            let rest = stat.rsplit_once(')')?.1;
+            let nice = rest.split_whitespace().nth(16)?.parse().ok()?;
+            Some((comm.trim().to_string(), nice))
+        })
+        .collect();
+    let base = niceness
+        .iter()
+        .find(|(c, _)| c != "audit-evaluate")
+        .map_or(0, |(_, n)| *n);
+    let audit_nice = niceness.iter().find(|(c, _)| c == "audit-evaluate");
+    assert_eq!(
+        audit_nice.map(|(_, n)| *n),
+        Some((base + 10).min(19)),
+        "{niceness:?}"
+    );
+    assert!(
+        niceness
+            .iter()
+            .filter(|(c, _)| c != "audit-evaluate")
+            .all(|(_, n)| *n == base),
+        "{niceness:?}"
+    );
     // `/readyz` says the audit has listed every kind, and to anyone nothing more.
     let ready: Value = serde_json::from_str(&live.gw.call("GET", "/readyz", b"").text()).unwrap();
     assert_eq!(ready["audit"]["listed"], true, "{ready}");
@@ -564,4 +594,37 @@ fn reports_are_written_by_the_leader_alone() {
     let follower = gateways.remove(1 - leader);
     drop(gateways);
     until("the other replica's writes", &|| written(&follower) > 0.0);
+}
+
+/// Not a test: the API server of `loadtest/audit.sh` (admission under load while an
+/// audit runs). Serves the cluster above plus `LOAD_PODS` pods in runai-team-a, writes
+/// its kubeconfig into `LOAD_DIR`, and serves until `LOAD_DIR/stop` exists.
+#[test]
+#[ignore = "a harness for loadtest/audit.sh"]
+fn load_harness() {
+    let Ok(dir) = std::env::var("LOAD_DIR") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    let pods: usize = std::env::var("LOAD_PODS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10_000);
+    let api = FakeApi::start();
+    cluster(&api);
+    for i in 0..pods {
+        let secret = if i % 2 == 0 { "db" } else { "other" };
+        let key = if i % 2 == 0 { "password" } else { "token" };
+        api.put(&pod(
+            "runai-team-a",
+            &format!("load-{i}"),
+            uses(secret, key, false),
+            None,
+        ));
+    }
+    let kubeconfig = api.kubeconfig(&dir);
+    std::fs::write(dir.join("ready"), kubeconfig.display().to_string()).unwrap();
+    while !dir.join("stop").exists() {
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }

@@ -220,7 +220,10 @@ pub fn start(
         let metrics = metrics.clone();
         std::thread::Builder::new()
             .name("audit-evaluate".to_string())
-            .spawn(move || evaluate_loop(&audit, &views, &plugin, &metrics, queue, refetch_tx))?;
+            .spawn(move || {
+                yield_to_admission();
+                evaluate_loop(&audit, &views, &plugin, &metrics, queue, refetch_tx)
+            })?;
     }
     {
         let audit = audit.clone();
@@ -472,6 +475,28 @@ struct Seen {
     generation: u64,
     view: Option<Arc<View>>,
 }
+
+/// The audit's evaluations share the cores with admission, whose answers have a
+/// deadline and the audit's do not: its thread runs at a lower priority (10 nice
+/// levels below the process, a per-thread attribute on Linux), so that a full audit
+/// takes the cores admission leaves idle and admission keeps its figures while it runs.
+fn yield_to_admission() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid and setpriority take no pointers; they change this thread only.
+        let changed = unsafe {
+            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+            let now = libc::getpriority(libc::PRIO_PROCESS, tid);
+            libc::setpriority(libc::PRIO_PROCESS, tid, (now + AUDIT_NICE).min(19))
+        };
+        if changed != 0 {
+            tracing::warn!(error = %std::io::Error::last_os_error(), "audit: cannot lower its thread's priority");
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+const AUDIT_NICE: libc::c_int = 10;
 
 fn evaluate_loop(
     audit: &Audit,
