@@ -309,20 +309,19 @@ fn the_audit_indexes_what_runs_and_guards_the_secrets_it_uses() {
             Some((comm.trim().to_string(), nice))
         })
         .collect();
+    let audit = |c: &str| c == "audit-evaluate" || c == "audit-read";
     let base = niceness
         .iter()
-        .find(|(c, _)| c != "audit-evaluate")
+        .find(|(c, _)| !audit(c))
         .map_or(0, |(_, n)| *n);
-    let audit_nice = niceness.iter().find(|(c, _)| c == "audit-evaluate");
-    assert_eq!(
-        audit_nice.map(|(_, n)| *n),
-        Some((base + 10).min(19)),
-        "{niceness:?}"
-    );
+    for thread in ["audit-evaluate", "audit-read"] {
+        let nice = niceness.iter().find(|(c, _)| c == thread).map(|(_, n)| *n);
+        assert_eq!(nice, Some((base + 10).min(19)), "{thread}: {niceness:?}");
+    }
     assert!(
         niceness
             .iter()
-            .filter(|(c, _)| c != "audit-evaluate")
+            .filter(|(c, _)| !audit(c))
             .all(|(_, n)| *n == base),
         "{niceness:?}"
     );

@@ -230,6 +230,8 @@ pub fn start(
         std::thread::Builder::new()
             .name("audit-read".to_string())
             .spawn(move || {
+                // Its lists' decoding yields to admission too.
+                yield_to_admission();
                 let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                     Ok(r) => r,
                     Err(e) => {
