@@ -308,6 +308,32 @@ const COMMANDS: &[Command] = &[
         &[],
         &["--candidate-policy takes policies", "not `Pod`"],
     ),
+    // An empty candidate is an error, not a plain audit.
+    (
+        &[
+            "policies/examples/train-ok.yaml",
+            "--candidate-policy",
+            "/dev/null",
+        ],
+        2,
+        &[],
+        &["/dev/null: --candidate-policy: the file holds no documents"],
+    ),
+    // The same removal twice, or a key of a secret that goes whole, is one removal.
+    (
+        &[
+            "policies/examples/train-ok.yaml",
+            "--without-secret",
+            "runai/wandb",
+            "--without-secret",
+            "runai/wandb",
+            "--without-secret",
+            "runai/wandb/api-key",
+        ],
+        1,
+        &["newly rejected: 1: TrainingWorkload runai-team-a/"],
+        &[],
+    ),
 ];
 
 #[test]

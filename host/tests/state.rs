@@ -174,6 +174,10 @@ fn errors_change_nothing_and_exit_2() {
         "policy.yaml",
         "apiVersion: secrets.policy.run.ai/v1alpha1\nkind: SecretPolicy\nmetadata: {name: p, namespace: runai}\nspec: {enforcement: nope}\n",
     );
+    let moved = s.file(
+        "moved.yaml",
+        "apiVersion: run.ai/v2\nkind: Project\nmetadata: {name: team-b}\nspec: {namespace: elsewhere}\n",
+    );
     for (args, needle) in [
         (
             vec!["adm", "set", "secret", "missing", "--cluster-wide"],
@@ -205,6 +209,12 @@ fn errors_change_nothing_and_exit_2() {
             "`metadata.name` `Bad_Name` is not a DNS-1123 subdomain",
         ),
         (vec!["apply", "-f", &bad_policy], "`spec.enforcement`"),
+        // A project keeps its namespace: a move would leave its secrets, copies and
+        // workloads in a namespace no project owns, past the removal guard.
+        (
+            vec!["apply", "-f", &moved],
+            "its namespace is runai-team-b and cannot change to elsewhere",
+        ),
     ] {
         let out = s.host(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -473,5 +483,50 @@ fn a_bogus_recorded_workload_is_named() {
                 text
             );
         }
+    }
+}
+
+/// Names from a state edited by hand reach no terminal raw: a kind, a code or a
+/// policy with control characters cannot forge a line of `host audit`'s output.
+#[test]
+fn a_recorded_workloads_strings_are_escaped() {
+    let s = State::new("escaped-workloads");
+    s.ok(&["project", "create", "team-a"]);
+    let job = s.file(
+        "job.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: x, namespace: runai-team-a}\nstringData: {k: v}\n---\n\
+         apiVersion: batch/v1\nkind: Job\nmetadata: {name: j, namespace: runai-team-a}\nspec: {template: {spec: {containers: [{name: c, env: [{name: P, value: hunter2-literal}]}]}}}\n",
+    );
+    s.ok(&["apply", "-f", &job]);
+    let mut state = s.state_json();
+    let forged = "Job\u{1b}[2J\nPASS";
+    state["workloads"][0]["record"]["key"]["kind"] = Value::from(forged);
+    if let Some(findings) = state["workloads"][0]["record"]["findings"].as_array_mut() {
+        for f in findings {
+            f["code"] = Value::from(forged);
+            f["policy"] = Value::from(forged);
+        }
+    }
+    std::fs::write(
+        s.dir.join("st/state.json"),
+        serde_json::to_string_pretty(&state).unwrap(),
+    )
+    .unwrap();
+    for args in [
+        &["audit"][..],
+        &["audit", "--without-secret", "runai-team-a/x"],
+    ] {
+        let out = s.host(args);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {text}");
+        assert!(!text.contains('\u{1b}'), "{args:?}: {text:?}");
+        assert!(
+            !text.lines().any(|l| l.starts_with("PASS")),
+            "{args:?}: {text:?}"
+        );
     }
 }

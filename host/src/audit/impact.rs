@@ -186,13 +186,13 @@ impl Impact {
                                 .iter()
                                 .any(|o| o.code == f.code && o.field == f.field)
                         })
-                        .map(|f| f.code.clone())
+                        .map(|f| shown(&f.code).into_owned())
                         .collect();
                     new_findings.dedup();
                     rows.push(Row {
                         workload: format!(
                             "{} {}/{}",
-                            key.kind,
+                            shown(&key.kind),
                             shown(&key.namespace),
                             shown(&key.name)
                         ),

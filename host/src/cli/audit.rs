@@ -183,12 +183,30 @@ impl Audit<'_> {
     }
 }
 
+impl AuditArgs {
+    /// No workload file and no live cluster given.
+    pub fn names_nothing(&self) -> bool {
+        self.workloads.is_empty() && self.cluster.connection().is_none()
+    }
+}
+
 pub fn audit(plugin: &PluginArgs, state: Option<&PathBuf>, args: AuditArgs) -> Result<u8> {
-    let without = args
+    let mut without = args
         .without
         .iter()
         .map(|w| WithoutSecret::parse(w))
         .collect::<Result<Vec<_>>>()?;
+    // The same removal twice, or a key of a secret that goes whole, is one removal.
+    let whole: Vec<(String, String)> = without
+        .iter()
+        .filter(|w| w.key.is_none())
+        .map(|w| (w.namespace.clone(), w.name.clone()))
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    without.retain(|w| {
+        let covered = w.key.is_some() && whole.contains(&(w.namespace.clone(), w.name.clone()));
+        !covered && seen.insert((w.namespace.clone(), w.name.clone(), w.key.clone()))
+    });
     let connection = args.cluster.connection();
     if args.workloads.is_empty() && state.is_none() && connection.is_none() {
         bail!(
@@ -240,7 +258,15 @@ pub fn audit(plugin: &PluginArgs, state: Option<&PathBuf>, args: AuditArgs) -> R
     }
     let mut candidates = Vec::new();
     for path in &args.candidates {
-        for doc in manifest::read_file(path)? {
+        let docs = manifest::read_file(path)?;
+        if docs.is_empty() {
+            bail!(
+                "{}: --candidate-policy: the file holds no documents: expected policies ({} or a V2 policy)",
+                input::display(path),
+                POLICY_KINDS.join(", ")
+            );
+        }
+        for doc in docs {
             let is_policy = POLICY_KINDS.contains(&doc.kind())
                 || (doc.kind().is_empty() && doc.value.get("meta").is_some());
             if !is_policy {
@@ -449,13 +475,13 @@ fn title(c: &Checked, origin: Origin) -> String {
         .record
         .owner
         .as_ref()
-        .map(|o| format!(", of {} {}", o.kind, shown(&o.name)))
+        .map(|o| format!(", of {} {}", shown(&o.kind), shown(&o.name)))
         .unwrap_or_default();
     let from = from(c, origin);
     let from = shown(&from);
     format!(
         "{} {}/{} ({from}{owner})",
-        key.kind,
+        shown(&key.kind),
         shown(&key.namespace),
         shown(&key.name)
     )
@@ -521,10 +547,10 @@ fn text(subjects: &[Subject]) -> String {
             } else {
                 format!(" at {}", shown_max(&f.field, 400))
             };
-            let _ = writeln!(s, "    {mark} {}{at}", f.code);
+            let _ = writeln!(s, "    {mark} {}{at}", shown(&f.code));
             let _ = writeln!(s, "      {}", shown_max(&f.message, 2000));
             if !f.policy.is_empty() {
-                let _ = writeln!(s, "      ({})", f.policy);
+                let _ = writeln!(s, "      ({})", shown(&f.policy));
             }
             if c.is_kept(i) {
                 let _ = writeln!(

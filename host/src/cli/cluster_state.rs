@@ -34,6 +34,7 @@ pub fn apply(plugin: &super::PluginArgs, dir: &Path, files: &[PathBuf], force: b
     let applied = StateDir::new(dir).change_state(true, |state| {
         let before = state.cluster.clone();
         load_documents(&mut state.cluster, &docs)?;
+        keep_project_namespaces(&before, &state.cluster)?;
         check_policies(&plugin, &state.cluster)?;
         let touched = guard::touched_by_apply(&before, &state.cluster, &docs);
         let guard = guard(&plugin, &before, state, &touched, force)?;
@@ -101,6 +102,31 @@ pub fn apply(plugin: &super::PluginArgs, dir: &Path, files: &[PathBuf], force: b
         input::display(dir)
     );
     Ok(if applied.rejected.is_empty() { 0 } else { 1 })
+}
+
+/// A project keeps the namespace it was created with (Run:ai fixes it at creation):
+/// moving it would leave its secrets, copies and workloads in a namespace no project
+/// owns, past the removal guard.
+fn keep_project_namespaces(before: &Cluster, after: &Cluster) -> Result<()> {
+    for (name, old) in &before.projects {
+        let Some(new) = after.projects.get(name) else {
+            continue;
+        };
+        let (was, is) = (before.project_namespace(old), after.project_namespace(new));
+        if was != is {
+            anyhow::bail!(
+                "{}: Project {}: its namespace is {} and cannot change to {} (a project's \
+                 namespace is fixed when it is created): `host project delete {}` first, then \
+                 apply it again; nothing was changed",
+                shown(&new.source),
+                shown(name),
+                shown(&was),
+                shown(&is),
+                shown(name)
+            );
+        }
+    }
+    Ok(())
 }
 
 /// `Kind namespace/name created (N references, M findings)`.

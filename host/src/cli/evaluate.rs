@@ -190,8 +190,13 @@ pub fn submit(
                 if replaced { "replaced" } else { "created" },
                 input::display(dir)
             ),
+            // Nothing was created: not a success, whatever the report above says.
             None => {
-                eprintln!("the state changed meanwhile and rejects the workload now: not created")
+                eprintln!(
+                    "error: the state changed while the workload was evaluated and now rejects \
+                     it: not created (submit it again to see why)"
+                );
+                return Ok(1);
             }
         }
     }

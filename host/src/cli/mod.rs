@@ -372,7 +372,16 @@ fn run(cli: Cli) -> Result<u8> {
             };
             evaluate::submit(&plugin, cli.state.as_ref(), &cluster, args, output)
         }
-        Command::Audit(args) => audit::audit(&plugin, cli.state.as_ref(), *args),
+        Command::Audit(args) => {
+            // Nothing named to audit: the simulator's state, as `host workload list`
+            // reads it ($RUNAI_SIM_STATE, else ./.runai-sim), when there is one.
+            let state = cli.state.clone().or_else(|| {
+                let nothing = args.names_nothing();
+                let default = state_dir(None);
+                (nothing && default.is_dir()).then_some(default)
+            });
+            audit::audit(&plugin, state.as_ref(), *args)
+        }
         Command::Workload(WorkloadCommand::List { namespace, output }) => {
             workload::list(&state_dir(cli.state), namespace.as_deref(), output)
         }
