@@ -296,34 +296,33 @@ fn the_audit_indexes_what_runs_and_guards_the_secrets_it_uses() {
             &[("namespace", "runai-team-a"), ("code", "will-not-start")],
         ) >= 4.0
     });
-    // The audit's evaluations run at a lower priority than admission's (10 levels).
+    // The audit's threads run only on the CPU admission leaves idle (SCHED_IDLE, 5),
+    // every other thread as the process does.
     let tasks = std::fs::read_dir(format!("/proc/{}/task", live.gw.pid())).unwrap();
-    let niceness: Vec<(String, i64)> = tasks
+    let policies: Vec<(String, u32)> = tasks
         .filter_map(|t| {
             let dir = t.ok()?.path();
             let comm = std::fs::read_to_string(dir.join("comm")).ok()?;
             let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
-            // Fields after the parenthesised name; nice is the 19th field of stat.
+            // The fields after the parenthesised name start at the 3rd; `policy` is
+            // the 41st.
             let rest = stat.rsplit_once(')')?.1;
-            let nice = rest.split_whitespace().nth(16)?.parse().ok()?;
-            Some((comm.trim().to_string(), nice))
+            let policy = rest.split_whitespace().nth(38)?.parse().ok()?;
+            Some((comm.trim().to_string(), policy))
         })
         .collect();
+    const SCHED_IDLE: u32 = 5;
     let audit = |c: &str| c == "audit-evaluate" || c == "audit-read";
-    let base = niceness
-        .iter()
-        .find(|(c, _)| !audit(c))
-        .map_or(0, |(_, n)| *n);
     for thread in ["audit-evaluate", "audit-read"] {
-        let nice = niceness.iter().find(|(c, _)| c == thread).map(|(_, n)| *n);
-        assert_eq!(nice, Some((base + 10).min(19)), "{thread}: {niceness:?}");
+        let policy = policies.iter().find(|(c, _)| c == thread).map(|(_, p)| *p);
+        assert_eq!(policy, Some(SCHED_IDLE), "{thread}: {policies:?}");
     }
     assert!(
-        niceness
+        policies
             .iter()
             .filter(|(c, _)| !audit(c))
-            .all(|(_, n)| *n == base),
-        "{niceness:?}"
+            .all(|(_, p)| *p != SCHED_IDLE),
+        "{policies:?}"
     );
     // `/readyz` says the audit has listed every kind, and to anyone nothing more.
     let ready: Value = serde_json::from_str(&live.gw.call("GET", "/readyz", b"").text()).unwrap();
