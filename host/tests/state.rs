@@ -407,6 +407,45 @@ fn the_removal_guard_refuses_and_changes_nothing() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// A project's own `secretRemoval: deny` holds against an admin's cluster-wide removal:
+/// in a cluster, the copies' deletions are reviewed under the project's policies.
+#[test]
+fn a_projects_deny_holds_against_a_cluster_wide_removal() {
+    let s = State::new("guard-project");
+    let shared_v2 = s.file("shared-v2.yaml", SHARED_V2);
+    let deny = s.file(
+        "deny.yaml",
+        &DENY.replace("namespace: runai}", "namespace: runai-team-a}"),
+    );
+    s.ok(&["project", "create", "team-a"]);
+    s.ok(&["project", "create", "team-b"]);
+    s.ok(&["apply", "-f", &shared_v2]);
+    s.ok(&["apply", "-f", &deny]);
+    for team in ["team-a", "team-b"] {
+        let out = s.host(&["submit", "job", "-p", team, "-e", "DB_USER=SECRET:db,user"]);
+        assert_eq!(out.status.code(), Some(0), "{team}");
+    }
+    let before = s.state_json();
+    let out = s.host(&["adm", "remove", "secret", "db", "--cluster-wide"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("refused (SecretPolicy runai-team-a/guard says secretRemoval: deny)"),
+        "{err}"
+    );
+    assert_eq!(s.state_json(), before);
+    // Without a project's deny in scope, the same removal is a warning.
+    let out = s.host(&["project", "delete", "team-a"]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = s.host(&["adm", "remove", "secret", "db", "--cluster-wide"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("Warning:") && err.contains("runai-team-b"),
+        "{err}"
+    );
+}
+
 /// A state file edited by hand with a bogus `workloads` entry: every command that
 /// reads it says which entry and field, exit 2, and nothing is written.
 #[test]

@@ -97,23 +97,17 @@ pub fn questions(
 }
 
 /// Asks the plugin, under the policies in scope of the namespace the change is made
-/// in (its own and `runai`'s, as the gateway asks).
+/// in (its own and `runai`'s, as the gateway asks). A change in `runai` also takes the
+/// copies from the project namespaces whose workloads break, which in a cluster are
+/// deletions reviewed under each project's policies: each is asked too, so a project's
+/// `secretRemoval: deny` holds against a cluster-wide removal.
 pub fn answer(plugin: &Plugin, before: &Cluster, questions: &[Question]) -> Result<Answer> {
     let mut answer = Answer {
         allowed: true,
         ..Answer::default()
     };
     for q in questions {
-        let policies = before.policies_for(&q.removal.namespace);
-        let d = plugin
-            .check_removal(&q.removal, &policies, &q.users)?
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "the policies in scope of namespace {} cannot be read: {}",
-                    crate::text::shown(&q.removal.namespace),
-                    e.message
-                )
-            })?;
+        let d = ask(plugin, before, &q.removal, &q.users)?;
         answer.allowed &= d.allowed;
         if !d.message.is_empty() {
             answer.messages.push(d.message);
@@ -125,8 +119,48 @@ pub fn answer(plugin: &Plugin, before: &Cluster, questions: &[Question]) -> Resu
                 Some((kind, name)) => format!("{kind} {ns}/{name}"),
                 None => format!("{ns}/{w}"),
             }));
+        if q.removal.namespace != SYSTEM_NAMESPACE || !d.allowed {
+            continue;
+        }
+        let affected: BTreeSet<&str> = q.users.iter().map(|u| u.namespace.as_str()).collect();
+        for ns in affected {
+            let copy = Removal {
+                namespace: ns.to_string(),
+                ..q.removal.clone()
+            };
+            let users: Vec<SecretUser> = q
+                .users
+                .iter()
+                .filter(|u| u.namespace == ns)
+                .cloned()
+                .collect();
+            let d = ask(plugin, before, &copy, &users)?;
+            // Its warning repeats the one above; a refusal is the project's own.
+            if !d.allowed {
+                answer.allowed = false;
+                answer.messages.push(d.message);
+            }
+        }
     }
     Ok(answer)
+}
+
+fn ask(
+    plugin: &Plugin,
+    before: &Cluster,
+    removal: &Removal,
+    users: &[SecretUser],
+) -> Result<crate::plugin::RemovalDecision> {
+    let policies = before.policies_for(&removal.namespace);
+    plugin
+        .check_removal(removal, &policies, users)?
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "the policies in scope of namespace {} cannot be read: {}",
+                crate::text::shown(&removal.namespace),
+                e.message
+            )
+        })
 }
 
 /// A change that may take something away: the namespace and secret it changes, and
