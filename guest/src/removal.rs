@@ -196,8 +196,26 @@ fn describe(
         removal.action,
         broken.len(),
         consequence(kind),
-        per_namespace.join("; ")
+        in_some_namespaces(&per_namespace)
     )
+}
+
+/// `ns: n (names); ...` for at most `IN_MESSAGE` namespaces, then how many more: a
+/// cluster-wide removal may touch every project of the cluster.
+fn in_some_namespaces(items: &[String]) -> String {
+    let mut out = items
+        .iter()
+        .take(crate::listed::IN_MESSAGE)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join("; ");
+    if items.len() > crate::listed::IN_MESSAGE {
+        out.push_str(&format!(
+            "; ... and {} more namespaces",
+            items.len() - crate::listed::IN_MESSAGE
+        ));
+    }
+    out
 }
 
 fn some_names(names: &[String]) -> String {
@@ -372,5 +390,29 @@ mod tests {
             "deleting secret `db`: 8 workloads in 2 namespaces reference it and their pods will fail with \
              CreateContainerConfigError at the next start: runai-a: 7 (Pod p0, Pod p1, Pod p2, Pod p3, Pod p4 and 2 more); runai-b: 1 (Pod p7)"
         );
+        // Every project of a large cluster: the namespaces listed are bounded too.
+        let users: Vec<SecretUser> = (0..1000)
+            .map(|i| {
+                user(
+                    &format!("runai-p{i:04}"),
+                    "Pod w",
+                    Some("k"),
+                    ReferenceKind::Env,
+                    false,
+                )
+            })
+            .collect();
+        let d = check(&removal(&[]), &[], &users).unwrap();
+        assert!(
+            d.message.contains("1000 workloads in 1000 namespaces"),
+            "{}",
+            d.message
+        );
+        assert!(
+            d.message.ends_with("; ... and 992 more namespaces"),
+            "{}",
+            d.message
+        );
+        assert!(d.message.len() < 1000, "{}", d.message.len());
     }
 }
