@@ -345,6 +345,7 @@ pub fn serve(plugin: &PluginArgs, state: Option<PathBuf>, args: ServeArgs) -> Re
         audit: (!args.no_audit).then(|| serve::audit::Config {
             interval: Duration::from_secs(args.audit_interval_seconds),
             reports: None,
+            admission: None,
         }),
     };
     serve::run(config, plugin)

@@ -219,6 +219,7 @@ pub fn run(config: Config, plugin: Plugin) -> Result<u8> {
     let audit = match (&config.source.live, &config.audit) {
         (Some(connection), Some(audit_config)) => {
             let mut audit_config = audit_config.clone();
+            audit_config.admission = Some(pool.activity());
             // Reports have one writer: the replica holding the Lease, which exists
             // when the gateway manages its certificate (the install's default).
             if let Some(managed) = &managed {

@@ -17,7 +17,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -164,6 +164,17 @@ impl Sched {
 pub struct Pool {
     shared: Arc<Shared>,
     queue_timeout: Duration,
+    /// Evaluations asked of the pool and not yet answered (queued or running).
+    active: Arc<AtomicUsize>,
+}
+
+/// Counts an evaluation in `active` for as long as its caller waits for it.
+struct Active<'a>(&'a AtomicUsize);
+
+impl Drop for Active<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Pool {
@@ -185,7 +196,14 @@ impl Pool {
         Ok(Pool {
             shared,
             queue_timeout,
+            active: Arc::new(AtomicUsize::new(0)),
         })
+    }
+
+    /// How many evaluations are queued or running now: work with no deadline (the
+    /// audit) waits while there are any.
+    pub fn activity(&self) -> Arc<AtomicUsize> {
+        self.active.clone()
     }
 
     /// Runs `f` on a worker in `lane`'s turn (a namespace) and waits for its result
@@ -195,6 +213,8 @@ impl Pool {
         lane: &str,
         f: impl FnOnce() -> R + Send + 'static,
     ) -> Result<R, PoolError> {
+        self.active.fetch_add(1, Ordering::AcqRel);
+        let _active = Active(&self.active);
         let (tx, mut rx) = tokio::sync::oneshot::channel();
         // Who gets to the job first: a worker starting it, or the caller giving up on
         // it at the queue timeout (answered then, not when a worker comes to it).
@@ -320,6 +340,30 @@ mod tests {
             }
         });
         (busy, release)
+    }
+
+    /// The audit waits while admission has evaluations queued or running: the count
+    /// follows every way a call ends (answered, refused, panicked).
+    #[test]
+    fn activity_counts_what_admission_waits_for() {
+        let pool = Arc::new(Pool::start(1, 4, Duration::from_secs(5)).unwrap());
+        let active = pool.activity();
+        let rt = runtime();
+        assert_eq!(active.load(Ordering::Acquire), 0);
+        let (busy, release) = hold(&pool, &rt, "a");
+        assert_eq!(active.load(Ordering::Acquire), 1);
+        let p = pool.clone();
+        let queued = rt.spawn(async move { p.run("a", || 1).await });
+        rt.block_on(tokio::task::yield_now());
+        assert_eq!(active.load(Ordering::Acquire), 2);
+        assert_eq!(rt.block_on(pool.run("a", || 2)), Err(PoolError::Overloaded));
+        assert_eq!(active.load(Ordering::Acquire), 2);
+        release.send(()).unwrap();
+        rt.block_on(busy).unwrap().unwrap();
+        assert_eq!(rt.block_on(queued).unwrap(), Ok(1));
+        let panicked = rt.block_on(pool.run("a", || -> u32 { panic!("bug") }));
+        assert_eq!(panicked, Err(PoolError::Panicked));
+        assert_eq!(active.load(Ordering::Acquire), 0);
     }
 
     #[test]
