@@ -77,8 +77,18 @@ pub async fn check(
         .pool
         .run(&lane, move || {
             let view = worker_gw.views.current();
+            // The Secrets' webhook fails open (a gateway that cannot decide never blocks
+            // deleting one): a view it cannot trust says so and admits.
+            let secret = matches!(watched, Watched::Secret);
             match worker_gw.views.freshness(&view) {
                 Freshness::Current(_) => {}
+                Freshness::NotSynced | Freshness::Stale(_) if secret => {
+                    return Checked::Warned(vec![
+                        "the secrets gateway's view of the cluster is not current: the \
+                         workloads that use this secret were not checked"
+                            .to_string(),
+                    ]);
+                }
                 Freshness::NotSynced => {
                     return Checked::Failed {
                         reason: VIEW_NOT_SYNCED,

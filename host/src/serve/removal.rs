@@ -67,7 +67,9 @@ pub fn taken(request: &AdmissionRequest<DynamicObject>) -> Option<Taken> {
                     action: "removing the cluster-wide label of",
                 });
             }
-            let now = keys(&new);
+            // A set: a Secret may hold tens of thousands of keys, and this runs before
+            // the review reaches a worker.
+            let now: std::collections::HashSet<String> = keys(&new).into_iter().collect();
             let gone: Vec<String> = keys(&old)
                 .into_iter()
                 .filter(|k| !now.contains(k))

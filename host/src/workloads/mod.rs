@@ -133,6 +133,15 @@ impl Index {
         let mut out = Vec::new();
         for namespace in namespaces {
             for record in self.users_of(namespace, secret) {
+                // A controller's pod is its controller's, which is counted (as the
+                // reports name it); a pod whose controller is not read counts itself.
+                if record
+                    .owner
+                    .as_ref()
+                    .is_some_and(|o| self.records.contains_key(o))
+                {
+                    continue;
+                }
                 for r in record.references.iter().filter(|r| r.secret == secret) {
                     out.push(SecretUser {
                         namespace: record.key.namespace.to_string(),
