@@ -21,15 +21,7 @@ pub fn evaluate(submission: &Submission) -> Result<Decision, InputError> {
     if let Some(t) = &submission.workload_type {
         workload.id.workload_type = Some(t.clone());
     }
-    let policies = PolicySet::load(&submission.policies, &submission.namespace).map_err(|d| {
-        InputError::new(
-            "policies",
-            format!(
-                "policy {} is invalid at `{}`: {}",
-                d.source, d.field, d.message
-            ),
-        )
-    })?;
+    let policies = PolicySet::load_input(&submission.policies, &submission.namespace)?;
     let catalog = Catalog::new(&submission.namespace, &submission.secrets);
     let rules = Rules::new(&policies.secret_policies);
     let mut findings = Findings::default();

@@ -81,15 +81,7 @@ pub fn check(
     policies: &[PolicyDocument],
     users: &[SecretUser],
 ) -> Result<RemovalDecision, InputError> {
-    let set = PolicySet::load(policies, &removal.namespace).map_err(|d| {
-        InputError::new(
-            "policies",
-            format!(
-                "policy {} is invalid at `{}`: {}",
-                d.source, d.field, d.message
-            ),
-        )
-    })?;
+    let set = PolicySet::load_input(policies, &removal.namespace)?;
     let (mode, policy) = set
         .secret_policies
         .iter()

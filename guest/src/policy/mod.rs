@@ -199,6 +199,20 @@ impl PolicySet {
         Ok(set)
     }
 
+    /// `load`, its diagnostic as the input error of a call that was handed the
+    /// policies (`evaluate`, `check-removal`).
+    pub fn load_input(docs: &[PolicyDocument], namespace: &str) -> Result<Self, InputError> {
+        Self::load(docs, namespace).map_err(|d| {
+            InputError::new(
+                "policies",
+                format!(
+                    "policy {} is invalid at `{}`: {}",
+                    d.source, d.field, d.message
+                ),
+            )
+        })
+    }
+
     /// The Run:ai environment rules for a workload of `workload_type`: the V1 policy of
     /// its kind in the project namespace, else the one in `runai` (a fallback, not a
     /// merge); and the V2 policies whose scope and type cover it.

@@ -142,15 +142,7 @@ impl Audit {
 
     /// Namespaces whose report is to be written, taken.
     pub fn take_dirty(&self, at_most: usize) -> Vec<String> {
-        let mut dirty = match self.dirty.lock() {
-            Ok(d) => d,
-            Err(p) => p.into_inner(),
-        };
-        let taken: Vec<String> = dirty.iter().take(at_most).cloned().collect();
-        for ns in &taken {
-            dirty.remove(ns);
-        }
-        taken
+        take(&self.dirty, at_most)
     }
 
     /// Every namespace with workloads, to be written again (a new leader).
@@ -206,6 +198,19 @@ impl Audit {
             .lock()
             .map_or(Vec::new(), |n| n.iter().cloned().collect())
     }
+}
+
+/// Up to `n` namespaces taken from `set` (the first in order).
+pub(super) fn take(set: &Mutex<BTreeSet<String>>, n: usize) -> Vec<String> {
+    let mut set = match set.lock() {
+        Ok(s) => s,
+        Err(p) => p.into_inner(),
+    };
+    let taken: Vec<String> = set.iter().take(n).cloned().collect();
+    for ns in &taken {
+        set.remove(ns);
+    }
+    taken
 }
 
 /// Starts the audit: its reflectors on a thread with their own runtime, and the

@@ -5,7 +5,7 @@
 //! audit of 10,000 workloads is not 10,000 writes. A cluster without the report CRD
 //! gets none: metrics and logs go on, and the error is counted and logged once.
 
-use super::audit::Audit;
+use super::audit::{Audit, take};
 use super::metrics::Metrics;
 use crate::audit::policy_report;
 use serde_json::Value;
@@ -136,18 +136,6 @@ impl Reports {
             }
         }
     }
-}
-
-/// Up to `n` namespaces taken from `set`.
-fn take(set: &Mutex<BTreeSet<String>>, n: usize) -> Vec<String> {
-    let Ok(mut set) = set.lock() else {
-        return Vec::new();
-    };
-    let taken: Vec<String> = set.iter().take(n).cloned().collect();
-    for ns in &taken {
-        set.remove(ns);
-    }
-    taken
 }
 
 /// Server-side apply of one namespace's report, with the gateway's field manager.
