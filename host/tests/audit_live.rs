@@ -341,6 +341,14 @@ fn the_audit_indexes_what_runs_and_guards_the_secrets_it_uses() {
     }
 }
 
+/// A GET that tolerates a gateway not yet serving (its TLS Secret not made yet): "".
+fn get(gw: &Gateway, path: &str) -> String {
+    gateway_support::Conn::open(gw.addr, gw.tls.as_ref())
+        .and_then(|mut c| c.request("GET", path, b""))
+        .map(|r| r.text())
+        .unwrap_or_default()
+}
+
 fn push(live: &Live, kind: &str, e: &Value) {
     let started = Instant::now();
     while live.api.push(kind, e) == 0 {
@@ -523,10 +531,7 @@ fn reports_are_written_by_the_leader_alone() {
         }
     };
     let ready = |gw: &Gateway| {
-        let text = gateway_support::Conn::open(gw.addr, gw.tls.as_ref())
-            .and_then(|mut c| c.request("GET", "/readyz", b""))
-            .map(|r| r.text())
-            .unwrap_or_default();
+        let text = get(gw, "/readyz");
         serde_json::from_str::<Value>(&text).unwrap_or_default()
     };
     until("a failed write on /readyz", &|| {
@@ -557,10 +562,7 @@ fn reports_are_written_by_the_leader_alone() {
     assert!(results.iter().any(|r| r["resources"][0]["kind"] == "Job"));
     assert!(!report.to_string().contains(VALUE) && !report.to_string().contains(&b64(VALUE)));
     let written = |gw: &Gateway| {
-        let text = gateway_support::Conn::open(gw.addr, gw.tls.as_ref())
-            .and_then(|mut c| c.request("GET", "/metrics", b""))
-            .map(|r| r.text())
-            .unwrap_or_default();
+        let text = get(gw, "/metrics");
         metric(
             &text,
             "secrets_gateway_audit_reports_written_total",
@@ -575,14 +577,7 @@ fn reports_are_written_by_the_leader_alone() {
             .all(|gw| ready(gw)["audit"]["reports"]["lastWriteFailed"] == false)
     );
     assert!((a > 0.0) != (b > 0.0), "one writer: {a} and {b}");
-    let leads = |gw: &Gateway| {
-        let text = gateway_support::Conn::open(gw.addr, gw.tls.as_ref())
-            .and_then(|mut c| c.request("GET", "/readyz", b""))
-            .map(|r| r.text())
-            .unwrap_or_default();
-        serde_json::from_str::<Value>(&text).unwrap_or_default()["audit"]["reports"]["leader"]
-            == true
-    };
+    let leads = |gw: &Gateway| ready(gw)["audit"]["reports"]["leader"] == true;
     assert_eq!(
         (leads(&gateways[0]), leads(&gateways[1])),
         (a > 0.0, b > 0.0)
