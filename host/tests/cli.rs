@@ -487,6 +487,32 @@ fn bench_measures_every_scenario_with_the_command_line_limits() {
     );
     assert_eq!(report["regorus_skipped"], Value::Null);
     assert_eq!(report["ratios"][0]["target"], "<= 2.0");
+    // Without fuel there is no fuel to count.
+    assert_eq!(report["fuel"], serde_json::json!([]));
+
+    // With it (the default), what one evaluation uses, with the rules and without.
+    let out = host(&["bench", "--seconds", "0.1", "--json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    let fuel: Vec<(&str, u64)> = report["fuel"]
+        .as_array()
+        .expect("fuel")
+        .iter()
+        .map(|f| {
+            (
+                f["scenario"].as_str().expect("scenario"),
+                f["units"].as_u64().expect("units"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fuel.iter().map(|f| f.0).collect::<Vec<_>>(),
+        [
+            "fresh instance, containment on",
+            "fresh instance, containment on, issue 17 rules on"
+        ]
+    );
+    assert!(fuel[0].1 > 10_000 && fuel[1].1 > fuel[0].1, "{fuel:?}");
 }
 
 /// A policy author's own workload and policies, like `kwctl bench`: placed as `simulate`

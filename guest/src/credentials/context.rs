@@ -302,12 +302,9 @@ impl<'a> CommandLine<'a> {
 }
 
 /// Whether a value of `text` stands in a context (`NAME=VALUE`, `--flag VALUE`,
-/// `wandb login KEY`) where `found` says it is a credential.
+/// `wandb login KEY`) where `found` says it is a credential. Only a text with a space,
+/// tab, new line, `=` or `:` can have one (the caller's `Shape` tells).
 pub fn in_text<'a>(text: &'a str, found: impl FnMut(&'a str, Context<'a>) -> bool) -> bool {
-    // Most literals are one word with no `=` or `:`: nothing stands in a context there.
-    if !text.contains([' ', '=', ':', '\t', '\n']) {
-        return false;
-    }
     CommandLine::default().read(text, found)
 }
 

@@ -4,6 +4,7 @@
 
 use super::Detector;
 use super::encoded::decode;
+use super::shape::in_word;
 
 /// Which token formats occur in `b`, in one pass: a prefix counts only at the start
 /// of a word (not right after a letter, digit or `_`), and each body is counted only
@@ -13,8 +14,14 @@ pub fn token_formats(b: &[u8]) -> [bool; Detector::ALL.len()] {
     let mut found = [false; Detector::ALL.len()];
     let alnum = |c: u8| c.is_ascii_alphanumeric();
     let dashed = |c: u8| alnum(c) || c == b'_' || c == b'-';
-    for i in 0..b.len() {
-        if i > 0 && (alnum(b[i - 1]) || b[i - 1] == b'_') {
+    let mut after_word = false;
+    for (i, c) in b.iter().enumerate() {
+        if b.len() - i < SHORTEST_FORMAT {
+            break;
+        }
+        let starts = !after_word;
+        after_word = in_word(*c);
+        if !starts {
             continue;
         }
         let w = &b[i..];
@@ -96,6 +103,9 @@ pub fn token_formats(b: &[u8]) -> [bool; Detector::ALL.len()] {
     }
     found
 }
+
+/// The shortest token of any format here: Slack's (`xoxb-` and 10).
+const SHORTEST_FORMAT: usize = 15;
 
 /// Which bytes a token's body is made of.
 type ByteClass = fn(u8) -> bool;

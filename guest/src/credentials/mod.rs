@@ -11,10 +11,12 @@ pub mod context;
 mod encoded;
 mod entropy;
 mod formats;
+mod shape;
 
 use context::Named;
 pub use context::{CommandLine, Context};
 use serde::Deserialize;
+use shape::Shape;
 
 /// The detectors, by the name a SecretPolicy lists them under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -137,6 +139,10 @@ pub fn detect_in(
     detectors: &[Detector],
     entropy: &Entropy,
 ) -> Option<Detector> {
+    // Most literals are short: no format fits in 12 bytes, only a URL's password.
+    if value.len() < SHORTEST && !shape::has_scheme(value.as_bytes()) {
+        return None;
+    }
     let shape = Shape::of(value.as_bytes());
     detect_plain(value, &shape, context, detectors, entropy).or_else(|| {
         if shape.longest_token < MIN_ENCODED {
@@ -154,70 +160,8 @@ pub fn detect_in(
     })
 }
 
-/// What one pass over a value tells the detectors, so that most of them skip an
-/// ordinary value without looking at it again (every pass costs, the more so in the
-/// sandbox, whose loops pay for fuel and deadline checks).
-struct Shape {
-    /// The longest run of base64 and base64url characters.
-    longest_token: usize,
-    /// The longest run of lower-case hex digits.
-    longest_hex: usize,
-    /// A space, `=`, a key's `:`, tab or new line: something may stand in a context
-    /// inside.
-    separators: bool,
-    /// `=`: a parameter may be set.
-    assigns: bool,
-    dot: bool,
-    /// The longest run of capitals (`BEGIN`, the `TTY` of `PuTTY`).
-    longest_upper: usize,
-}
-
-impl Shape {
-    fn of(b: &[u8]) -> Shape {
-        let mut shape = Shape {
-            longest_token: 0,
-            longest_hex: 0,
-            separators: false,
-            assigns: false,
-            dot: false,
-            longest_upper: 0,
-        };
-        let (mut token, mut hex, mut upper) = (0, 0, 0);
-        for (i, c) in b.iter().enumerate() {
-            token = if encoded::is_token_char(*c) {
-                token + 1
-            } else {
-                0
-            };
-            hex = if c.is_ascii_digit() || (b'a'..=b'f').contains(c) {
-                hex + 1
-            } else {
-                0
-            };
-            upper = if c.is_ascii_uppercase() { upper + 1 } else { 0 };
-            shape.longest_token = shape.longest_token.max(token);
-            shape.longest_hex = shape.longest_hex.max(hex);
-            shape.longest_upper = shape.longest_upper.max(upper);
-            match c {
-                b'=' => {
-                    shape.assigns = true;
-                    shape.separators = true;
-                }
-                // A JSON or YAML key's colon, not a URL's or a port's.
-                b':' if b
-                    .get(i + 1)
-                    .is_none_or(|n| matches!(n, b' ' | b'"' | b'\'')) =>
-                {
-                    shape.separators = true;
-                }
-                b' ' | b'\t' | b'\n' => shape.separators = true,
-                b'.' => shape.dot = true,
-                _ => {}
-            }
-        }
-        shape
-    }
-}
+/// The shortest value a detector looks at, but for a URL's password.
+const SHORTEST: usize = 12;
 
 /// Shortest base64 token whose decoded text is scanned (`ghp_` and 36 characters,
 /// encoded, are 56; an AWS key ID 28).
@@ -238,8 +182,7 @@ fn detect_plain(
     detectors: &[Detector],
     entropy: &Entropy,
 ) -> Option<Detector> {
-    // Most literals are short: no format fits in 12 bytes, only a URL's password.
-    if value.len() < 12 && !value.contains("://") {
+    if value.len() < SHORTEST && !shape.scheme {
         return None;
     }
     let b = value.as_bytes();
@@ -255,19 +198,19 @@ fn detect_plain(
             value.len() >= 22 && shape.longest_upper >= 3 && formats::private_key(value)
         }
         Detector::Jwt => shape.dot && shape.longest_token >= 13 && formats::jwt(b),
-        Detector::UrlPassword => connection::url_password(value),
+        Detector::UrlPassword => shape.scheme && connection::url_password(value),
         Detector::ConnectionStringPassword => {
-            (shape.assigns || value.contains("oracle:thin:"))
+            (shape.assigns || (shape.colon && value.contains("oracle:thin:")))
                 && connection::connection_password(value)
         }
         // Bare, 16 characters; after `Basic ` or an `auth` key, 8.
         Detector::BasicAuth => {
-            (shape.longest_token >= 16 || (shape.longest_token >= 8 && shape.separators))
+            (shape.longest_basic >= 16 || (shape.longest_basic >= 8 && shape.separators))
                 && encoded::basic_auth_token(b)
         }
         Detector::WandbApiKey => {
             shape.longest_hex >= 40
-                && in_context(value, context, |v, c| {
+                && in_context(value, shape, context, |v, c| {
                     wandb_key(v)
                         && (c.wandb_login
                             || c.name
@@ -294,7 +237,7 @@ fn detect_plain(
                 && !identifier())
                 || (named_context
                     && shape.longest_token >= entropy::MIN_NAMED
-                    && in_context(value, context, named))
+                    && in_context(value, shape, context, named))
         }
         _ => false,
     })
@@ -319,10 +262,25 @@ impl Detector {
 /// Whether `found` says yes to the whole value in its context, or to a value that
 /// stands in a context inside it (`WANDB_API_KEY=... python train.py`,
 /// `--api-key ...`, `wandb login ...`).
-fn in_context(value: &str, context: Context, found: impl Fn(&str, Context) -> bool) -> bool {
-    let whole = value.trim_matches(|c: char| c.is_whitespace() || c == '"' || c == '\'');
-    ((context.name.is_some() || context.wandb_login) && found(whole, context))
-        || context::in_text(value, found)
+fn in_context(
+    value: &str,
+    shape: &Shape,
+    context: Context,
+    found: impl Fn(&str, Context) -> bool,
+) -> bool {
+    ((context.name.is_some() || context.wandb_login) && found(unquoted(value), context))
+        || (shape.words && context::in_text(value, found))
+}
+
+/// `value` without the white space and quotes around it.
+fn unquoted(value: &str) -> &str {
+    let plain = |c: &u8| c.is_ascii_alphanumeric();
+    let b = value.as_bytes();
+    // Most values start and end with a letter or digit: nothing to trim.
+    if b.first().is_some_and(plain) && b.last().is_some_and(plain) {
+        return value;
+    }
+    value.trim_matches(|c: char| c.is_whitespace() || c == '"' || c == '\'')
 }
 
 /// A W&B API key: 40 lower-case hex digits (a W&B server's keys start `local-`).
@@ -392,6 +350,13 @@ mod tests {
                 token("xoxb-", "1234567890-abcdefABCDEF", 40),
                 Some(Detector::SlackToken),
             ),
+            // The shortest format, at its length and one short of it.
+            (token("xoxb-", "1234567890", 10), Some(Detector::SlackToken)),
+            (
+                format!("-{}", token("xoxb-", "1234567890", 10)),
+                Some(Detector::SlackToken),
+            ),
+            (token("xoxb-", "1234567890", 9), None),
             (
                 format!(
                     "https://hooks.slack.com/services/T{}",

@@ -72,6 +72,15 @@ pub struct Report {
     pub fixtures_agreeing: usize,
     pub scenarios: Vec<Scenario>,
     pub ratios: Vec<Ratio>,
+    /// Fuel one evaluation uses in the contained plugin, per scenario that has one:
+    /// the work itself, whatever the machine's load.
+    pub fuel: Vec<Fuel>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Fuel {
+    pub scenario: String,
+    pub units: u64,
 }
 
 type Run<'a> = Box<dyn FnMut() -> Result<()> + 'a>;
@@ -460,6 +469,22 @@ pub fn run(
         runs.push((FRESH_ON_17.into(), fresh(contained, &with_17)));
     }
     let scenarios = measure(runs, budget)?;
+    let mut fuel = Vec::new();
+    for (scenario, measured) in [(FRESH_ON, &sub), (FRESH_ON_17, &with_17)] {
+        if scenarios.iter().any(|s| s.name == scenario) {
+            let mut instance = contained.instance()?;
+            instance
+                .evaluate(measured)
+                .map_err(|e| anyhow!("{e}"))?
+                .map_err(|e| anyhow!("{e:?}"))?;
+            if let Some(units) = instance.fuel_used() {
+                fuel.push(Fuel {
+                    scenario: scenario.into(),
+                    units,
+                });
+            }
+        }
+    }
 
     let mean = |name: &str| {
         scenarios
@@ -517,6 +542,7 @@ pub fn run(
         fixtures_agreeing: agreeing,
         scenarios,
         ratios,
+        fuel,
     })
 }
 
@@ -571,6 +597,19 @@ pub fn text(r: &Report) -> String {
         }
         s.push('\n');
     }
+    if !r.fuel.is_empty() {
+        s.push_str("\nfuel per evaluation (contained plugin; the same on any machine):\n");
+        for f in &r.fuel {
+            s.push_str(&format!("  {:<76} {:>8}\n", f.scenario, f.units));
+        }
+        if let [off, on] = &r.fuel[..] {
+            s.push_str(&format!(
+                "  {:<76} {:>7.2}x\n",
+                "issue 17 rules on / off",
+                on.units as f64 / off.units as f64
+            ));
+        }
+    }
     s
 }
 
@@ -592,6 +631,7 @@ mod tests {
             fixtures_agreeing: 1,
             scenarios: Vec::new(),
             ratios: Vec::new(),
+            fuel: Vec::new(),
         }
     }
 
@@ -606,6 +646,29 @@ mod tests {
         assert!(
             unlike.contains("warning: the native scenario is not built like the plugin"),
             "{unlike}"
+        );
+    }
+
+    #[test]
+    fn the_text_gives_the_fuel_of_each_evaluation_and_the_rules_share() {
+        let mut r = report(true);
+        assert!(!text(&r).contains("fuel per evaluation"));
+        r.fuel = vec![
+            Fuel {
+                scenario: FRESH_ON.into(),
+                units: 200,
+            },
+            Fuel {
+                scenario: FRESH_ON_17.into(),
+                units: 300,
+            },
+        ];
+        let t = text(&r);
+        assert!(t.contains("fuel per evaluation"), "{t}");
+        let ratio = t.lines().last().unwrap_or_default();
+        assert!(
+            ratio.contains("issue 17 rules on / off") && ratio.ends_with("1.50x"),
+            "{t}"
         );
     }
 }

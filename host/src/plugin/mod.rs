@@ -299,6 +299,15 @@ impl Instance<'_> {
         })
     }
 
+    /// The fuel the last call used: the sandbox's own count of the work done (about one
+    /// unit a WebAssembly instruction), the same on a busy machine as on a quiet one.
+    /// `None` without a fuel budget.
+    pub fn fuel_used(&self) -> Option<u64> {
+        let budget = self.plugin.limits.fuel?;
+        let left = self.store.get_fuel().ok()?;
+        Some(budget.saturating_sub(left))
+    }
+
     pub fn identify(&mut self, workload: &str) -> Result<Result<WorkloadId, InputError>, Failure> {
         self.run("reading the workload", |store, b| {
             b.runai_secrets_policy_evaluator()
