@@ -62,13 +62,18 @@ fn head(s: &str) -> &str {
 }
 
 /// A parameter's value: up to `&`, `;`, white space, a quote or `)`; an ODBC value in
-/// braces (`{p;w}`) whole.
+/// braces (`{p;w}`) whole; a quoted one (libpq's `password='p w'`) without its quotes.
 fn value_at(rest: &str) -> &str {
     let rest = head(rest);
     if rest.starts_with('{')
         && let Some(end) = rest.find('}')
     {
         return &rest[..=end];
+    }
+    if let Some(quote) = rest.chars().next().filter(|c| matches!(c, '\'' | '"'))
+        && let Some(end) = rest[1..].find(quote)
+    {
+        return &rest[1..=end];
     }
     let end = rest
         .find(|c: char| matches!(c, '&' | ';' | '"' | '\'' | ')') || c.is_whitespace())
@@ -95,9 +100,7 @@ fn placeholder(password: &str) -> bool {
     let template_word = password.len() >= 2
         && password.starts_with('{')
         && password.ends_with('}')
-        && password[1..password.len() - 1]
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b' ' | b'{' | b'}'));
+        && template_name(&password[1..password.len() - 1]);
     let variable = password.strip_prefix('$').is_some_and(|name| {
         name.starts_with(['(', '{'])
             || (name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
@@ -109,6 +112,19 @@ fn placeholder(password: &str) -> bool {
         || password.starts_with("%(")
         || template_word
         || password.chars().all(|c| matches!(c, '*' | 'x' | 'X'))
+}
+
+/// What stands between braces in a template (`{password}`, `{DB_PASSWORD}`,
+/// `{{ .Values.db.password }}`): a name in one case, or words without digits. An ODBC
+/// password in braces mixes cases and digits (`{Xq7pL2vN9k}`).
+fn template_name(inner: &str) -> bool {
+    let b = inner.as_bytes();
+    let name = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b' ' | b'{' | b'}');
+    let has = |f: fn(&u8) -> bool| b.iter().any(f);
+    b.iter().all(name)
+        && (inner.starts_with('{')
+            || !has(u8::is_ascii_digit)
+            || !(has(u8::is_ascii_uppercase) && has(u8::is_ascii_lowercase)))
 }
 
 #[cfg(test)]
@@ -134,6 +150,17 @@ mod tests {
                 true,
             ),
             ("host=db user=app password=s3cret dbname=x", true),
+            // Found by an independent corpus: a quoted libpq value, a random ODBC
+            // password in braces (not a `{template}`).
+            ("dbname=x user=app password='a1g wfo9!' host=db", true),
+            ("Driver={PostgreSQL};Uid=app;Pwd={CDJjt8JHUn};", true),
+            ("Driver={PostgreSQL};Uid=app;Pwd={DB_PASSWORD_2};", false),
+            (
+                "Driver={PostgreSQL};Uid=app;Pwd={{ .Values.db.Pw1 }};",
+                false,
+            ),
+            ("dbname=x user=app password='' host=db", false),
+            ("dbname=x password='$(DB_PASSWORD)'", false),
             (
                 "jdbc:postgresql://db:5432/x?user=app&password=$(DB_PASSWORD)",
                 false,

@@ -295,6 +295,9 @@ impl<'a> CommandLine<'a> {
                 self.login = true;
             } else if word.len() > 1 && word.starts_with('-') {
                 self.flag = Some(word.trim_start_matches('-'));
+            } else if word == "password" {
+                // A `.netrc` line: `machine api.wandb.ai login user password KEY`.
+                self.flag = Some(word);
             }
         }
         false

@@ -41,7 +41,7 @@ pub fn high_entropy(b: &[u8], rule: &Entropy) -> bool {
         {
             continue;
         }
-        if labelled_digest(before, t) || ssh_public_key(t) {
+        if labelled_digest(before, t) || ssh_public_key(t) || public_by_design(t, &b[i..]) {
             continue;
         }
         if bits_per_char(t) >= rule.min_bits_per_char {
@@ -141,6 +141,31 @@ fn labelled_digest(before: &[u8], token: &[u8]) -> bool {
     })
 }
 
+/// Identifiers their issuers publish: a Stripe publishable key (`pk_live_...`, made
+/// for web pages) and a Google OAuth client ID (`<n>-<32>.apps.googleusercontent.com`).
+fn public_by_design(token: &[u8], after: &[u8]) -> bool {
+    token.starts_with(b"pk_live_")
+        || token.starts_with(b"pk_test_")
+        || after.starts_with(b".apps.googleusercontent.com")
+}
+
+/// A PEM block of public material (a certificate, a public key, a request, a CRL):
+/// its base64 body is random-looking and no secret. A private key is found first.
+pub fn public_pem(value: &str) -> bool {
+    value.match_indices("-----BEGIN ").any(|(at, m)| {
+        let label = &value[at + m.len()..];
+        [
+            "CERTIFICATE",
+            "PUBLIC KEY",
+            "X509 CRL",
+            "TRUSTED CERTIFICATE",
+            "NEW CERTIFICATE",
+        ]
+        .iter()
+        .any(|l| label.starts_with(l))
+    })
+}
+
 /// An SSH public key's blob (`ssh-ed25519 AAAAC3Nz...`): a length-prefixed key type.
 fn ssh_public_key(token: &[u8]) -> bool {
     token.starts_with(b"AAAA")
@@ -214,6 +239,14 @@ mod tests {
         assert!(high_entropy(format!("md5-{digest}").as_bytes(), &rule));
         let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl user@host";
         assert!(!high_entropy(key.as_bytes(), &rule));
+        // Published by design (found by an independent corpus).
+        for value in [
+            "pk_live_1KxSqADVJD1zQaooqwyUjKv9",
+            "136453206199-bwwxpcdyzvg36rmrhpc0l685j1rd2vxg.apps.googleusercontent.com",
+        ] {
+            assert!(!high_entropy(value.as_bytes(), &rule), "{value}");
+        }
+        assert!(high_entropy(b"sk_test_1KxSqADVJD1zQaooqwyUjKv9", &rule));
     }
 
     #[test]

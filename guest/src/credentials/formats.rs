@@ -50,11 +50,11 @@ pub fn token_formats(b: &[u8]) -> [bool; Detector::ALL.len()] {
                 after("GR1348941").is_some_and(|rest| run(rest, dashed, 20) == 20),
             ),
             Some(b'g') => {
-                let github = ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"]
-                    .iter()
-                    .any(|p| after(p).is_some_and(|rest| run(rest, alnum, 36) == 36))
-                    || after("github_pat_")
-                        .is_some_and(|rest| run(rest, |c| alnum(c) || c == b'_', 50) == 50);
+                let github = ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"].iter().any(|p| {
+                    after(p)
+                        .is_some_and(|rest| run(rest, alnum, 36) == 36 && !placeholder(&rest[..36]))
+                }) || after("github_pat_")
+                    .is_some_and(|rest| run(rest, |c| alnum(c) || c == b'_', 50) == 50);
                 if github {
                     (Detector::GithubToken, true)
                 } else {
@@ -69,8 +69,13 @@ pub fn token_formats(b: &[u8]) -> [bool; Detector::ALL.len()] {
                 }
             }
             Some(b'x') => {
+                // Slack's tokens go on with a number (a team ID, `2-`, `1-`): a word
+                // after `xoxo-` is a greeting. Its `d` cookie is URL-encoded random.
                 let slack = SLACK_PREFIXES.iter().any(|p| {
-                    after(p).is_some_and(|rest| run(rest, |c| alnum(c) || c == b'-', 10) == 10)
+                    after(p).is_some_and(|rest| {
+                        run(rest, |c| alnum(c) || c == b'-', 10) == 10
+                            && (rest[0].is_ascii_digit() || *p == "xoxd-")
+                    })
                 });
                 (Detector::SlackToken, slack)
             }
@@ -85,10 +90,18 @@ pub fn token_formats(b: &[u8]) -> [bool; Detector::ALL.len()] {
                 if webhook {
                     (Detector::SlackToken, true)
                 } else {
-                    let hf = after("hf_").is_some_and(|rest| run(rest, alnum, 30) == 30);
+                    let hf = after("hf_").is_some_and(|rest| {
+                        run(rest, alnum, 30) == 30 && !placeholder(&rest[..30])
+                    });
                     (Detector::HuggingfaceToken, hf)
                 }
             }
+            // A Hugging Face organization's API token (before user access tokens).
+            Some(b'a') => (
+                Detector::HuggingfaceToken,
+                after("api_org_")
+                    .is_some_and(|rest| run(rest, |c| c.is_ascii_alphabetic(), 34) == 34),
+            ),
             // Not right after `-` either: a key starts its word, and `sk-sk-sk-...`
             // is then looked at once.
             Some(b's') => (
@@ -144,6 +157,8 @@ fn service_formats(first: u8) -> &'static [(&'static str, ByteClass, usize)] {
         b'E' => &[("EAACEdEose0cBA", alnum, 20)], // Facebook access token
         b'N' => &[
             ("NRAK-", alnum, 27),  // New Relic user key
+            ("NRAA-", hex, 27),    // New Relic admin key
+            ("NRSP-", alnum, 35),  // New Relic synthetics private location key
             ("NRII-", b64url, 32), // New Relic insert key
             ("NRIQ-", b64url, 32), // New Relic query key
             ("NRRA-", hex, 42),    // New Relic REST key
@@ -171,8 +186,11 @@ fn service_formats(first: u8) -> &'static [(&'static str, ByteClass, usize)] {
         b'l' => &[("lin_api_", alnum, 40)], // Linear
         b'n' => &[("npm_", alnum, 36)],     // npm access token
         b'p' => &[
-            ("pypi-AgEIcHlwaS5vcmc", b64url, 50), // PyPI API token
-            ("pul-", hex, 40),                    // Pulumi
+            ("pypi-AgEIcHlwaS5vcmc", b64url, 50),        // PyPI API token
+            ("pypi-AgENdGVzdC5weXBpLm9yZw", b64url, 50), // TestPyPI API token
+            ("px-api-", uuid, 36),                       // New Relic Pixie API key
+            ("px-dep-", uuid, 36),                       // New Relic Pixie deploy key
+            ("pul-", hex, 40),                           // Pulumi
         ],
         b'r' => &[
             ("rk_live_", alnum, 24), // Stripe restricted key
@@ -233,11 +251,27 @@ fn service_token(w: &[u8]) -> bool {
             let telegram = (8..=10).contains(&id)
                 && w[id..].starts_with(b":AA")
                 && run(&w[id + 3..], b64url, 33) == 33;
-            let mailchimp = run(w, hex, 33) == 32 && w[32..].starts_with(b"-us");
-            telegram || mailchimp
+            telegram || hex_keys(w)
         }
-        b'a'..=b'f' => {
-            let mailchimp = run(w, hex, 33) == 32 && w[32..].starts_with(b"-us");
+        // A Discord bot token: the bot's ID (digits) in base64, a time, an HMAC.
+        b'M' | b'N' | b'O' => discord_bot(w),
+        b'a' => {
+            hex_keys(w)
+                || w.strip_prefix(b"access_token$").is_some_and(braintree)
+                || [
+                    &b"api.softlayer.com/soap/v3/"[..],
+                    b"api.softlayer.com/soap/v3.1/",
+                ]
+                .iter()
+                .any(|p| {
+                    w.strip_prefix(*p).is_some_and(|r| {
+                        run(r, |c| c.is_ascii_lowercase() || c.is_ascii_digit(), 64) == 64
+                    })
+                })
+                || newrelic_region_license(w)
+        }
+        b'b'..=b'f' => {
+            let mailchimp = hex_keys(w);
             let discord = ["discord.com/api/webhooks/", "discordapp.com/api/webhooks/"]
                 .iter()
                 .any(|p| {
@@ -246,13 +280,70 @@ fn service_token(w: &[u8]) -> bool {
                         id >= 17 && r.get(id) == Some(&b'/') && run(&r[id + 1..], b64url, 60) == 60
                     })
                 });
-            mailchimp || discord
+            mailchimp || discord || newrelic_region_license(w)
         }
-        b'w' => w
-            .strip_prefix(b"webhook.office.com/webhookb2/")
-            .is_some_and(|r| run(r, |c| hex(c) || c == b'-', 36) == 36),
+        b'w' => {
+            w.strip_prefix(b"webhook.office.com/webhookb2/")
+                .is_some_and(|r| run(r, |c| hex(c) || c == b'-', 36) == 36)
+                || newrelic_region_license(w)
+        }
+        b'g'..=b'z' => newrelic_region_license(w),
         _ => false,
     }
+}
+
+/// Keys made of hex digits with a mark: Mailchimp's `<32>-us<n>`, Mailgun's
+/// `<32>-<8>-<8>`, New Relic's license key `<36>NRAL`.
+fn hex_keys(w: &[u8]) -> bool {
+    match run(w, hex, 37) {
+        32 => {
+            let r = &w[32..];
+            r.starts_with(b"-us")
+                || (r.first() == Some(&b'-')
+                    && run(&r[1..], hex, 9) == 8
+                    && r.get(9) == Some(&b'-')
+                    && run(&r[10..], hex, 9) == 8)
+        }
+        36 => w[36..].starts_with(b"NRAL"),
+        _ => false,
+    }
+}
+
+/// New Relic's region-aware license key: `eu01xx`, 30 hex digits, `NRAL`.
+fn newrelic_region_license(w: &[u8]) -> bool {
+    w.len() >= 40
+        && w[4..6] == *b"xx"
+        && w[36..40] == *b"NRAL"
+        && w[..2].iter().all(u8::is_ascii_lowercase)
+        && w[2..4].iter().all(u8::is_ascii_digit)
+        && run(&w[6..], hex, 30) == 30
+}
+
+/// Braintree's `access_token$production$<16>$<32 hex>` (and `$sandbox$`), after
+/// `access_token$`.
+fn braintree(r: &[u8]) -> bool {
+    let Some(r) = r
+        .strip_prefix(b"production$")
+        .or_else(|| r.strip_prefix(b"sandbox$"))
+    else {
+        return false;
+    };
+    run(r, alnum, 16) == 16 && r.get(16) == Some(&b'$') && run(&r[17..], hex, 32) == 32
+}
+
+/// A Discord bot token: `<bot ID in base64>.<6>.<27 or 38>`, where the ID decodes to
+/// 17 to 20 digits (a snowflake): a dotted word of base64 does not.
+fn discord_bot(w: &[u8]) -> bool {
+    let id = run(w, b64url, 27);
+    if !(23..=27).contains(&id) || w.get(id) != Some(&b'.') {
+        return false;
+    }
+    let r = &w[id + 1..];
+    run(r, b64url, 7) == 6
+        && r.get(6) == Some(&b'.')
+        && run(&r[7..], b64url, 27) == 27
+        && decode(&w[..id])
+            .is_some_and(|d| (17..=20).contains(&d.len()) && d.iter().all(u8::is_ascii_digit))
 }
 
 const GITLAB_PREFIXES: &[&str] = &[

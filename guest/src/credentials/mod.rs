@@ -232,12 +232,15 @@ fn detect_plain(
                     .is_some_and(|n| context::classify(n) == Named::Identifier)
             };
             let named_context = context.name.is_some() || shape.separators;
-            (shape.longest_token >= entropy.min_length
+            // A certificate's or a public key's body is random and public.
+            let public_pem = || shape.longest_upper >= 5 && entropy::public_pem(value);
+            ((shape.longest_token >= entropy.min_length
                 && entropy::high_entropy(b, entropy)
                 && !identifier())
                 || (named_context
                     && shape.longest_token >= entropy::MIN_NAMED
-                    && in_context(value, shape, context, named))
+                    && in_context(value, shape, context, named)))
+                && !public_pem()
         }
         _ => false,
     })
@@ -469,6 +472,99 @@ mod tests {
                 format!("123456789:AA{}", token("", "aZ3kQ9pL2m-X7", 33)),
                 Some(Detector::ServiceToken),
             ),
+            // Found by an independent corpus (issue 24's reviewers'): formats the
+            // peers know, in documented shapes.
+            (
+                format!(
+                    "{}.{}.{}",
+                    b64("1040704207473605745").trim_end_matches('='),
+                    "7U4s8T",
+                    token("", "9de_SgeaKLOwQz2Mk2Nh9", 27)
+                ),
+                Some(Detector::ServiceToken),
+            ),
+            (
+                format!(
+                    "{}-{}-{}",
+                    token("", "b0276f3d", 32),
+                    "5a8ae283",
+                    "d4768b86"
+                ),
+                Some(Detector::ServiceToken),
+            ),
+            (
+                token("NRAA-", "2a1b1df619", 27),
+                Some(Detector::ServiceToken),
+            ),
+            (
+                format!("NRSP-us01{}", token("", "82d7578b6", 31)),
+                Some(Detector::ServiceToken),
+            ),
+            (
+                format!("{}NRAL", token("", "e016a7190", 36)),
+                Some(Detector::ServiceToken),
+            ),
+            (
+                format!("eu01xx{}NRAL", token("", "90b193afa", 30)),
+                Some(Detector::ServiceToken),
+            ),
+            (
+                "px-api-dac58924-a76a-4288-a078-a644b8eb1633".to_string(),
+                Some(Detector::ServiceToken),
+            ),
+            (
+                format!(
+                    "access_token$production${}${}",
+                    token("", "9ry2lldom3", 16),
+                    token("", "234cedf80b", 32)
+                ),
+                Some(Detector::ServiceToken),
+            ),
+            (
+                format!(
+                    "https://api.softlayer.com/soap/v3/{}",
+                    token("", "avjr54k0d68p11y0yu9", 64)
+                ),
+                Some(Detector::ServiceToken),
+            ),
+            (
+                token("pypi-AgENdGVzdC5weXBpLm9yZw", "aZ3kQ9pL2m-X7", 70),
+                Some(Detector::ServiceToken),
+            ),
+            (
+                token("api_org_", "IBzKYMqqlfxuOPHYeXVge", 34),
+                Some(Detector::HuggingfaceToken),
+            ),
+            // ... and look-alikes it had flagged: a greeting, placeholders, public
+            // keys and certificates with their bodies, a publishable key.
+            ("xoxo-baseline-sft-sweep".to_string(), None),
+            (token("ghp_", "X", 36), None),
+            (token("hf_", "x", 34), None),
+            (
+                format!("-----BEGIN CERTIFICATE-----\n{}", token("", random, 64)),
+                None,
+            ),
+            (
+                format!("-----BEGIN PUBLIC KEY-----\n{}", token("", random, 64)),
+                None,
+            ),
+            (
+                b64(&format!(
+                    "-----BEGIN CERTIFICATE-----\n{}\n",
+                    token("", random, 64)
+                )),
+                None,
+            ),
+            (token("pk_live_", random, 24), None),
+            // A Discord-like dotted word whose first part is no bot ID.
+            (
+                format!(
+                    "{}.7U4s8T.{}",
+                    token("", "aZ3kQ9pL2mX7", 24),
+                    token("", random, 27)
+                ),
+                None,
+            ),
             ("key-value-store-2024".to_string(), None),
             ("SKU-12345-blue".to_string(), None),
             // Model names, certificates and public keys are not keys.
@@ -575,6 +671,12 @@ mod tests {
                 "Authorization: Bearer aZ3kQ9pL2mX7vB1nC8dF".into(),
                 Context::default(),
                 Some(Detector::HighEntropy),
+            ),
+            // A `.netrc` line (where `wandb login` writes the key).
+            (
+                format!("machine api.wandb.ai login user password {key}"),
+                Context::default(),
+                Some(Detector::WandbApiKey),
             ),
             // The same digits as a commit, a revision, a cache key: not keys.
             (key.into(), named("GIT_SHA"), None),
