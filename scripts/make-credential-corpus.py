@@ -336,7 +336,55 @@ for _ in range(60):
     add(f"{pick(['job', 'run', 'exp'])}{rng.randint(10**9, 10**10)}{pick(words)}{rng.randint(100, 999)}")
     add(alnum(24, "abcdefghijklmnopqrstuvwxyz0123456789"))  # lower-case IDs (Slurm, Ray, W&B sweeps)
 
+def reviewed():
+    """What an independent corpus (issue 24's reviewers') found missed or flagged, in
+    made-up samples of the same shapes, from a third seeded generator."""
+    r = random.Random(20261208)
+    def hx(n): return "".join(r.choice("0123456789abcdef") for _ in range(n))
+    def an(n, alphabet=ALNUM): return "".join(r.choice(alphabet) for _ in range(n))
+    def pk(xs): return r.choice(xs)
+    def b64(text): return base64.b64encode(text.encode()).decode()
+    def uid(): return str(uuid.UUID(int=r.getrandbits(128), version=4))
+    b64url = ALNUM + "-_"
+    lower = "abcdefghijklmnopqrstuvwxyz0123456789"
+    ml, fake, ctx = [], [], []
+    for _ in range(6):
+        fake.append(("service-token", pk([
+            lambda: f"{b64(str(r.randint(10**16, 10**19))).rstrip('=')}.{an(6, b64url)}.{an(pk([27, 38]), b64url)}",  # Discord bot
+            lambda: f"{hx(32)}-{hx(8)}-{hx(8)}",  # Mailgun
+            lambda: "NRAA-" + hx(27),
+            lambda: "NRSP-" + pk(["us", "eu"]) + "01" + hx(31),
+            lambda: hx(36) + "NRAL",
+            lambda: pk(["eu", "us"]) + "01xx" + hx(30) + "NRAL",
+            lambda: pk(["px-api-", "px-dep-"]) + uid(),
+            lambda: f"access_token${pk(['production', 'sandbox'])}${an(16, lower)}${hx(32)}",  # Braintree
+            lambda: f"https://api.softlayer.com/soap/{pk(['v3', 'v3.1'])}/{an(64, lower)}",
+            lambda: "pypi-AgENdGVzdC5weXBpLm9yZw" + an(r.randint(70, 120), b64url),
+        ])()))
+        fake.append(("huggingface-token", "api_org_" + an(34, ALNUM[:52])))
+        fake.append(("connection-string-password", pk([
+            f"dbname=x user=app password='{an(12)}!' host=db",
+            f"Driver={{PostgreSQL Unicode}};Server=db;Uid=app;Pwd={{{an(12)}}};"])))
+    for _ in range(10):
+        ctx.append(("service-token", "env", pk(["MAILGUN_API_KEY", "NEW_RELIC_LICENSE_KEY", "DISCORD_BOT_TOKEN", "CONFIG"]),
+                    pk([f"{hx(32)}-{hx(8)}-{hx(8)}", hx(36) + "NRAL",
+                        f"{b64(str(r.randint(10**16, 10**19))).rstrip('=')}.{an(6, b64url)}.{an(27, b64url)}"])))
+    for _ in range(4):
+        ctx.append(("wandb-api-key", "env", "NETRC", f"machine api.wandb.ai login user password {hx(40)}"))
+        ctx.append(("jdbc-password", "args", "python", "train.py", "--dsn", f"dbname=x user=app password='{an(14)}' host=db"))
+    # Look-alikes: a greeting, placeholders, what issuers publish, public PEM blocks.
+    for _ in range(10):
+        ml.append(f"xoxo-{pk(['baseline', 'ranker', 'staging'])}-{pk(['sft', 'sweep', 'team'])}")
+        ml.append(f"pk_live_{an(24)}")
+        ml.append(f"{r.randint(10**11, 10**12)}-{an(32, lower)}.apps.googleusercontent.com")
+        ml.append(f"-----BEGIN {pk(['CERTIFICATE', 'PUBLIC KEY'])}-----\\n{an(64, ALNUM + '+/')}")
+    ml.extend(["ghp_" + "X" * 36, "hf_" + "x" * 34])
+    return ml, fake, ctx
+
+
 ml_values, ml_fake, contexts = issue24()
+for mine, theirs in zip((ml_values, ml_fake, contexts), reviewed()):
+    mine.extend(theirs)
 with open(os.path.join(here, "ordinary-values.txt"), "w") as f:
     f.write("# Ordinary env values and arguments of training workloads (scripts/make-credential-corpus.py).\n")
     for v in values + ml_values:
