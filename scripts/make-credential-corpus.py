@@ -379,6 +379,17 @@ def reviewed():
         ml.append(f"{r.randint(10**11, 10**12)}-{an(32, lower)}.apps.googleusercontent.com")
         ml.append(f"-----BEGIN {pk(['CERTIFICATE', 'PUBLIC KEY'])}-----\\n{an(64, ALNUM + '+/')}")
     ml.extend(["ghp_" + "X" * 36, "hf_" + "x" * 34])
+    # The second round: Telegram tokens without `AA`, Azure SAS signatures; IPFS
+    # content IDs and identifiers in a URL's query are not credentials.
+    base58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+    for _ in range(5):
+        body = an(33, b64url)
+        fake.append(("service-token", f"{r.randint(10**7, 10**10 - 1)}:{pk('ABCDEFGHIJKLMNOPQRSTUVWXYZ')}{body}{r.randint(0, 9)}"))
+        sig = b64(an(30)).replace("+", "%2B").replace("/", "%2F").replace("=", "%3D")
+        fake.append(("service-token", f"https://acct.blob.core.windows.net/c?sv=2022-11-02&sp=r&se=2026-01-01&sig={sig}"))
+        ml.append("Qm" + an(44, base58))
+        ml.append("bafybei" + an(52, "abcdefghijklmnopqrstuvwxyz234567"))
+        ml.append(f"https://{pk(['ml', 'data'])}.s3.amazonaws.com/model.tar.gz?versionId={an(32, ALNUM + '._')}")
     return ml, fake, ctx
 
 

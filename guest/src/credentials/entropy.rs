@@ -4,6 +4,7 @@
 //! random string is a credential where its name says so (`API_SECRET=...`).
 
 use super::Entropy;
+use super::context::{Named, classify};
 use super::encoded::{base64_text, basic_auth, decode, is_token_char};
 
 /// Shannon entropy per character of each maximal base64/base64url token.
@@ -41,7 +42,12 @@ pub fn high_entropy(b: &[u8], rule: &Entropy) -> bool {
         {
             continue;
         }
-        if labelled_digest(before, t) || ssh_public_key(t) || public_by_design(t, &b[i..]) {
+        if labelled_digest(before, t)
+            || ssh_public_key(t)
+            || public_by_design(t, &b[i..])
+            || content_id(t)
+            || named_identifier(t)
+        {
             continue;
         }
         if bits_per_char(t) >= rule.min_bits_per_char {
@@ -149,6 +155,27 @@ fn public_by_design(token: &[u8], after: &[u8]) -> bool {
         || after.starts_with(b".apps.googleusercontent.com")
 }
 
+/// An IPFS content identifier: CIDv0 (`Qm` and 44 base58 characters) or CIDv1 in
+/// base32 (`bafy...`, lower case): the hash of a dataset's or a model's files.
+fn content_id(t: &[u8]) -> bool {
+    let base58 = |c: &u8| c.is_ascii_alphanumeric() && !matches!(c, b'0' | b'O' | b'I' | b'l');
+    (t.len() == 46 && t.starts_with(b"Qm") && t.iter().all(base58))
+        || (t.len() >= 50
+            && t.starts_with(b"baf")
+            && t.iter()
+                .all(|c| c.is_ascii_lowercase() || (b'2'..=b'7').contains(c)))
+}
+
+/// `name=value` in one token (a URL's query: `?versionId=...`) whose name is an
+/// identifier's (`versionId`, `uploadId`, `commit`), as an env var's name would say.
+fn named_identifier(t: &[u8]) -> bool {
+    t.iter().position(|c| *c == b'=').is_some_and(|eq| {
+        eq > 0
+            && t.get(eq + 1).is_some_and(|c| *c != b'=')
+            && std::str::from_utf8(&t[..eq]).is_ok_and(|name| classify(name) == Named::Identifier)
+    })
+}
+
 /// A PEM block of public material (a certificate, a public key, a request, a CRL):
 /// its base64 body is random-looking and no secret. A private key is found first.
 pub fn public_pem(value: &str) -> bool {
@@ -247,6 +274,18 @@ mod tests {
             assert!(!high_entropy(value.as_bytes(), &rule), "{value}");
         }
         assert!(high_entropy(b"sk_test_1KxSqADVJD1zQaooqwyUjKv9", &rule));
+        // Content identifiers and identifiers named in a URL's query.
+        for value in [
+            "QmcbJMYcUit5s3181j8hDwXgzLciUZJJ4wvg8CQGp5AGCh",
+            "bafybeiav6trphq2kikuudi76475skou7w3euuon55nkq2xddlfeq7h36lh",
+            "https://b.s3.amazonaws.com/m.tar.gz?versionId=gjmJLidPIVdgMEuWG3RTZitjboAK7x69",
+        ] {
+            assert!(!high_entropy(value.as_bytes(), &rule), "{value}");
+        }
+        assert!(high_entropy(
+            b"https://b/m?secret=gjmJLidPIVdgMEuWG3RTZitjboAK7x69",
+            &rule
+        ));
     }
 
     #[test]

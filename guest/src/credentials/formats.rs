@@ -204,10 +204,16 @@ fn service_formats(first: u8) -> &'static [(&'static str, ByteClass, usize)] {
             ("shppa_", hex, 32),     // Shopify private app token
             ("sq0atp-", b64url, 22), // Square access token
             ("sq0csp-", b64url, 43), // Square OAuth secret
+            ("sig=", sas, 40),       // Azure SAS signature (URL-encoded base64)
         ],
         b'y' => &[("ya29.", b64url, 30)], // Google OAuth access token
         _ => &[],
     }
+}
+
+/// URL-encoded base64 (`%2B`, `%2F`, `%3D`).
+fn sas(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'%' | b'+' | b'/' | b'=')
 }
 
 fn uuid(c: u8) -> bool {
@@ -248,10 +254,7 @@ fn service_token(w: &[u8]) -> bool {
         }),
         b'0'..=b'9' => {
             let id = run(w, |c| c.is_ascii_digit(), 11);
-            let telegram = (8..=10).contains(&id)
-                && w[id..].starts_with(b":AA")
-                && run(&w[id + 3..], b64url, 33) == 33;
-            telegram || hex_keys(w)
+            telegram(w, id) || hex_keys(w)
         }
         // A Discord bot token: the bot's ID (digits) in base64, a time, an HMAC.
         b'M' | b'N' | b'O' => discord_bot(w),
@@ -290,6 +293,24 @@ fn service_token(w: &[u8]) -> bool {
         b'g'..=b'z' => newrelic_region_license(w),
         _ => false,
     }
+}
+
+/// A Telegram bot token: the bot's ID (8 to 10 digits), `:`, 35 base64url
+/// characters (`AA` first in those issued today; without it, mixing cases and digits
+/// as a random body does, unlike a timestamp's label).
+fn telegram(w: &[u8], id: usize) -> bool {
+    if !(8..=10).contains(&id) || w.get(id) != Some(&b':') {
+        return false;
+    }
+    let body = &w[id + 1..];
+    if body.starts_with(b"AA") {
+        return run(&body[2..], b64url, 33) == 33;
+    }
+    let has = |f: fn(&u8) -> bool| body[..body.len().min(35)].iter().any(f);
+    run(body, b64url, 36) == 35
+        && has(u8::is_ascii_uppercase)
+        && has(u8::is_ascii_lowercase)
+        && has(u8::is_ascii_digit)
 }
 
 /// Keys made of hex digits with a mark: Mailchimp's `<32>-us<n>`, Mailgun's

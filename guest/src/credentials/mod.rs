@@ -565,6 +565,23 @@ mod tests {
                 ),
                 None,
             ),
+            (
+                format!("7318683945:{}", token("", "iCkics_fZZoQJ2tclBVZf0", 35)),
+                Some(Detector::ServiceToken),
+            ),
+            // A timestamp and a label: no Telegram token.
+            (
+                "1716239022:checkpoint_epoch_10_step_12000_loss".to_string(),
+                None,
+            ),
+            (
+                format!(
+                    "https://acct.blob.core.windows.net/c?sv=2022-11-02&sp=r&sig={}%2B{}%3D",
+                    token("", "2qc5p7hPG9", 20),
+                    token("", "wuFA3w8", 22)
+                ),
+                Some(Detector::ServiceToken),
+            ),
             ("key-value-store-2024".to_string(), None),
             ("SKU-12345-blue".to_string(), None),
             // Model names, certificates and public keys are not keys.
