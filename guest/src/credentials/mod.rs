@@ -799,6 +799,23 @@ mod tests {
             "3f8a9c0d1e2b4a5f6c7d",
             "aZ3kQ9pL2mX7",
             "local-",
+            // The independent corpus's shapes.
+            "NRAL",
+            "01xx",
+            "access_token$production$",
+            "sig=",
+            "%2B",
+            "api_org_",
+            "MTA0MDcwNDIwNzQ3MzYwNTc0NQ",
+            "versionId=",
+            "Qm",
+            "bafy",
+            "-----BEGIN CERTIFICATE-----",
+            "pk_live_",
+            "password",
+            "Pwd={",
+            "12345678:",
+            "api.softlayer.com/soap/v3/",
         ];
         let mut seed: u64 = 0x2024_1207;
         let mut next = |n: usize| {
