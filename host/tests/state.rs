@@ -395,6 +395,17 @@ fn the_removal_guard_refuses_and_changes_nothing() {
         finding["field"], "spec.environment.items.DB_USER.value",
         "{audit}"
     );
+    // The same workload as a file is the change tried: audited once, as the file says.
+    let fixed = s.file(
+        "job.yaml",
+        "apiVersion: run.ai/v2alpha1\nkind: TrainingWorkload\nmetadata: {name: job, namespace: runai-team-a, labels: {project: team-a}}\nspec:\n  image: {value: ubuntu}\n  environment: {items: {DB_USER: {value: nobody}}}\n",
+    );
+    let out = s.host(&["audit", &fixed, "-o", "json"]);
+    let audit: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{audit}");
+    let workloads = audit["workloads"].as_array().unwrap();
+    assert_eq!(workloads.len(), 1, "{audit}");
+    assert_eq!(workloads[0]["origin"], "file", "{audit}");
     s.ok(&["project", "delete", "team-a"]);
     assert_eq!(s.ok(&["workload", "list", "-o", "json"]).trim(), "[]");
     let out = s.host(&[
