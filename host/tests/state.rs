@@ -204,6 +204,8 @@ fn errors_change_nothing_and_exit_2() {
             "there is no secret `token` in namespace runai (it exists in runai-team-b)",
         ),
         (vec!["secret", "delete", "db"], "--namespace"),
+        (vec!["audit", "-n", "nosuch"], "-n nosuch: no such namespace"),
+        (vec!["audit", "-p", "nosuch"], "-p nosuch: no such project"),
         (
             vec!["apply", "-f", &bad],
             "`metadata.name` `Bad_Name` is not a DNS-1123 subdomain",

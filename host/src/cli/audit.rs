@@ -221,6 +221,22 @@ pub fn audit(plugin: &PluginArgs, state: Option<&PathBuf>, args: AuditArgs) -> R
     };
     // -p names a project: its namespace is the one audited and shown.
     let namespace = match (&args.namespace, &args.project) {
+        // Recorded workloads alone: a namespace the state does not know is a mistake,
+        // as `-p` with a project it does not know (a live cluster's may be unread).
+        (Some(ns), _)
+            if args.workloads.is_empty()
+                && connection.is_none()
+                && ns != crate::cluster::SYSTEM_NAMESPACE
+                && !cluster.namespaces.contains_key(ns)
+                && !cluster.project_namespaces().contains_key(ns) =>
+        {
+            let known: Vec<String> = cluster.project_namespaces().into_keys().collect();
+            bail!(
+                "-n {}: no such namespace (project namespaces: {})",
+                shown(ns),
+                crate::text::some(&known)
+            )
+        }
         (Some(ns), _) => Some(ns.clone()),
         (None, Some(p)) => match cluster.find_project(p) {
             Some(project) => Some(cluster.project_namespace(project)),
