@@ -170,6 +170,7 @@ fn errors_change_nothing_and_exit_2() {
         "bad.yaml",
         "apiVersion: v1\nkind: Secret\nmetadata: {name: Bad_Name, namespace: runai}\n",
     );
+    let empty = s.file("empty.yaml", "# nothing yet\n");
     let bad_policy = s.file(
         "policy.yaml",
         "apiVersion: secrets.policy.run.ai/v1alpha1\nkind: SecretPolicy\nmetadata: {name: p, namespace: runai}\nspec: {enforcement: nope}\n",
@@ -204,7 +205,11 @@ fn errors_change_nothing_and_exit_2() {
             "there is no secret `token` in namespace runai (it exists in runai-team-b)",
         ),
         (vec!["secret", "delete", "db"], "--namespace"),
-        (vec!["audit", "-n", "nosuch"], "-n nosuch: no such namespace"),
+        (
+            vec!["audit", "-n", "nosuch"],
+            "-n nosuch: no such namespace",
+        ),
+        (vec!["apply", "-f", &empty], "no objects in"),
         (vec!["audit", "-p", "nosuch"], "-p nosuch: no such project"),
         (
             vec!["apply", "-f", &bad],
