@@ -178,15 +178,24 @@ impl Workloads {
 }
 
 /// Whether `asked` names `kind` as kubectl takes it: the kind or its plural resource
-/// (the kinds recorded all take an `s`), any case, with or without the API group.
+/// (the kinds recorded all take an `s`), any case, with or without its API group (a
+/// group that is not the kind's names another resource: `jobs.apps` is no Job).
 fn names_kind(asked: &str, kind: &str) -> bool {
-    let resource = asked
-        .split_once('.')
-        .map_or(asked, |(resource, _)| resource);
+    let (resource, group) = match asked.split_once('.') {
+        Some((resource, group)) => (resource, Some(group)),
+        None => (asked, None),
+    };
     let plural = resource
         .strip_suffix(['s', 'S'])
         .is_some_and(|singular| singular.eq_ignore_ascii_case(kind));
-    resource.eq_ignore_ascii_case(kind) || plural
+    let own_group = || {
+        crate::audit::policy_report::api_version(kind).map(|v| {
+            v.rsplit_once('/')
+                .map_or(String::new(), |(g, _)| g.to_string())
+        })
+    };
+    (resource.eq_ignore_ascii_case(kind) || plural)
+        && group.is_none_or(|g| own_group().is_none_or(|own| own.eq_ignore_ascii_case(g)))
 }
 
 /// `KIND/NAME`, as kubectl takes it.
@@ -700,6 +709,10 @@ mod tests {
             ("jobs.batch", "Job", true),
             ("job.batch", "Job", true),
             ("trainingworkloads.run.ai", "TrainingWorkload", true),
+            // Another group's resource of the same name is not this kind.
+            ("jobs.apps", "Job", false),
+            ("jobs.batch.volcano.sh", "Job", false),
+            ("pods.batch", "Pod", false),
             ("pods", "Pod", true),
             ("cronjobs", "Job", false),
             ("jobss", "Job", false),

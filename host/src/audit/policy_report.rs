@@ -24,7 +24,7 @@ pub const MAX_RESULTS: usize = 2000;
 /// The apiVersion of a workload kind, for a report's resource reference: the one the
 /// plugin's table of pod templates prefers (Pods, pod controllers, Ray, JobSet,
 /// LeaderWorkerSet, Kubeflow jobs), or the Run:ai CRDs'.
-fn api_version(kind: &str) -> Option<String> {
+pub fn api_version(kind: &str) -> Option<String> {
     if let Some(k) = guest::workload::templates::pod_kind(kind) {
         return k.versions.first().map(|v| k.api_version(v));
     }

@@ -292,7 +292,7 @@ fn respond(
         Answer::Decided(outcome) => {
             let d = &outcome.decision;
             record.violations = evaluate::violation_codes(d);
-            record.warnings = d.warnings.iter().map(|w| w.code.clone()).collect();
+            record.warnings = evaluate::warning_codes(d);
             response.warnings = warnings(d);
             if d.allowed {
                 if mode == Mode::Mutate && !patch_is_empty(&d.patch) {
