@@ -47,6 +47,9 @@ pub fn expand<'a>(input: &str, lookup: impl Fn(&str) -> Option<&'a Shown>) -> Ex
     let mut text = Bounded::default();
     let mut checkpoint = 0;
     let mut cursor = 0;
+    // Where a search for `)` found none: no later `$(` can close either, so it is not
+    // searched for again (a value of `$(` repeated stays linear).
+    let mut unclosed = usize::MAX;
     while cursor < b.len() {
         if b[cursor] == b'$' && cursor + 1 < b.len() {
             text.push(&mut out.text, &input[checkpoint..cursor]);
@@ -56,7 +59,10 @@ pub fn expand<'a>(input: &str, lookup: impl Fn(&str) -> Option<&'a Shown>) -> Ex
                     text.push(&mut out.text, "$");
                     1
                 }
-                b'(' => match rest[1..].find(')') {
+                b'(' => match (cursor + 2 < unclosed)
+                    .then(|| rest[1..].find(')'))
+                    .flatten()
+                {
                     Some(end) => {
                         let name = &rest[1..1 + end];
                         match lookup(name) {
@@ -81,6 +87,7 @@ pub fn expand<'a>(input: &str, lookup: impl Fn(&str) -> Option<&'a Shown>) -> Ex
                     }
                     // Incomplete: `$(` stays, the rest is read on.
                     None => {
+                        unclosed = unclosed.min(cursor + 2);
                         text.push(&mut out.text, "$(");
                         1
                     }
@@ -210,6 +217,10 @@ mod tests {
             ("x$(HOST)y$(HOST)", "xdbydb", true, &[]),
             ("$()", "$()", false, &[]),
             ("", "", false, &[]),
+            // `$(` that nothing closes, again and again (searched for once).
+            ("$($($(HOST", "$($($(HOST", false, &[]),
+            ("$($(HOST)", "$($(HOST)", false, &[]),
+            ("$(HOST$(HOST)", "$(HOST$(HOST)", false, &[]),
         ];
         let long = Shown {
             text: "x".repeat(MAX_TEXT),

@@ -209,6 +209,12 @@ fn the_audit_indexes_what_runs_and_guards_the_secrets_it_uses() {
     for absent in ["relaxed", "train-1", "nightly-x1"] {
         assert!(!warnings.contains(absent), "{absent} in: {warnings}");
     }
+    // Counted as the warning of an admitting answer, not as a violation.
+    let in_use = [("code", "secret-in-use")];
+    live.until("the warning counted", |m| {
+        metric(m, "secrets_gateway_warnings_total", &in_use) == 1.0
+            && metric(m, "secrets_gateway_violations_total", &in_use) == 0.0
+    });
     // Removing a key no one reads: nothing to say.
     let fewer = secret("runai-team-a", "db", &["password"], json!(null));
     let answer = live

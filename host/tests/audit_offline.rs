@@ -213,6 +213,16 @@ const COMMANDS: &[Command] = &[
         &["FAIL", "1 fail, 0 warn, 1 pass"],
         &[],
     ),
+    // A file given twice is one workload.
+    (
+        &[
+            "tests/workloads/pod-broken.yaml",
+            "tests/workloads/pod-broken.yaml",
+        ],
+        1,
+        &["1 workload(s) audited: 1 fail, 0 warn, 0 pass"],
+        &[],
+    ),
     (
         &["tests/audit/job-volumes.yaml", "-o", "json"],
         0,

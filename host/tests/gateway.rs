@@ -252,6 +252,19 @@ fn v1_evaluate_answers_the_decision_object_of_simulate() {
             "{text}"
         );
     }
+    // A warning of an answer is counted as one, by its code.
+    let case = runai(
+        "TrainingWorkload",
+        "w",
+        json!({"X": {"value": "secret:my-secret,username"}}),
+    );
+    let reply = gw.call("POST", "/v1/evaluate", case.to_string().as_bytes());
+    assert_eq!(reply.json()["warnings"][0]["code"], "secret-ref-case");
+    let warned = [("code", "secret-ref-case")];
+    assert_eq!(
+        metric(&gw.metrics(), "secrets_gateway_warnings_total", &warned),
+        1.0
+    );
     let typed = gw.call(
         "POST",
         "/v1/evaluate?type=workspace",

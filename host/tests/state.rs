@@ -170,6 +170,7 @@ fn errors_change_nothing_and_exit_2() {
         "bad.yaml",
         "apiVersion: v1\nkind: Secret\nmetadata: {name: Bad_Name, namespace: runai}\n",
     );
+    let empty = s.file("empty.yaml", "# nothing yet\n");
     let bad_policy = s.file(
         "policy.yaml",
         "apiVersion: secrets.policy.run.ai/v1alpha1\nkind: SecretPolicy\nmetadata: {name: p, namespace: runai}\nspec: {enforcement: nope}\n",
@@ -204,6 +205,12 @@ fn errors_change_nothing_and_exit_2() {
             "there is no secret `token` in namespace runai (it exists in runai-team-b)",
         ),
         (vec!["secret", "delete", "db"], "--namespace"),
+        (
+            vec!["audit", "-n", "nosuch"],
+            "-n nosuch: no such namespace",
+        ),
+        (vec!["apply", "-f", &empty], "no objects in"),
+        (vec!["audit", "-p", "nosuch"], "-p nosuch: no such project"),
         (
             vec!["apply", "-f", &bad],
             "`metadata.name` `Bad_Name` is not a DNS-1123 subdomain",
@@ -395,6 +402,17 @@ fn the_removal_guard_refuses_and_changes_nothing() {
         finding["field"], "spec.environment.items.DB_USER.value",
         "{audit}"
     );
+    // The same workload as a file is the change tried: audited once, as the file says.
+    let fixed = s.file(
+        "job.yaml",
+        "apiVersion: run.ai/v2alpha1\nkind: TrainingWorkload\nmetadata: {name: job, namespace: runai-team-a, labels: {project: team-a}}\nspec:\n  image: {value: ubuntu}\n  environment: {items: {DB_USER: {value: nobody}}}\n",
+    );
+    let out = s.host(&["audit", &fixed, "-o", "json"]);
+    let audit: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{audit}");
+    let workloads = audit["workloads"].as_array().unwrap();
+    assert_eq!(workloads.len(), 1, "{audit}");
+    assert_eq!(workloads[0]["origin"], "file", "{audit}");
     s.ok(&["project", "delete", "team-a"]);
     assert_eq!(s.ok(&["workload", "list", "-o", "json"]).trim(), "[]");
     let out = s.host(&[

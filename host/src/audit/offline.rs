@@ -168,13 +168,34 @@ impl Workloads {
         Ok(key)
     }
 
-    /// Workloads whose kind and name are `kind`/`name` (any case of the kind, as
-    /// `kubectl` takes `pod/x` and `Pod/x`), in `namespace`.
+    /// Workloads whose kind and name are `kind`/`name` (as `kubectl` takes the kind:
+    /// `pod/x`, `Pod/x`, `pods/x`, `jobs.batch/x`), in `namespace`.
     pub fn find(&self, namespace: &str, kind: &str, name: &str) -> Option<&Key> {
-        self.items.keys().find(|k| {
-            k.namespace == namespace && k.name == name && k.kind.eq_ignore_ascii_case(kind)
-        })
+        self.items
+            .keys()
+            .find(|k| k.namespace == namespace && k.name == name && names_kind(kind, &k.kind))
     }
+}
+
+/// Whether `asked` names `kind` as kubectl takes it: the kind or its plural resource
+/// (the kinds recorded all take an `s`), any case, with or without its API group (a
+/// group that is not the kind's names another resource: `jobs.apps` is no Job).
+fn names_kind(asked: &str, kind: &str) -> bool {
+    let (resource, group) = match asked.split_once('.') {
+        Some((resource, group)) => (resource, Some(group)),
+        None => (asked, None),
+    };
+    let plural = resource
+        .strip_suffix(['s', 'S'])
+        .is_some_and(|singular| singular.eq_ignore_ascii_case(kind));
+    let own_group = || {
+        crate::audit::policy_report::api_version(kind).map(|v| {
+            v.rsplit_once('/')
+                .map_or(String::new(), |(g, _)| g.to_string())
+        })
+    };
+    (resource.eq_ignore_ascii_case(kind) || plural)
+        && group.is_none_or(|g| own_group().is_none_or(|own| own.eq_ignore_ascii_case(g)))
 }
 
 /// `KIND/NAME`, as kubectl takes it.
@@ -677,7 +698,31 @@ pub fn recheck(evaluator: &dyn Evaluator, cluster: &Cluster, stored: &Stored) ->
 
 #[cfg(test)]
 mod tests {
-    use super::kind_and_name;
+    use super::{kind_and_name, names_kind};
+
+    #[test]
+    fn kinds_as_kubectl_takes_them() {
+        for (asked, kind, want) in [
+            ("job", "Job", true),
+            ("Job", "Job", true),
+            ("jobs", "Job", true),
+            ("jobs.batch", "Job", true),
+            ("job.batch", "Job", true),
+            ("trainingworkloads.run.ai", "TrainingWorkload", true),
+            // Another group's resource of the same name is not this kind.
+            ("jobs.apps", "Job", false),
+            ("jobs.batch.volcano.sh", "Job", false),
+            ("pods.batch", "Pod", false),
+            ("pods", "Pod", true),
+            ("cronjobs", "Job", false),
+            ("jobss", "Job", false),
+            ("jo", "Job", false),
+            (".batch", "Job", false),
+            ("é", "Job", false),
+        ] {
+            assert_eq!(names_kind(asked, kind), want, "{asked} for {kind}");
+        }
+    }
 
     #[test]
     fn kind_and_name_as_kubectl_takes_them() {

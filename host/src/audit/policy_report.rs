@@ -24,7 +24,7 @@ pub const MAX_RESULTS: usize = 2000;
 /// The apiVersion of a workload kind, for a report's resource reference: the one the
 /// plugin's table of pod templates prefers (Pods, pod controllers, Ray, JobSet,
 /// LeaderWorkerSet, Kubeflow jobs), or the Run:ai CRDs'.
-fn api_version(kind: &str) -> Option<String> {
+pub fn api_version(kind: &str) -> Option<String> {
     if let Some(k) = guest::workload::templates::pod_kind(kind) {
         return k.versions.first().map(|v| k.api_version(v));
     }
@@ -46,7 +46,7 @@ struct Result {
 }
 
 fn results_of(record: &Record, timestamp: u64) -> Vec<Result> {
-    let subject = resource(record.reported_as());
+    let subject = resource(&record.key);
     if record.findings.is_empty() {
         return vec![Result {
             rank: 2,
@@ -86,12 +86,11 @@ fn results_of(record: &Record, timestamp: u64) -> Vec<Result> {
         .collect()
 }
 
-/// The results of `records` (those reported as themselves: a controller's pods are
-/// in their owner's), cut to `MAX_RESULTS`, and the summary of all of them.
+/// The results of `records` (those reported as themselves: `Index::reported_in`), cut
+/// to `MAX_RESULTS`, and the summary of all of them.
 fn results(records: &[&Record], timestamp: u64) -> (Vec<Value>, Value, usize) {
     let mut all: Vec<Result> = records
         .iter()
-        .filter(|r| r.owner.is_none())
         .flat_map(|r| results_of(r, timestamp))
         .collect();
     let count = |name: &str| all.iter().filter(|r| r.value["result"] == name).count();
@@ -207,17 +206,43 @@ mod tests {
             None,
         );
         let b = record("b", vec![], None);
-        // A controller's pod is reported on its owner, not again.
+        // A controller's pod is reported on its owner, not again ...
+        let job = Key::new("Job", "runai-a", "j");
         let c = record(
             "c",
             vec![finding("secret-not-found", Outcome::Fail)],
-            Some(Key::new("Job", "runai-a", "j")),
+            Some(job.clone()),
         );
-        let report = namespace_report("runai-a", &[&a, &b, &c], 7);
+        let j = Record {
+            key: job,
+            ..record("j", vec![], None)
+        };
+        // ... unless the owner is a kind the audit does not read: then it stands for
+        // itself (as the removal guard counts it).
+        let d = record(
+            "d",
+            vec![finding("secret-key-not-found", Outcome::Fail)],
+            Some(Key::new("InferenceService", "runai-a", "isvc")),
+        );
+        let mut index = Index::default();
+        for r in [a, b, c, j, d] {
+            index.upsert(r);
+        }
+        let reports = all(&index, 7);
+        assert_eq!(reports.len(), 1);
+        let report = &reports[0];
         assert_eq!(
             report["summary"],
-            json!({"pass": 1, "fail": 1, "warn": 1, "error": 0, "skip": 0})
+            json!({"pass": 2, "fail": 2, "warn": 1, "error": 0, "skip": 0})
         );
+        let resources: Vec<&Value> = report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| &r["resources"][0]["name"])
+            .collect();
+        assert!(!resources.contains(&&json!("c")), "{resources:?}");
+        assert!(resources.contains(&&json!("d")), "{resources:?}");
         let results = report["results"].as_array().unwrap();
         assert_eq!(results[0]["result"], "fail");
         assert_eq!(results[0]["rule"], "secret-not-found");
@@ -230,7 +255,8 @@ mod tests {
             results[0]["properties"]["field"],
             "spec.containers[0].env[0]"
         );
-        assert_eq!(results[2]["result"], "pass");
+        let order: Vec<&Value> = results.iter().map(|r| &r["result"]).collect();
+        assert_eq!(order, ["fail", "fail", "warn", "pass", "pass"]);
         assert_eq!(report["metadata"]["name"], NAME);
     }
 

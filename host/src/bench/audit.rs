@@ -169,7 +169,7 @@ pub fn run(plugin: &Plugin, workloads: usize) -> Result<AuditReport> {
             plugin_index.upsert(r);
         }
     }
-    let records: Vec<_> = plugin_index.in_namespace("runai-team-0").collect();
+    let records: Vec<_> = plugin_index.reported_in("runai-team-0").collect();
     let _report = policy_report::namespace_report("runai-team-0", &records, 0);
     let reaudit = started.elapsed();
     // The DELETE review of `secret-5` in namespace 3, over the whole index.

@@ -21,7 +21,7 @@ use crate::text::{shown, shown_max};
 use crate::workloads::{Index, Key, Outcome};
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -221,6 +221,22 @@ pub fn audit(plugin: &PluginArgs, state: Option<&PathBuf>, args: AuditArgs) -> R
     };
     // -p names a project: its namespace is the one audited and shown.
     let namespace = match (&args.namespace, &args.project) {
+        // Recorded workloads alone: a namespace the state does not know is a mistake,
+        // as `-p` with a project it does not know (a live cluster's may be unread).
+        (Some(ns), _)
+            if args.workloads.is_empty()
+                && connection.is_none()
+                && ns != crate::cluster::SYSTEM_NAMESPACE
+                && !cluster.namespaces.contains_key(ns)
+                && !cluster.project_namespaces().contains_key(ns) =>
+        {
+            let known: Vec<String> = cluster.project_namespaces().into_keys().collect();
+            bail!(
+                "-n {}: no such namespace (project namespaces: {})",
+                shown(ns),
+                crate::text::some(&known)
+            )
+        }
         (Some(ns), _) => Some(ns.clone()),
         (None, Some(p)) => match cluster.find_project(p) {
             Some(project) => Some(cluster.project_namespace(project)),
@@ -351,6 +367,7 @@ pub fn audit(plugin: &PluginArgs, state: Option<&PathBuf>, args: AuditArgs) -> R
         live_workloads(&mut audit, connection, &in_scope)?;
     }
     let Audit { before, after, .. } = audit;
+    let (before, after) = distinct(before, after);
     let (before, after) = on_owners(before, after);
     if changed.is_none() {
         return print(&before, args.output);
@@ -408,6 +425,49 @@ fn live_workloads(
     Ok(())
 }
 
+/// Each workload once: a file given twice, or a file's workload that the state recorded
+/// or the cluster runs, is one workload, as `kubectl apply` would leave one. The later
+/// file wins (as the later `-f` of an apply), and a file wins over what runs: it is the
+/// change being tried. The same subjects go from both lists.
+fn distinct(before: Vec<Subject>, after: Vec<Subject>) -> (Vec<Subject>, Vec<Subject>) {
+    let mut kept: BTreeMap<Key, usize> = BTreeMap::new();
+    let mut keep = vec![true; before.len()];
+    for (i, s) in before.iter().enumerate() {
+        let Audited::Checked(c) = &s.audited else {
+            continue;
+        };
+        match kept.get(&c.record.key) {
+            Some(&j) if s.origin == Origin::File || before[j].origin != Origin::File => {
+                keep[j] = false;
+                kept.insert(c.record.key.clone(), i);
+            }
+            Some(_) => keep[i] = false,
+            None => {
+                kept.insert(c.record.key.clone(), i);
+            }
+        }
+    }
+    retain(before, after, &keep)
+}
+
+/// The subjects at the places `keep` says, from both lists (`after` is empty or as long
+/// as `before`).
+fn retain(
+    before: Vec<Subject>,
+    after: Vec<Subject>,
+    keep: &[bool],
+) -> (Vec<Subject>, Vec<Subject>) {
+    let filter = |subjects: Vec<Subject>| -> Vec<Subject> {
+        subjects
+            .into_iter()
+            .zip(keep)
+            .filter(|(_, k)| **k)
+            .map(|(s, _)| s)
+            .collect()
+    };
+    (filter(before), filter(after))
+}
+
 /// A controller's workload (a Job's Pod) is reported on its controller when that is
 /// audited too, once, as the gateway reports it; one whose controller is not among
 /// them is reported as itself. The same subjects go from both lists.
@@ -426,20 +486,7 @@ fn on_owners(before: Vec<Subject>, after: Vec<Subject>) -> (Vec<Subject>, Vec<Su
             Audited::Skipped { .. } => true,
         })
         .collect();
-    let filter = |subjects: Vec<Subject>| -> Vec<Subject> {
-        subjects
-            .into_iter()
-            .zip(&keep)
-            .filter(|(_, k)| **k)
-            .map(|(s, _)| s)
-            .collect()
-    };
-    let after = if after.is_empty() {
-        after
-    } else {
-        filter(after)
-    };
-    (filter(before), after)
+    retain(before, after, &keep)
 }
 
 fn result_name(c: &Checked) -> &'static str {

@@ -29,6 +29,15 @@ pub fn apply(plugin: &super::PluginArgs, dir: &Path, files: &[PathBuf], force: b
     for file in files {
         docs.extend(manifest::read_file(file)?);
     }
+    // As `kubectl apply`: no object is a mistake (an empty file, the wrong one), and the
+    // state is not made for nothing.
+    if docs.is_empty() {
+        let names: Vec<String> = files.iter().map(|f| input::display(f)).collect();
+        anyhow::bail!(
+            "no objects in {}: nothing to apply (expected Kubernetes or Run:ai objects)",
+            some(&names)
+        );
+    }
     let (workload_docs, docs): (Vec<_>, Vec<_>) = docs.into_iter().partition(offline::is_workload);
     let (plugin, _, _) = load_plugin(plugin)?;
     let applied = StateDir::new(dir).change_state(true, |state| {

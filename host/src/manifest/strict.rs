@@ -165,6 +165,8 @@ mod tests {
             ),
             ("1: a\ntrue: b", r#"{"1":"a","true":"b"}"#),
             ("{a: {b: c}}", r#"{"a":{"b":"c"}}"#),
+            // YAML's own tags, as go-yaml reads them for the API server.
+            ("a: !!str 123\nb: !!int \"7\"", r#"{"a":"123","b":7}"#),
         ];
         for (text, want) in ok {
             assert_eq!(yaml(text).unwrap().to_string(), want, "{text}");

@@ -94,9 +94,12 @@ pub async fn handle(gw: &Arc<Gateway>, mode: Mode, body: &[u8]) -> (Reply, Recor
         };
         let checked = objects::check(gw, watched, request.namespace.clone(), object, taken).await;
         response = respond_checked(gw, response, checked, &mut record);
+        // A Secret removal admitted with a warning is logged with its code, as before.
         let codes = match record.failure {
             Some((reason, _)) => reason.to_string(),
-            None => record.violations.join(","),
+            None => [record.violations.as_slice(), &record.warnings]
+                .concat()
+                .join(","),
         };
         log(&request, mode, record.verdict, &codes);
         return answered(endpoint, response, record);
@@ -224,7 +227,7 @@ fn respond_checked(
     match checked {
         Checked::Admitted => {}
         Checked::Warned(lines) => {
-            record.violations = vec!["secret-in-use".to_string()];
+            record.warnings = vec!["secret-in-use".to_string()];
             let mut kept = Vec::new();
             let mut bytes = 0;
             for line in lines {
@@ -289,6 +292,7 @@ fn respond(
         Answer::Decided(outcome) => {
             let d = &outcome.decision;
             record.violations = evaluate::violation_codes(d);
+            record.warnings = evaluate::warning_codes(d);
             response.warnings = warnings(d);
             if d.allowed {
                 if mode == Mode::Mutate && !patch_is_empty(&d.patch) {

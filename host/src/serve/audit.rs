@@ -299,7 +299,7 @@ async fn publish(client: kube::Client, audit: Arc<Audit>, metrics: Arc<Metrics>,
 /// on their controller), counted by code and severity.
 fn findings_by_code(index: &Index, namespace: &str) -> Vec<(FindingLabels, i64)> {
     let mut counts: BTreeMap<FindingLabels, i64> = BTreeMap::new();
-    for r in index.in_namespace(namespace).filter(|r| r.owner.is_none()) {
+    for r in index.reported_in(namespace) {
         for f in &r.findings {
             let severity = match f.outcome {
                 crate::workloads::Outcome::Fail => "high",

@@ -225,6 +225,10 @@ pub fn violation_codes(decision: &Decision) -> Vec<String> {
     decision.violations.iter().map(|v| v.code.clone()).collect()
 }
 
+pub fn warning_codes(decision: &Decision) -> Vec<String> {
+    decision.warnings.iter().map(|w| w.code.clone()).collect()
+}
+
 /// `POST /v1/evaluate[?type=training|workspace|distributed|inference]`: a workload of
 /// any form (JSON) in, the decision object of `host simulate -o json` out. Literal
 /// values are left out of the resolved environment: answers never carry them.
@@ -309,6 +313,7 @@ pub async fn handle(gw: &Arc<Gateway>, query: Option<&str>, body: &[u8]) -> (Rep
     log(Some(&outcome.namespace), verdict, &codes);
     record.verdict = verdict;
     record.violations = codes;
+    record.warnings = warning_codes(&outcome.decision);
     let report = match Report::from_outcome(&outcome) {
         Ok(mut report) => {
             for var in &mut report.env {

@@ -103,6 +103,8 @@ pub struct Record {
     pub evaluation: Option<Duration>,
     /// The violation codes of a decision (a fixed vocabulary of the plugin).
     pub violations: Vec<String>,
+    /// The codes of the warnings of an admitting answer (the same vocabulary).
+    pub warnings: Vec<String>,
     /// Why a request was admitted without evaluation.
     pub skipped: Option<&'static str>,
     /// A failure the failure policy answered: reason and `rejected` or `admitted`.
@@ -117,6 +119,7 @@ impl Record {
             code,
             evaluation: None,
             violations: Vec::new(),
+            warnings: Vec::new(),
             skipped: None,
             failure: None,
         }
@@ -128,6 +131,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<EndpointLabels, Histogram>,
     violations: Family<CodeLabels, Counter>,
+    warnings: Family<CodeLabels, Counter>,
     skipped: Family<ReasonLabels, Counter>,
     failures: Family<FailureLabels, Counter>,
     reloads: Family<ReloadLabels, Counter>,
@@ -241,6 +245,8 @@ impl Metrics {
             "Violations in decisions, by code",
             violations.clone(),
         );
+        let warnings = Family::<CodeLabels, Counter>::default();
+        registry.register("warnings", "Warnings in answers, by code", warnings.clone());
         let skipped = Family::<ReasonLabels, Counter>::default();
         registry.register(
             "skipped",
@@ -343,6 +349,7 @@ impl Metrics {
             requests,
             latency,
             violations,
+            warnings,
             skipped,
             failures,
             reloads,
@@ -375,12 +382,17 @@ impl Metrics {
                 })
                 .observe(elapsed.as_secs_f64());
         }
-        for code in &r.violations {
-            self.violations
-                .get_or_create(&CodeLabels {
-                    code: label_code(code),
-                })
-                .inc();
+        for (family, codes) in [
+            (&self.violations, &r.violations),
+            (&self.warnings, &r.warnings),
+        ] {
+            for code in codes {
+                family
+                    .get_or_create(&CodeLabels {
+                        code: label_code(code),
+                    })
+                    .inc();
+            }
         }
         if let Some(reason) = r.skipped {
             self.skipped.get_or_create(&ReasonLabels { reason }).inc();

@@ -99,7 +99,7 @@ impl Reports {
         let now = super::view::now();
         for ns in batch {
             let report = audit.with_index(|i| {
-                let records: Vec<_> = i.in_namespace(&ns).collect();
+                let records: Vec<_> = i.reported_in(&ns).collect();
                 policy_report::namespace_report(&ns, &records, now)
             });
             match apply(client, &ns, &report).await {

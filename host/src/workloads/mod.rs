@@ -110,6 +110,23 @@ impl Index {
             .take_while(move |r| r.key.namespace == namespace)
     }
 
+    /// Whether `record` is reported, counted and named as itself: a controller's pod is
+    /// its controller's (as Kyverno reports it), unless that controller is not read (a
+    /// kind the audit does not list), when the pod stands for itself. One rule for the
+    /// reports, the findings metrics and the removal guard.
+    pub fn reported_itself(&self, record: &Record) -> bool {
+        record
+            .owner
+            .as_ref()
+            .is_none_or(|o| !self.records.contains_key(o))
+    }
+
+    /// The records of `namespace` reported as themselves (`reported_itself`).
+    pub fn reported_in<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = &'a Record> + 'a {
+        self.in_namespace(namespace)
+            .filter(|r| self.reported_itself(r))
+    }
+
     /// The workloads of `namespace` that reference `secret`.
     pub fn users_of<'a>(
         &'a self,
@@ -133,13 +150,7 @@ impl Index {
         let mut out = Vec::new();
         for namespace in namespaces {
             for record in self.users_of(namespace, secret) {
-                // A controller's pod is its controller's, which is counted (as the
-                // reports name it); a pod whose controller is not read counts itself.
-                if record
-                    .owner
-                    .as_ref()
-                    .is_some_and(|o| self.records.contains_key(o))
-                {
+                if !self.reported_itself(record) {
                     continue;
                 }
                 for r in record.references.iter().filter(|r| r.secret == secret) {
@@ -174,9 +185,10 @@ impl Index {
     }
 
     /// Records by namespace, for one report per namespace.
+    /// The records reported as themselves (`reported_itself`), by namespace.
     pub fn by_namespace(&self) -> BTreeMap<&str, Vec<&Record>> {
         let mut out: BTreeMap<&str, Vec<&Record>> = BTreeMap::new();
-        for r in self.records.values() {
+        for r in self.records.values().filter(|r| self.reported_itself(r)) {
             out.entry(r.key.namespace.as_str()).or_default().push(r);
         }
         out

@@ -240,9 +240,4 @@ impl Record {
             + self.references.capacity() * std::mem::size_of::<Reference>()
             + findings
     }
-
-    /// Who the report names: the owner when there is one.
-    pub fn reported_as(&self) -> &Key {
-        self.owner.as_ref().unwrap_or(&self.key)
-    }
 }
