@@ -393,8 +393,39 @@ def reviewed():
     return ml, fake, ctx
 
 
+def hostile():
+    """What a hostile pass found after the independent corpus, from a fourth seeded
+    generator: model IDs in mixed case (org/Model-34B-Instruct-AWQ, run names), long
+    base64 secrets (a keystore) and W&B keys in Python's brackets and calls."""
+    r = random.Random(20261209)
+    def hx(n): return "".join(r.choice("0123456789abcdef") for _ in range(n))
+    def pk(xs): return r.choice(xs)
+    orgs = ["TheBloke", "bartowski", "NousResearch", "MaziyarPanahi", "QuantFactory", "LoneStriker",
+            "TechxGenus", "casperhansen", "RedHatAI", "HuggingFaceH4", "mlx-community", "unsloth"]
+    models = ["CodeLlama-34B-Instruct", "Nous-Hermes-2-Mixtral-8x7B-DPO", "Mistral-Nemo-Instruct-2407",
+              "WizardCoder-Python-34B-V1", "Phind-CodeLlama-34B-v2", "DeepSeek-Coder-V2-Lite-Instruct",
+              "Qwen2-VL-72B-Instruct", "Llama-3-Nemotron-70B-Instruct-HF", "CapybaraHermes-2-Mistral-7B",
+              "SOLAR-10B-Instruct-v1", "OpenHermes-2-Mistral-7B", "Starling-LM-7B-beta"]
+    quant = ["", "-GPTQ", "-AWQ", "-GGUF", "-exl2", "-4bit", "-FP8", "-GPTQ-Int4", "-bnb-4bit"]
+    ml, fake, ctx = [], [], []
+    for _ in range(60):
+        ml.append(f"{pk(orgs)}/{pk(models)}{pk(quant)}")
+    for _ in range(10):
+        ml.append(f"EXPERIMENT_{pk(['Llama3', 'Mistral', 'Qwen2'])}_{pk(['8B', '70B', '7B'])}_LoRA_r{pk([16, 32, 64])}"
+                  f"_alpha{pk([32, 64, 128])}_lr{pk(['1e4', '2e4', '5e5'])}_bs{pk([16, 32, 64])}")
+    for n in (2048, 4096, 16384):
+        fake.append(("high-entropy", base64.b64encode(bytes(r.getrandbits(8) for _ in range(n))).decode()))
+    for _ in range(4):
+        key = hx(40)
+        ctx.append(("wandb-api-key", "args", "python", "-c", f"import wandb; wandb.login('{key}')"))
+        ctx.append(("wandb-api-key", "args", "python", "-c", f"import os; os.environ['WANDB_API_KEY'] = '{key}'"))
+    return ml, fake, ctx
+
+
 ml_values, ml_fake, contexts = issue24()
 for mine, theirs in zip((ml_values, ml_fake, contexts), reviewed()):
+    mine.extend(theirs)
+for mine, theirs in zip((ml_values, ml_fake, contexts), hostile()):
     mine.extend(theirs)
 with open(os.path.join(here, "ordinary-values.txt"), "w") as f:
     f.write("# Ordinary env values and arguments of training workloads (scripts/make-credential-corpus.py).\n")

@@ -305,8 +305,8 @@ impl<'a> CommandLine<'a> {
 }
 
 /// Whether a value of `text` stands in a context (`NAME=VALUE`, `--flag VALUE`,
-/// `wandb login KEY`) where `found` says it is a credential. Only a text with a space,
-/// tab, new line, `=` or `:` can have one (the caller's `Shape` tells).
+/// `wandb login KEY`) where `found` says it is a credential. Only a text with a byte
+/// its words split at, `=` or `:` can have one (the caller's `Shape` tells).
 pub fn in_text<'a>(text: &'a str, found: impl FnMut(&'a str, Context<'a>) -> bool) -> bool {
     CommandLine::default().read(text, found)
 }
@@ -333,7 +333,7 @@ fn shell_words(text: &str) -> impl Iterator<Item = Word<'_>> {
                 c.is_ascii_whitespace()
                     || matches!(
                         c,
-                        b'"' | b'\'' | b'`' | b'(' | b')' | b',' | b';' | b'&' | b'|'
+                        b'"' | b'\'' | b'`' | b'(' | b')' | b'[' | b']' | b',' | b';' | b'&' | b'|'
                     )
             };
             if split(c) {

@@ -7,6 +7,15 @@ pub fn is_token_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'=' | b'_' | b'-')
 }
 
+/// `token` (at `at`) from after its last `=` that another character follows: padding
+/// only ends a token, so what comes before is a name (`id=`, `auth=`).
+pub fn split_after_assignment(at: usize, token: &[u8]) -> (usize, &[u8]) {
+    match token.windows(2).rposition(|w| w[0] == b'=' && w[1] != b'=') {
+        Some(j) => (at + j + 1, &token[j + 1..]),
+        None => (at, token),
+    }
+}
+
 /// The decoded bytes of a base64 (or base64url) token when they are printable text.
 pub fn base64_text(token: &[u8]) -> Option<Vec<u8>> {
     let out = decode(token)?;
@@ -113,8 +122,11 @@ pub fn basic_auth_token(value: &[u8]) -> bool {
             i += 1;
             continue;
         }
-        let (start, token) = (i, &value[i..i + n]);
-        i += n;
+        // Padding ends a token: after an `=` that something follows, a token starts
+        // (`auth=YTpiY2Q=`).
+        let (start, token) = split_after_assignment(i, &value[i..i + n]);
+        let n = token.len();
+        i = start + n;
         // A token inside a longer word (`a-b`, `x_y`) is not one.
         let joined = |c: Option<&u8>| c.is_some_and(|c| matches!(c, b'-' | b'_' | b'.'));
         if n < MIN_NAMED
@@ -202,6 +214,8 @@ mod tests {
             ("YWRtaW46czNjcjN0", true),
             (r#"{"auths":{"r.io":{"auth":"YTpiY2Q="}}}"#, true),
             ("Authorization: Basic YTpiY2Q=", true),
+            ("auth=YTpiY2Q=", true),
+            ("AUTH=YWI6Y2Rl", true),
             // not base64 of user:password
             ("dGhpcyBpcyB0ZXh0", false),
             ("aGVsbG8=", false),

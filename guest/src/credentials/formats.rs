@@ -14,17 +14,20 @@ pub fn token_formats(b: &[u8]) -> [bool; Detector::ALL.len()] {
     let mut found = [false; Detector::ALL.len()];
     let alnum = |c: u8| c.is_ascii_alphanumeric();
     let dashed = |c: u8| alnum(c) || c == b'_' || c == b'-';
-    let mut after_word = false;
-    for (i, c) in b.iter().enumerate() {
-        if b.len() - i < SHORTEST_FORMAT {
-            break;
-        }
-        let starts = !after_word;
-        after_word = in_word(*c);
-        if !starts {
-            continue;
-        }
+    // `i` is always a word's start: after a word, the byte that ends it is skipped too
+    // (a start follows a byte that is not in a word).
+    let mut next = 0;
+    while next + SHORTEST_FORMAT <= b.len() {
+        let i = next;
         let w = &b[i..];
+        next = if in_word(w[0]) {
+            i + w
+                .iter()
+                .position(|c| !in_word(*c))
+                .map_or(w.len(), |end| end + 1)
+        } else {
+            i + 1
+        };
         if !found[Detector::ServiceToken as usize] && service_token(w) {
             found[Detector::ServiceToken as usize] = true;
         }

@@ -167,10 +167,17 @@ const SHORTEST: usize = 12;
 /// encoded, are 56; an AWS key ID 28).
 const MIN_ENCODED: usize = 24;
 
-/// The decoded text of each base64 token of at least `MIN_ENCODED` characters.
+/// Longest base64 token whose decoded text is scanned: a PEM key or a kubeconfig
+/// encoded is a few KiB; past this, the entropy rule alone judges a token (decoding and
+/// scanning a 4 MiB value again cost more than the 1 G of fuel a call may take).
+const MAX_DECODED: usize = 64 << 10;
+
+/// The decoded text of each base64 token of at least `MIN_ENCODED` characters (and at
+/// most `MAX_DECODED`), a name before it (`id=`) left out.
 fn base64_texts(b: &[u8]) -> impl Iterator<Item = String> + '_ {
     b.split(|c| !encoded::is_token_char(*c))
-        .filter(|t| t.len() >= MIN_ENCODED)
+        .map(|t| encoded::split_after_assignment(0, t).1)
+        .filter(|t| (MIN_ENCODED..=MAX_DECODED).contains(&t.len()))
         .filter_map(encoded::base64_text)
         .filter_map(|text| String::from_utf8(text).ok())
 }
@@ -218,12 +225,20 @@ fn detect_plain(
                 })
         }
         Detector::HighEntropy => {
-            // The value's test first: a name is classified only for a random value.
+            // The cheaper test first: the value's when it is short, the name's when the
+            // value is long (a name is a few words; a value may be megabytes).
             let named = |v: &str, c: Context| {
-                c.name.is_some()
-                    && entropy::named_random(v.as_bytes())
-                    && c.name
+                let credential = || {
+                    c.name
                         .is_some_and(|n| context::classify(n) == Named::Credential)
+                };
+                let random = || entropy::named_random(v.as_bytes());
+                let (first, then): (&dyn Fn() -> bool, &dyn Fn() -> bool) = if v.len() <= 64 {
+                    (&random, &credential)
+                } else {
+                    (&credential, &random)
+                };
+                first() && then()
             };
             // A random-looking value named as an identifier (`S3_VERSION_ID`) is one.
             let identifier = || {
@@ -406,6 +421,11 @@ mod tests {
             (
                 b64(&format!("{{\"token\": \"{}\"}}", token("ghp_", random, 36))),
                 Some(Detector::GithubToken),
+            ),
+            // A token after a name and `=` is decoded (found by hostile testing).
+            (
+                format!("id={}", b64(&token("AKIA", "QWERTYUIOP234567", 16))),
+                Some(Detector::AwsAccessKeyId),
             ),
             // Issue 24's shapes.
             (
@@ -676,6 +696,17 @@ mod tests {
             ),
             (
                 format!("import wandb; wandb.login(key='{key}')"),
+                Context::default(),
+                Some(Detector::WandbApiKey),
+            ),
+            // Words split at brackets and quotes alone (found by hostile testing).
+            (
+                format!("wandb.login('{key}')"),
+                Context::default(),
+                Some(Detector::WandbApiKey),
+            ),
+            (
+                format!("os.environ['WANDB_API_KEY'] = '{key}'"),
                 Context::default(),
                 Some(Detector::WandbApiKey),
             ),

@@ -39,6 +39,10 @@ const fn classes() -> [u8; 256] {
             b'-' => k |= TOKEN,
             b'_' => k |= TOKEN | WORD,
             b':' | b'.' | b' ' | b'\t' | b'\n' => k |= MARK,
+            // Where a command line's words split (`wandb.login('KEY')`, `x['KEY'] =`).
+            b'"' | b'\'' | b'`' | b'(' | b')' | b'[' | b']' | b',' | b';' | b'&' | b'|' => {
+                k |= MARK
+            }
             _ => {}
         }
         t[c] = k;
@@ -65,8 +69,9 @@ pub struct Shape {
     /// A space, `=`, a key's `:`, tab or new line: something may stand in a context
     /// inside.
     pub separators: bool,
-    /// A space, tab, new line, `=` or any colon: a command line's words or a key may
-    /// be inside (what `context::in_text` reads).
+    /// A space, tab, new line, `=`, any colon, a quote, a bracket or another byte a
+    /// command line's words split at: words or a key may be inside (what
+    /// `context::in_text` reads).
     pub words: bool,
     /// `=`: a parameter may be set.
     pub assigns: bool,
@@ -119,7 +124,7 @@ impl Shape {
                     shape.words = true;
                 }
                 b'.' => shape.dot = true,
-                _ => {}
+                _ => shape.words = true,
             }
         }
         shape
