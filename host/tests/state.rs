@@ -587,3 +587,37 @@ fn a_recorded_workloads_strings_are_escaped() {
         );
     }
 }
+
+/// `$RUNAI_SIM_STATE` names the state as `--state` does, for the commands that otherwise
+/// take the demo; without either, they take the demo.
+#[test]
+fn the_state_named_by_the_environment_is_the_view() {
+    let s = State::new("env");
+    s.ok(&["project", "create", "team-z"]);
+    let pod = s.file(
+        "pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: runai-team-z}\nspec:\n  containers: [{name: c, image: x}]\n",
+    );
+    let run = |args: &[&str], state: Option<&Path>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_host"));
+        cmd.args(args)
+            .current_dir(&s.dir)
+            .env_remove("RUNAI_SIM_STATE");
+        if let Some(state) = state {
+            cmd.env("RUNAI_SIM_STATE", state);
+        }
+        let out = cmd.output().expect("host runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let named = s.dir.join("st");
+    for args in [&["simulate", &pod][..], &["audit", &pod]] {
+        let (code, err) = run(args, Some(&named));
+        assert_eq!(code, Some(0), "{args:?}: {err}");
+        let (code, err) = run(args, None);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains("runai-team-z"), "{args:?}: {err}");
+    }
+}

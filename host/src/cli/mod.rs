@@ -36,7 +36,8 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
     memory_mib: u64,
     /// The simulator's state directory, for apply/project/secret/adm, and for
-    /// simulate/submit when given [default: $RUNAI_SIM_STATE, else ./.runai-sim]
+    /// simulate/submit/bench/audit when given here or by $RUNAI_SIM_STATE
+    /// [default: $RUNAI_SIM_STATE, else ./.runai-sim]
     #[arg(long, global = true, value_name = "DIR")]
     state: Option<PathBuf>,
     #[command(subcommand)]
@@ -301,9 +302,18 @@ pub fn serve_grants(args: &[String], namespace: &str) -> Result<Vec<crate::kube_
 }
 
 fn state_dir(cli_state: Option<PathBuf>) -> PathBuf {
-    cli_state
-        .or_else(|| std::env::var_os("RUNAI_SIM_STATE").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(crate::state::DEFAULT_DIR))
+    given_state(cli_state).unwrap_or_else(|| PathBuf::from(crate::state::DEFAULT_DIR))
+}
+
+/// The state a user named, with `--state` or `$RUNAI_SIM_STATE`: the view of the
+/// commands that otherwise take the demo (simulate, submit, bench, audit of files).
+/// `./.runai-sim` is not named: its being there does not change their view.
+fn given_state(cli_state: Option<PathBuf>) -> Option<PathBuf> {
+    cli_state.or_else(|| {
+        std::env::var_os("RUNAI_SIM_STATE")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    })
 }
 
 /// Which plugin to load and how to contain it.
@@ -342,7 +352,7 @@ fn run(cli: Cli) -> Result<u8> {
             output,
         } => evaluate::simulate(
             &plugin,
-            cli.state.as_ref(),
+            given_state(cli.state.clone()).as_ref(),
             &cluster,
             &evaluate::WorkloadInputs {
                 paths: workloads,
@@ -370,12 +380,18 @@ fn run(cli: Cli) -> Result<u8> {
                 interactive,
                 environment,
             };
-            evaluate::submit(&plugin, cli.state.as_ref(), &cluster, args, output)
+            evaluate::submit(
+                &plugin,
+                given_state(cli.state.clone()).as_ref(),
+                &cluster,
+                args,
+                output,
+            )
         }
         Command::Audit(args) => {
             // Nothing named to audit: the simulator's state, as `host workload list`
             // reads it ($RUNAI_SIM_STATE, else ./.runai-sim), when there is one.
-            let state = cli.state.clone().or_else(|| {
+            let state = given_state(cli.state.clone()).or_else(|| {
                 let nothing = args.names_nothing();
                 let default = state_dir(None);
                 (nothing && default.is_dir()).then_some(default)
@@ -422,7 +438,7 @@ fn run(cli: Cli) -> Result<u8> {
             audit: None,
         } => evaluate::bench(
             &plugin,
-            cli.state.as_ref(),
+            given_state(cli.state.clone()).as_ref(),
             &cluster,
             workload.as_ref(),
             seconds,
