@@ -148,6 +148,7 @@ fn cases() -> Vec<Case> {
         case("/dev/null", &["simulate", "/dev/null"], 2, "no workload documents in /dev/null"),
         // 8. Numbers from the command line.
         case("bench --seconds 1e300", &["bench", "--seconds", "1e300"], 2, "--seconds: expected a number of seconds above 0"),
+        case("bench with too little fuel to decide", &["bench", "--fuel", "1000", "--seconds", "0.1"], 2, "the plugin did not decide (plugin-budget"),
         // 9. Parsing like kubectl.
         case("flow-style YAML starting with {", &["simulate", "w.yaml"], 0, "ADMITTED")
             .file("w.yaml", "{apiVersion: v1, kind: Pod, metadata: {name: p, namespace: runai-team-a}, spec: {containers: [{name: c, image: x}]}}\n"),

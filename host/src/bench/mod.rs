@@ -342,6 +342,22 @@ pub fn check_agreement(plugin: &Plugin, docs: &[Document]) -> Result<usize> {
     let mut checked = 0;
     for doc in docs {
         let outcome = simulate::simulate_one(plugin, &cluster, doc, None)?;
+        // A contained plugin that did not decide (too little fuel, too short a deadline)
+        // is said as such, not as a disagreement.
+        if let Some(failure) = outcome
+            .decision
+            .violations
+            .iter()
+            .find(|v| v.code.starts_with("plugin-"))
+        {
+            bail!(
+                "{}: the plugin did not decide ({}: {}): measure with more room (--fuel, \
+                 --deadline-ms, --memory-mib)",
+                doc.source,
+                failure.code,
+                failure.message
+            );
+        }
         let ours = plugin_findings(&outcome.decision);
         let data = rego::data(&cluster.catalog(&outcome.namespace), &globs)?;
         let json = doc.value.to_string();
