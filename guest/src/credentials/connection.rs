@@ -38,7 +38,11 @@ pub fn connection_password(s: &str) -> bool {
     let b = s.as_bytes();
     let parameter = (0..b.len()).any(|i| {
         matches!(b[i], b'p' | b'P')
-            && (i == 0 || matches!(b[i - 1], b'?' | b'&' | b';' | b':' | b'(' | b' ' | b'\t'))
+            && (i == 0
+                || matches!(
+                    b[i - 1],
+                    b'?' | b'&' | b';' | b':' | b'(' | b' ' | b'\t' | b'\n' | b'\r'
+                ))
             && PASSWORD_KEYS.iter().any(|key| {
                 b.len() > i + key.len()
                     && b[i..i + key.len()].eq_ignore_ascii_case(key)
@@ -144,6 +148,9 @@ mod tests {
                 true,
             ),
             ("jdbc:oracle:thin:app/s3cret@db:1521/ORCL", true),
+            // A password on a line of its own (an ini file, libpq's service file).
+            ("host=db\npassword=s3cret", true),
+            ("[db]\r\npassword=s3cret", true),
             ("jdbc:db2://db:50000/x:user=app;password=s3cret;", true),
             (
                 "Driver={ODBC Driver 18};Server=db;Uid=app;Pwd={p;w0rd};",
