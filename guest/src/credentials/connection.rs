@@ -32,8 +32,9 @@ pub fn url_password(s: &str) -> bool {
 const PASSWORD_KEYS: &[&[u8]] = &[b"password=", b"passwd=", b"pwd="];
 
 /// A password parameter (`password=`, `passwd=`, `pwd=`, any case) that starts the
-/// text or follows `?`, `&`, `;`, `:`, `(` or white space, with a value that is not a
-/// reference or a placeholder; or an Oracle thin URL's `user/password@`.
+/// text or follows `?`, `&`, `;`, `:`, `(`, white space or the rest of a name (`.`,
+/// `_`, `-`: `spring.datasource.password=`, `DB_PASSWORD=`), with a value that is not a
+/// reference, a placeholder or a switch's; or an Oracle thin URL's `user/password@`.
 pub fn connection_password(s: &str) -> bool {
     let b = s.as_bytes();
     let parameter = (0..b.len()).any(|i| {
@@ -41,12 +42,25 @@ pub fn connection_password(s: &str) -> bool {
             && (i == 0
                 || matches!(
                     b[i - 1],
-                    b'?' | b'&' | b';' | b':' | b'(' | b' ' | b'\t' | b'\n' | b'\r'
+                    b'?' | b'&'
+                        | b';'
+                        | b':'
+                        | b'('
+                        | b' '
+                        | b'\t'
+                        | b'\n'
+                        | b'\r'
+                        // The last word of a name (`spring.datasource.password=`,
+                        // `DB_PASSWORD=` on a command line).
+                        | b'.'
+                        | b'_'
+                        | b'-'
                 ))
             && PASSWORD_KEYS.iter().any(|key| {
                 b.len() > i + key.len()
                     && b[i..i + key.len()].eq_ignore_ascii_case(key)
                     && !placeholder(value_at(&s[i + key.len()..]))
+                    && !setting(value_at(&s[i + key.len()..]))
             })
     });
     parameter || oracle_thin(s)
@@ -100,6 +114,15 @@ fn oracle_thin(s: &str) -> bool {
 /// Empty, a reference the kubelet or a shell expands (`$(VAR)`, `${VAR}`, `$VAR`),
 /// a template (`<password>`, `{password}`, `%(password)s`, `{{ .pw }}`) or a mask
 /// (`***`, `xxxx`).
+/// A switch's value (`ALLOW_EMPTY_PASSWORD=yes`, `--require-password=false`): a name
+/// ending in `password` may be a setting about one.
+fn setting(value: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "yes", "no", "true", "false", "on", "off", "none", "null", "0", "1", "y", "n",
+    ];
+    WORDS.iter().any(|w| w.eq_ignore_ascii_case(value))
+}
+
 fn placeholder(password: &str) -> bool {
     let template_word = password.len() >= 2
         && password.starts_with('{')
@@ -151,6 +174,14 @@ mod tests {
             // A password on a line of its own (an ini file, libpq's service file).
             ("host=db\npassword=s3cret", true),
             ("[db]\r\npassword=s3cret", true),
+            ("spring.datasource.password=s3cret", true),
+            ("export DB_PASSWORD=hunter22 && python train.py", true),
+            ("--db-password-file=/run/secrets/db", false),
+            (
+                "env ALLOW_EMPTY_PASSWORD=yes REQUIRE_PASSWORD=false ./run.sh",
+                false,
+            ),
+            ("DB_PASSWORD=$(DB_PASSWORD) python train.py", false),
             ("jdbc:db2://db:50000/x:user=app;password=s3cret;", true),
             (
                 "Driver={ODBC Driver 18};Server=db;Uid=app;Pwd={p;w0rd};",
