@@ -47,9 +47,9 @@ pub fn expand<'a>(input: &str, lookup: impl Fn(&str) -> Option<&'a Shown>) -> Ex
     let mut text = Bounded::default();
     let mut checkpoint = 0;
     let mut cursor = 0;
-    // Where a search for `)` found none: no later `$(` can close either, so it is not
+    // Once a search for `)` finds none, no later `$(` can close either: it is not
     // searched for again (a value of `$(` repeated stays linear).
-    let mut unclosed = usize::MAX;
+    let mut unclosed = false;
     while cursor < b.len() {
         if b[cursor] == b'$' && cursor + 1 < b.len() {
             text.push(&mut out.text, &input[checkpoint..cursor]);
@@ -59,10 +59,7 @@ pub fn expand<'a>(input: &str, lookup: impl Fn(&str) -> Option<&'a Shown>) -> Ex
                     text.push(&mut out.text, "$");
                     1
                 }
-                b'(' => match (cursor + 2 < unclosed)
-                    .then(|| rest[1..].find(')'))
-                    .flatten()
-                {
+                b'(' => match (!unclosed).then(|| rest[1..].find(')')).flatten() {
                     Some(end) => {
                         let name = &rest[1..1 + end];
                         match lookup(name) {
@@ -87,7 +84,7 @@ pub fn expand<'a>(input: &str, lookup: impl Fn(&str) -> Option<&'a Shown>) -> Ex
                     }
                     // Incomplete: `$(` stays, the rest is read on.
                     None => {
-                        unclosed = unclosed.min(cursor + 2);
+                        unclosed = true;
                         text.push(&mut out.text, "$(");
                         1
                     }

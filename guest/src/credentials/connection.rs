@@ -57,10 +57,10 @@ pub fn connection_password(s: &str) -> bool {
                         | b'-'
                 ))
             && PASSWORD_KEYS.iter().any(|key| {
-                b.len() > i + key.len()
-                    && b[i..i + key.len()].eq_ignore_ascii_case(key)
-                    && !placeholder(value_at(&s[i + key.len()..]))
-                    && !setting(value_at(&s[i + key.len()..]))
+                b.len() > i + key.len() && b[i..i + key.len()].eq_ignore_ascii_case(key) && {
+                    let value = value_at(&s[i + key.len()..]);
+                    !placeholder(value) && !setting(value)
+                }
             })
     });
     parameter || oracle_thin(s)
@@ -114,15 +114,6 @@ fn oracle_thin(s: &str) -> bool {
 /// Empty, a reference the kubelet or a shell expands (`$(VAR)`, `${VAR}`, `$VAR`),
 /// a template (`<password>`, `{password}`, `%(password)s`, `{{ .pw }}`) or a mask
 /// (`***`, `xxxx`).
-/// A switch's value (`ALLOW_EMPTY_PASSWORD=yes`, `--require-password=false`): a name
-/// ending in `password` may be a setting about one.
-fn setting(value: &str) -> bool {
-    const WORDS: &[&str] = &[
-        "yes", "no", "true", "false", "on", "off", "none", "null", "0", "1", "y", "n",
-    ];
-    WORDS.iter().any(|w| w.eq_ignore_ascii_case(value))
-}
-
 fn placeholder(password: &str) -> bool {
     let template_word = password.len() >= 2
         && password.starts_with('{')
@@ -139,6 +130,15 @@ fn placeholder(password: &str) -> bool {
         || password.starts_with("%(")
         || template_word
         || password.chars().all(|c| matches!(c, '*' | 'x' | 'X'))
+}
+
+/// A switch's value (`ALLOW_EMPTY_PASSWORD=yes`, `--require-password=false`): a name
+/// ending in `password` may be a setting about one.
+fn setting(value: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "yes", "no", "true", "false", "on", "off", "none", "null", "0", "1", "y", "n",
+    ];
+    WORDS.iter().any(|w| w.eq_ignore_ascii_case(value))
 }
 
 /// What stands between braces in a template (`{password}`, `{DB_PASSWORD}`,

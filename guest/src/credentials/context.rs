@@ -317,6 +317,17 @@ enum Word<'a> {
     Separator,
 }
 
+/// Where a command line's words split: white space, quotes, brackets, commas and the
+/// bytes that separate commands. `Shape` reads the same bytes, so that a text is read
+/// for words exactly when it has some.
+pub const fn splits_words(c: u8) -> bool {
+    c.is_ascii_whitespace()
+        || matches!(
+            c,
+            b'"' | b'\'' | b'`' | b'(' | b')' | b'[' | b']' | b',' | b';' | b'&' | b'|'
+        )
+}
+
 /// Words split at white space, quotes, parentheses and commas; `;`, `&` and `|` and
 /// new lines separate commands.
 fn shell_words(text: &str) -> impl Iterator<Item = Word<'_>> {
@@ -329,19 +340,12 @@ fn shell_words(text: &str) -> impl Iterator<Item = Word<'_>> {
                 i += 1;
                 return Some(Word::Separator);
             }
-            let split = |c: u8| {
-                c.is_ascii_whitespace()
-                    || matches!(
-                        c,
-                        b'"' | b'\'' | b'`' | b'(' | b')' | b'[' | b']' | b',' | b';' | b'&' | b'|'
-                    )
-            };
-            if split(c) {
+            if splits_words(c) {
                 i += 1;
                 continue;
             }
             let start = i;
-            while i < b.len() && !split(b[i]) {
+            while i < b.len() && !splits_words(b[i]) {
                 i += 1;
             }
             return Some(Word::Text(&text[start..i]));

@@ -3,7 +3,7 @@
 //! registry's `.dockerconfigjson`), which are short and found by what they decode to.
 
 /// The characters of base64 and base64url tokens (with padding).
-pub fn is_token_char(c: u8) -> bool {
+pub const fn is_token_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'=' | b'_' | b'-')
 }
 

@@ -139,7 +139,8 @@ pub fn detect_in(
     detectors: &[Detector],
     entropy: &Entropy,
 ) -> Option<Detector> {
-    // Most literals are short: no format fits in 12 bytes, only a URL's password.
+    // Most literals are short: no format fits in 12 bytes, only a URL's password. (A
+    // decoded text is never this short: its token had `MIN_ENCODED` characters.)
     if value.len() < SHORTEST && !shape::has_scheme(value.as_bytes()) {
         return None;
     }
@@ -189,9 +190,6 @@ fn detect_plain(
     detectors: &[Detector],
     entropy: &Entropy,
 ) -> Option<Detector> {
-    if value.len() < SHORTEST && !shape.scheme {
-        return None;
-    }
     let b = value.as_bytes();
     let tokens = if detectors.iter().any(|d| d.is_token_format()) {
         formats::token_formats(b)

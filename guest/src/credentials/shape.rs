@@ -11,10 +11,14 @@ const HEX: u8 = 2;
 const UPPER: u8 = 4;
 /// A character of a standard base64 token (`encoded::basic_auth_token`'s runs).
 const BASIC: u8 = 8;
-/// A byte looked at by itself: `=`, `:`, `.`, white space.
+/// A byte looked at by itself: `=`, `:`, `.`, and where words split (white space,
+/// quotes, brackets, ...).
 const MARK: u8 = 16;
 /// A letter, a digit or `_`: inside a word, where no token format starts.
 const WORD: u8 = 32;
+
+use super::context::splits_words;
+use super::encoded::is_token_char;
 
 static CLASSES: [u8; 256] = classes();
 
@@ -24,8 +28,14 @@ const fn classes() -> [u8; 256] {
     while c < 256 {
         let b = c as u8;
         let mut k = 0;
-        if b.is_ascii_alphanumeric() {
-            k |= TOKEN | BASIC | WORD;
+        if is_token_char(b) {
+            k |= TOKEN;
+        }
+        if b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=') {
+            k |= BASIC;
+        }
+        if b.is_ascii_alphanumeric() || b == b'_' {
+            k |= WORD;
         }
         if b.is_ascii_digit() || (b >= b'a' && b <= b'f') {
             k |= HEX;
@@ -33,17 +43,10 @@ const fn classes() -> [u8; 256] {
         if b.is_ascii_uppercase() {
             k |= UPPER;
         }
-        match b {
-            b'+' | b'/' => k |= TOKEN | BASIC,
-            b'=' => k |= TOKEN | BASIC | MARK,
-            b'-' => k |= TOKEN,
-            b'_' => k |= TOKEN | WORD,
-            b':' | b'.' | b' ' | b'\t' | b'\n' => k |= MARK,
-            // Where a command line's words split (`wandb.login('KEY')`, `x['KEY'] =`).
-            b'"' | b'\'' | b'`' | b'(' | b')' | b'[' | b']' | b',' | b';' | b'&' | b'|' => {
-                k |= MARK
-            }
-            _ => {}
+        // Where a command line's words split (`wandb.login('KEY')`, `x['KEY'] =`), and
+        // `=`, `:` and `.`.
+        if splits_words(b) || matches!(b, b'=' | b':' | b'.') {
+            k |= MARK;
         }
         t[c] = k;
         c += 1;
@@ -139,7 +142,6 @@ pub fn has_scheme(b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::credentials::encoded::is_token_char;
 
     /// The table says what the predicates it stands for say, for every byte.
     #[test]
@@ -159,6 +161,10 @@ mod tests {
             );
             assert_eq!(k & UPPER != 0, c.is_ascii_uppercase(), "{c}");
             assert_eq!(in_word(c), c.is_ascii_alphanumeric() || c == b'_', "{c}");
+            // Every byte a command line's words split at is looked at.
+            if splits_words(c) {
+                assert!(k & MARK != 0, "{c}");
+            }
         }
     }
 
@@ -178,6 +184,9 @@ mod tests {
         assert!(s.colon && s.words && !s.separators && !s.scheme);
         let s = Shape::of(b"key:");
         assert!(s.separators);
+        // A carriage return splits words as the command line's reader splits them.
+        let s = Shape::of(b"--api-key\rKEY");
+        assert!(s.words && !s.separators);
         assert!(has_scheme(b"s3://b") && !has_scheme(b"s3:/b") && !has_scheme(b""));
     }
 }
