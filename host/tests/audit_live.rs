@@ -118,21 +118,25 @@ fn start(name: &str, setup: impl FnOnce(&FakeApi)) -> Live {
     cluster(&api);
     setup(&api);
     let dir = TempDir::new(name);
-    let kubeconfig = api.kubeconfig(&dir.0);
-    let gw = Gateway::start(
-        &[
-            "serve",
-            "--insecure-http",
-            "--kubeconfig",
-            kubeconfig.to_str().unwrap(),
-        ],
-        None,
-    );
+    let gw = serve(&api, &dir, &[]);
     let live = Live { api, gw, _dir: dir };
     live.until("the audit of every workload", |m| {
         metric(m, "secrets_gateway_audit_workloads", &[]) == 8.0
     });
     live
+}
+
+/// A gateway (plain HTTP) on `api`'s live view, with `extra` arguments.
+fn serve(api: &FakeApi, dir: &TempDir, extra: &[&str]) -> Gateway {
+    let kubeconfig = api.kubeconfig(&dir.0);
+    let mut args = vec![
+        "serve",
+        "--insecure-http",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    Gateway::start(&args, None)
 }
 
 impl Live {
@@ -636,18 +640,7 @@ fn a_view_that_is_not_current_never_blocks_a_secret_removal() {
     let api = FakeApi::start();
     cluster(&api);
     let dir = TempDir::new("audit-stale");
-    let kubeconfig = api.kubeconfig(&dir.0);
-    let gw = Gateway::start(
-        &[
-            "serve",
-            "--insecure-http",
-            "--kubeconfig",
-            kubeconfig.to_str().unwrap(),
-            "--max-staleness-seconds",
-            "1",
-        ],
-        None,
-    );
+    let gw = serve(&api, &dir, &["--max-staleness-seconds", "1"]);
     let ready = |stale: bool| {
         let started = Instant::now();
         loop {

@@ -207,7 +207,7 @@ fn errors_change_nothing_and_exit_2() {
         (vec!["secret", "delete", "db"], "--namespace"),
         (
             vec!["audit", "-n", "nosuch"],
-            "-n nosuch: no such namespace",
+            "-n nosuch: namespace `nosuch` does not exist in the cluster: expected a project namespace (projects: team-a, team-b) or runai",
         ),
         (vec!["apply", "-f", &empty], "no objects in"),
         (vec!["audit", "-p", "nosuch"], "-p nosuch: no such project"),

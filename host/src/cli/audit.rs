@@ -226,16 +226,12 @@ pub fn audit(plugin: &PluginArgs, state: Option<&PathBuf>, args: AuditArgs) -> R
         (Some(ns), _)
             if args.workloads.is_empty()
                 && connection.is_none()
-                && ns != crate::cluster::SYSTEM_NAMESPACE
-                && !cluster.namespaces.contains_key(ns)
-                && !cluster.project_namespaces().contains_key(ns) =>
+                && !cluster.namespace_exists(ns) =>
         {
-            let known: Vec<String> = cluster.project_namespaces().into_keys().collect();
-            bail!(
-                "-n {}: no such namespace (project namespaces: {})",
-                shown(ns),
-                crate::text::some(&known)
-            )
+            let unknown = crate::simulate::PlacementError::UnknownNamespace {
+                namespace: ns.clone(),
+            };
+            bail!("-n {}: {}", shown(ns), unknown.describe(&cluster))
         }
         (Some(ns), _) => Some(ns.clone()),
         (None, Some(p)) => match cluster.find_project(p) {
